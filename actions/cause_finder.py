@@ -1,0 +1,49 @@
+"""The cause finder's summary: the causes that fit this visitor, each with its tip."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import data
+from bot.causes import summarise
+
+CAUSE_NAMES = {
+    "crossed_legs": "how you sit or sleep",
+    "foot_ankle": "your feet and ankles",
+    "pinched_nerve": "nerve signs",
+}
+
+
+class ActionSummariseCauses(Action):
+    def name(self) -> Text:
+        return "action_summarise_causes"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        finder = data.cause_finder()
+        answers = {slot: tracker.get_slot(slot) for slot in finder.slots}
+        summary = summarise(finder, answers)
+        if summary.answered == 0:
+            dispatcher.utter_message(response="utter_causes_nothing_answered")
+        else:
+            if summary.causes:
+                dispatcher.utter_message(response="utter_causes_intro")
+                for cause in summary.causes:
+                    dispatcher.utter_message(response=finder.causes[cause])
+                for tip in summary.tips:
+                    dispatcher.utter_message(response=tip)
+            else:
+                dispatcher.utter_message(response="utter_causes_none_fit")
+            dispatcher.utter_message(response=finder.always_mention)
+            if summary.unsure_causes:
+                dispatcher.utter_message(
+                    response="utter_causes_unsure",
+                    unsure_causes=", ".join(CAUSE_NAMES.get(c, c) for c in summary.unsure_causes),
+                )
+            dispatcher.utter_message(response="utter_causes_closing")
+        # Clear the answers so the check can be taken again from the start.
+        return [SlotSet(slot, None) for slot in finder.slots] + [SlotSet("topic", "weakness_causes")]

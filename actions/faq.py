@@ -1,0 +1,75 @@
+"""FAQ answers and the context follow-ups that stay on the topic just discussed."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import data
+from bot.knowledge import CAUSE_FINDER, Topic
+
+FOLLOWUP_INTENTS = {
+    "followup_more": "more",
+    "followup_why": "why",
+    "followup_fix": "fix",
+    "followup_exercise": "exercise",
+}
+
+
+def asked_topic(latest_message: Dict[Text, Any]) -> Optional[Topic]:
+    """The FAQ topic of a message: a topic button's entity, else the response selector's pick."""
+    knowledge = data.knowledge()
+    for entity in latest_message.get("entities") or []:
+        if entity.get("entity") == "faq_topic":
+            topic = knowledge.topics.get(str(entity.get("value")))
+            if topic is not None:
+                return topic
+    selector = (latest_message.get("response_selector") or {}).get("faq") or {}
+    full_intent = (selector.get("response") or {}).get("intent_response_key")
+    return knowledge.topic_for_intent(full_intent)
+
+
+def answer(dispatcher: CollectingDispatcher, topic: Topic) -> List[EventType]:
+    """Say a topic's answer, its clinician reminder if it has one, and remember the topic."""
+    dispatcher.utter_message(response=topic.response)
+    if topic.clinician_reminder:
+        dispatcher.utter_message(response="utter_check_with_clinician")
+    return [SlotSet("topic", topic.key)]
+
+
+def ask_which_topic(dispatcher: CollectingDispatcher, response: str) -> None:
+    dispatcher.utter_message(response=response, buttons=data.knowledge().menu_buttons())
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        topic = asked_topic(tracker.latest_message)
+        if topic is None:
+            ask_which_topic(dispatcher, "utter_ask_rephrase")
+            return []
+        return answer(dispatcher, topic)
+
+
+class ActionAnswerFollowup(Action):
+    def name(self) -> Text:
+        return "action_answer_followup"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        kind = FOLLOWUP_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name"), "more")
+        target = data.knowledge().followup(tracker.get_slot("topic"), kind)
+        if target is None:
+            ask_which_topic(dispatcher, "utter_which_topic")
+            return []
+        if target == CAUSE_FINDER:
+            dispatcher.utter_message(response="utter_offer_cause_finder")
+            return []
+        return answer(dispatcher, data.knowledge().topics[target])

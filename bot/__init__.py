@@ -1,0 +1,1 @@
+"""Medius: the clinic assistant's own logic, free of Rasa so it is easy to test."""

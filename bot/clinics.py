@@ -1,0 +1,120 @@
+"""Clinic profiles: loaded from data, validated at start, and rendered in one place."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+
+class ClinicProfileError(ValueError):
+    """A clinic profile file that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    id: str
+    name: str
+    city: str
+    phone: Optional[str]
+    booking_url: Optional[str]
+    offers_remote: bool
+    free_phone_consultation: bool
+    hours: str
+    timezone: str
+
+    def contact_phrase(self) -> str:
+        """How a visitor reaches this clinic, as words that fit after 'you can'."""
+        if self.phone and self.booking_url:
+            return f"call {self.name} at {self.phone} or book at {self.booking_url}"
+        if self.phone:
+            return f"call {self.name} at {self.phone}"
+        if self.booking_url:
+            return f"book with {self.name} at {self.booking_url}"
+        return f"contact {self.name} through its website"
+
+    def slots(self) -> Dict[str, Any]:
+        """The conversation slots that responses use to speak for this clinic."""
+        return {
+            "clinic": self.id,
+            "clinic_name": self.name,
+            "clinic_contact": self.contact_phrase(),
+            "clinic_hours": self.hours,
+            "clinic_offers_remote": self.offers_remote,
+        }
+
+
+_REQUIRED_TEXT = ("name", "city", "hours", "timezone")
+_OPTIONAL_TEXT = ("phone", "booking_url")
+_FLAGS = ("offers_remote", "free_phone_consultation")
+
+
+def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
+    where = f"clinics.{clinic_id}"
+    if not isinstance(raw, Mapping):
+        raise ClinicProfileError(f"{where}: expected a mapping of fields")
+    values: Dict[str, Any] = {"id": clinic_id}
+    for field in _REQUIRED_TEXT:
+        value = raw.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise ClinicProfileError(f"{where}.{field}: required text is missing or empty")
+        values[field] = value.strip()
+    for field in _OPTIONAL_TEXT:
+        value = raw.get(field)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ClinicProfileError(f"{where}.{field}: must be text or null")
+        values[field] = value.strip() if value else None
+    for field in _FLAGS:
+        value = raw.get(field)
+        if not isinstance(value, bool):
+            raise ClinicProfileError(f"{where}.{field}: must be true or false")
+        values[field] = value
+    try:
+        ZoneInfo(values["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ClinicProfileError(f"{where}.timezone: unknown time zone {values['timezone']!r}")
+    unknown = set(raw) - set(values)
+    if unknown:
+        raise ClinicProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    return Clinic(**values)
+
+
+def load_clinics(path: Path) -> Dict[str, Clinic]:
+    """Read and validate every clinic profile in the file."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ClinicProfileError(f"{path}: cannot read clinic profiles ({error})") from error
+    raw_clinics = document.get("clinics") if isinstance(document, Mapping) else None
+    if not isinstance(raw_clinics, Mapping) or not raw_clinics:
+        raise ClinicProfileError(f"{path}: 'clinics' must map clinic ids to profiles")
+    return {str(key): _parse_clinic(str(key), value) for key, value in raw_clinics.items()}
+
+
+class ClinicDirectory:
+    """The loaded profiles plus the default, so callers never handle a missing clinic."""
+
+    def __init__(self, clinics: Mapping[str, Clinic], default_id: str) -> None:
+        if default_id not in clinics:
+            raise ClinicProfileError(f"default clinic {default_id!r} is not in the profiles")
+        self._clinics = dict(clinics)
+        self.default = clinics[default_id]
+
+    def resolve(self, clinic_id: Any) -> Clinic:
+        """The clinic for an id from message metadata; unknown or missing means the default."""
+        if clinic_id is None or clinic_id == "":
+            return self.default
+        clinic = self._clinics.get(str(clinic_id))
+        if clinic is None:
+            # The id comes from a web page, so it is not personal data, but cap its length.
+            logger.warning("Unknown clinic id %r; using default %r", str(clinic_id)[:40], self.default.id)
+            return self.default
+        return clinic
+
+    def __iter__(self):
+        return iter(self._clinics.values())

@@ -1,0 +1,96 @@
+"""FAQ topics and where context follow-ups ("why?", "how do I fix that?") lead."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import yaml
+
+FOLLOWUP_KINDS = ("more", "why", "fix", "exercise")
+CAUSE_FINDER = "cause_finder"
+
+
+def topic_payload(key: str) -> str:
+    """A button payload that asks for one FAQ topic without going through NLU.
+
+    Rasa's '/intent' payloads cannot name a retrieval sub-intent ('/faq/x' is read
+    as plain text), so the topic travels as the `faq_topic` entity instead.
+    """
+    return '/faq{"faq_topic": "%s"}' % key
+
+
+class TopicDataError(ValueError):
+    """The topics file is inconsistent; the message names the topic and field."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    label: str
+    followups: Mapping[str, str]
+    clinician_reminder: bool = False
+    custom_response: Optional[str] = None
+
+    @property
+    def response(self) -> str:
+        return self.custom_response or f"utter_faq/{self.key}"
+
+    @property
+    def is_faq(self) -> bool:
+        """Whether visitors reach this topic through the `faq/<key>` retrieval intent."""
+        return self.custom_response is None
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    topics: Mapping[str, Topic]
+    menu: List[str]
+
+    def topic_for_intent(self, full_retrieval_intent: Optional[str]) -> Optional[Topic]:
+        """The topic answered for a retrieval intent such as 'faq/self_test'."""
+        if not full_retrieval_intent or "/" not in full_retrieval_intent:
+            return None
+        return self.topics.get(full_retrieval_intent.split("/", 1)[1])
+
+    def followup(self, topic_key: Optional[str], kind: str) -> Optional[str]:
+        """Where a follow-up of this kind goes after `topic_key`: a topic key or CAUSE_FINDER."""
+        topic = self.topics.get(topic_key or "")
+        if topic is None:
+            return None
+        return topic.followups.get(kind)
+
+    def menu_buttons(self) -> List[Dict[str, str]]:
+        """Buttons for the topics a lost visitor is offered first."""
+        return [
+            {"title": self.topics[key].label, "payload": topic_payload(key)} for key in self.menu
+        ]
+
+
+def load_knowledge(path: Path) -> Knowledge:
+    """Read data/topics.yml and check that every link points at something real."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw_topics = document.get("topics") or {}
+    topics: Dict[str, Topic] = {}
+    for key, raw in raw_topics.items():
+        followups = dict(raw.get("followups") or {})
+        missing = [kind for kind in FOLLOWUP_KINDS if kind not in followups]
+        if missing:
+            raise TopicDataError(f"topics.{key}.followups: missing {', '.join(missing)}")
+        topics[key] = Topic(
+            key=key,
+            label=str(raw["label"]),
+            followups=followups,
+            clinician_reminder=bool(raw.get("clinician_reminder", False)),
+            custom_response=raw.get("response"),
+        )
+    targets = set(topics) | {CAUSE_FINDER}
+    for topic in topics.values():
+        for kind, target in topic.followups.items():
+            if target not in targets:
+                raise TopicDataError(f"topics.{topic.key}.followups.{kind}: unknown target {target!r}")
+    menu = list(document.get("menu") or [])
+    for key in menu:
+        if key not in topics:
+            raise TopicDataError(f"menu: unknown topic {key!r}")
+    return Knowledge(topics=topics, menu=menu)

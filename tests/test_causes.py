@@ -1,0 +1,72 @@
+import pytest
+
+from bot.causes import load_cause_finder, summarise
+from bot.paths import DATA
+
+FINDER = load_cause_finder(DATA / "causes.yml")
+
+
+def answers(crosses=None, sleeps=None, ankles=None, nerve=None):
+    return {
+        "crosses_legs": crosses,
+        "side_sleeps_without_pillow": sleeps,
+        "stiff_ankles_or_flat_arches": ankles,
+        "nerve_signs": nerve,
+    }
+
+
+def test_the_questions_are_the_four_from_the_data_file_in_order():
+    assert FINDER.slots == list(answers())
+
+
+@pytest.mark.parametrize(
+    "given, causes, tips",
+    [
+        (answers("yes", "no", "no", "no"), ["crossed_legs"], ["utter_tip/sit_uncrossed"]),
+        (answers("no", "yes", "no", "no"), ["crossed_legs"], ["utter_tip/pillow_between_knees"]),
+        (answers("yes", "yes", "no", "no"), ["crossed_legs"], ["utter_tip/sit_uncrossed", "utter_tip/pillow_between_knees"]),
+        (answers("no", "no", "yes", "no"), ["foot_ankle"], ["utter_tip/foot_and_ankle"]),
+        (answers("no", "no", "no", "yes"), ["pinched_nerve"], ["utter_tip/rule_out_nerve"]),
+        (answers("no", "no", "no", "no"), [], []),
+        (answers("yes", "no", "yes", "yes"), ["crossed_legs", "foot_ankle", "pinched_nerve"],
+         ["utter_tip/sit_uncrossed", "utter_tip/foot_and_ankle", "utter_tip/rule_out_nerve"]),
+    ],
+)
+def test_each_yes_brings_its_cause_and_tip(given, causes, tips):
+    summary = summarise(FINDER, given)
+    assert summary.causes == causes
+    assert summary.tips == tips
+    assert summary.answered == 4
+
+
+def test_a_nerve_sign_is_flagged_for_a_clinician():
+    assert summarise(FINDER, answers(nerve="yes")).nerve_sign
+    assert not summarise(FINDER, answers(nerve="no")).nerve_sign
+
+
+def test_not_sure_keeps_a_cause_open_without_claiming_it_fits():
+    summary = summarise(FINDER, answers("no", "no", "unsure", "unsure"))
+    assert summary.causes == []
+    assert summary.unsure_causes == ["foot_ankle", "pinched_nerve"]
+    assert not summary.nerve_sign
+
+
+def test_unsure_about_one_question_but_yes_to_another_of_the_same_cause_means_it_fits():
+    summary = summarise(FINDER, answers("unsure", "yes", None, None))
+    assert summary.causes == ["crossed_legs"]
+    assert summary.unsure_causes == []
+
+
+def test_skipped_and_unanswered_questions_count_as_not_answered():
+    summary = summarise(FINDER, answers("skipped", None, "yes", "skipped"))
+    assert summary.answered == 1
+    assert summary.causes == ["foot_ankle"]
+
+
+def test_stopping_before_any_answer_yields_nothing():
+    summary = summarise(FINDER, answers())
+    assert summary.answered == 0 and summary.causes == [] and summary.tips == []
+
+
+def test_unknown_answer_values_are_ignored():
+    assert summarise(FINDER, answers("YES!!", 3, [], {"x": 1})).answered == 0

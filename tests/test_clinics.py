@@ -1,0 +1,85 @@
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.clinics import ClinicDirectory, ClinicProfileError, load_clinics
+from bot.paths import DATA
+
+GOOD = """
+clinics:
+  a:
+    name: Clinic A
+    city: Springfield
+    phone: "555-0100"
+    booking_url: null
+    offers_remote: false
+    free_phone_consultation: false
+    hours: "Mon-Fri 9-5"
+    timezone: America/Chicago
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "clinics.yml"
+    path.write_text(text)
+    return path
+
+
+def test_sample_profiles_load_with_stl_phone_and_boston_remote_sessions():
+    clinics = load_clinics(DATA / "clinics.yml")
+    assert clinics["stl"].phone == "314-941-3970"
+    assert clinics["stl"].offers_remote
+    assert clinics["boston"].phone is None
+    assert clinics["boston"].offers_remote and clinics["boston"].free_phone_consultation
+
+
+def test_contact_phrase_uses_the_phone_when_there_is_one():
+    clinics = load_clinics(DATA / "clinics.yml")
+    assert "314-941-3970" in clinics["stl"].contact_phrase()
+    assert "boston" not in clinics["stl"].contact_phrase().lower()
+    assert clinics["boston"].contact_phrase() == f"contact {clinics['boston'].name} through its website"
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (("name: Clinic A", "name: ''"), "clinics.a.name"),
+        (("timezone: America/Chicago", "timezone: Mars/Olympus"), "clinics.a.timezone"),
+        (("offers_remote: false", "offers_remote: maybe"), "clinics.a.offers_remote"),
+        (("phone: \"555-0100\"", "phone: 5550100"), "clinics.a.phone"),
+        (("hours: \"Mon-Fri 9-5\"", "hours: \"Mon-Fri 9-5\"\n    colour: red"), "unknown field(s) colour"),
+    ],
+)
+def test_a_bad_profile_names_the_field(tmp_path, change, field):
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ClinicProfileError, match=field.replace("(", r"\(").replace(")", r"\)")):
+        load_clinics(path)
+
+
+@pytest.mark.parametrize("text", ["", "clinics: []", "- a\n- b", "clinics: {a: [1, 2]}", ":\n  - ["])
+def test_a_malformed_file_is_a_clear_error(tmp_path, text):
+    with pytest.raises(ClinicProfileError):
+        load_clinics(write(tmp_path, text))
+
+
+def test_unknown_default_clinic_is_refused(tmp_path):
+    with pytest.raises(ClinicProfileError, match="default clinic 'zzz'"):
+        ClinicDirectory(load_clinics(write(tmp_path, GOOD)), "zzz")
+
+
+def test_unknown_or_missing_clinic_id_falls_back_to_default_with_a_warning(caplog):
+    directory = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
+    assert directory.resolve("boston").id == "boston"
+    assert directory.resolve(None).id == "stl"
+    with caplog.at_level(logging.WARNING):
+        assert directory.resolve("x" * 5000).id == "stl"
+    assert "Unknown clinic id" in caplog.text
+    assert "x" * 41 not in caplog.text  # a hostile id is not copied whole into the log
+
+
+def test_clinic_slots_carry_what_responses_need():
+    slots = load_clinics(DATA / "clinics.yml")["boston"].slots()
+    assert slots["clinic"] == "boston"
+    assert slots["clinic_offers_remote"] is True
+    assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours", "clinic_offers_remote"}

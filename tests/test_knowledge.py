@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import CAUSE_FINDER, FOLLOWUP_KINDS, TopicDataError, load_knowledge, topic_payload
+from bot.paths import DATA
+
+KNOWLEDGE = load_knowledge(DATA / "topics.yml")
+
+
+def test_every_topic_has_a_target_for_every_follow_up_kind():
+    for topic in KNOWLEDGE.topics.values():
+        for kind in FOLLOWUP_KINDS:
+            target = KNOWLEDGE.followup(topic.key, kind)
+            assert target in KNOWLEDGE.topics or target == CAUSE_FINDER, (topic.key, kind)
+
+
+def test_follow_ups_lead_somewhere_new_for_more():
+    # "tell me more" must never repeat the answer just given.
+    for topic in KNOWLEDGE.topics.values():
+        assert topic.followups["more"] != topic.key, topic.key
+
+
+def test_follow_up_without_a_topic_has_no_target():
+    assert KNOWLEDGE.followup(None, "why") is None
+    assert KNOWLEDGE.followup("no_such_topic", "fix") is None
+
+
+def test_topic_for_intent_reads_the_retrieval_key():
+    assert KNOWLEDGE.topic_for_intent("faq/self_test").key == "self_test"
+    assert KNOWLEDGE.topic_for_intent("faq/unknown") is None
+    assert KNOWLEDGE.topic_for_intent("greet") is None
+    assert KNOWLEDGE.topic_for_intent(None) is None
+
+
+def test_treatment_and_exercise_topics_carry_the_clinician_reminder():
+    reminded = {key for key, topic in KNOWLEDGE.topics.items() if topic.clinician_reminder}
+    assert {"treatment", "after_treatment_exercise", "tfl_exercise", "foot_arch_exercise",
+            "calf_ankle_stretches", "self_test"} <= reminded
+    assert "what_is_gluteus_medius" not in reminded
+
+
+def test_a_broken_link_in_the_topics_file_is_refused(tmp_path: Path):
+    path = tmp_path / "topics.yml"
+    path.write_text("topics:\n  a:\n    label: A\n    followups: {more: b, why: a, fix: a, exercise: a}\n")
+    with pytest.raises(TopicDataError, match="topics.a.followups.more: unknown target 'b'"):
+        load_knowledge(path)
+
+
+def test_a_missing_follow_up_kind_is_refused(tmp_path: Path):
+    path = tmp_path / "topics.yml"
+    path.write_text("topics:\n  a:\n    label: A\n    followups: {more: a}\n")
+    with pytest.raises(TopicDataError, match="missing why, fix, exercise"):
+        load_knowledge(path)
+
+
+def test_topic_buttons_parse_as_the_faq_intent_with_the_topic_entity():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    domain = Domain.load(str(DATA.parent / "domain.yml"))
+    for button in KNOWLEDGE.menu_buttons():
+        parsed = YAMLStoryReader.unpack_regex_message(Message({"text": button["payload"]}), domain)
+        assert parsed.get("intent")["name"] == "faq"
+        assert parsed.get("entities")[0]["entity"] == "faq_topic"
+        assert parsed.get("entities")[0]["value"] in KNOWLEDGE.topics
+    assert topic_payload("self_test") == '/faq{"faq_topic": "self_test"}'
