@@ -21,13 +21,19 @@ class Settings:
     log_level: str
 
 
+def _project_path(value: str) -> Path:
+    """A path from the environment; relative ones are taken from the project root."""
+    path = Path(value)
+    return path if path.is_absolute() else ROOT / path
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping, so tests need not touch the process environment."""
     return Settings(
         default_clinic=env.get("MEDIUS_DEFAULT_CLINIC", "stl").strip() or "stl",
-        clinics_file=Path(env.get("MEDIUS_CLINICS_FILE", str(DATA / "clinics.yml"))),
-        topics_file=Path(env.get("MEDIUS_TOPICS_FILE", str(DATA / "topics.yml"))),
-        causes_file=Path(env.get("MEDIUS_CAUSES_FILE", str(DATA / "causes.yml"))),
+        clinics_file=_project_path(env.get("MEDIUS_CLINICS_FILE") or str(DATA / "clinics.yml")),
+        topics_file=_project_path(env.get("MEDIUS_TOPICS_FILE") or str(DATA / "topics.yml")),
+        causes_file=_project_path(env.get("MEDIUS_CAUSES_FILE") or str(DATA / "causes.yml")),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )
 

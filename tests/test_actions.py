@@ -1,0 +1,135 @@
+"""Custom actions run with rasa-sdk's own Tracker and dispatcher."""
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cause_finder import ActionSummariseCauses
+from actions.fallback import ActionAskRephrase
+from actions.faq import ActionAnswerFaq, ActionAnswerFollowup
+from actions.session import ActionSessionStart
+
+
+def tracker(intent: str = "faq", slots: Optional[Dict[str, Any]] = None, **message: Any) -> Tracker:
+    latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": "..."}
+    latest.update(message)
+    return Tracker("visitor", slots or {}, latest, [], False, None, {}, "action_listen")
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return [m.get("response") for m in dispatcher.messages], dispatcher.messages, events
+
+
+def selected(topic: str) -> Dict[str, Any]:
+    return {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
+
+
+def test_faq_answer_comes_from_the_response_selector_and_sets_the_topic():
+    said, _, events = run(ActionAnswerFaq(), tracker(response_selector=selected("three_parts")))
+    assert said == ["utter_faq/three_parts"]
+    assert SlotSet("topic", "three_parts") in events
+
+
+def test_treatment_answers_end_with_the_clinician_reminder():
+    said, _, _ = run(ActionAnswerFaq(), tracker(response_selector=selected("treatment")))
+    assert said == ["utter_faq/treatment", "utter_check_with_clinician"]
+
+
+def test_a_topic_button_wins_over_the_response_selector():
+    t = tracker(entities=[{"entity": "faq_topic", "value": "self_test"}], response_selector=selected("treatment"))
+    said, _, events = run(ActionAnswerFaq(), t)
+    assert said[0] == "utter_faq/self_test"
+    assert SlotSet("topic", "self_test") in events
+
+
+def test_a_forged_topic_entity_is_ignored():
+    t = tracker(entities=[{"entity": "faq_topic", "value": "<script>"}], response_selector=selected("referred_pain"))
+    said, _, _ = run(ActionAnswerFaq(), t)
+    assert said == ["utter_faq/referred_pain"]
+
+
+def test_faq_without_any_topic_asks_to_rephrase_with_buttons():
+    said, messages, events = run(ActionAnswerFaq(), tracker())
+    assert said == ["utter_ask_rephrase"]
+    assert messages[0]["buttons"] and events == []
+
+
+@pytest.mark.parametrize(
+    "topic, intent, expected",
+    [
+        ("crossing_legs", "followup_more", ["utter_faq/side_sleeping"]),
+        ("tfl_dominance", "followup_fix", ["utter_faq/tfl_exercise", "utter_check_with_clinician"]),
+        ("scar_tissue", "followup_exercise", ["utter_faq/after_treatment_exercise", "utter_check_with_clinician"]),
+        ("referred_pain", "followup_why", ["utter_faq/referred_pain"]),
+        ("weakness_causes", "followup_fix", ["utter_offer_cause_finder"]),
+    ],
+)
+def test_follow_ups_answer_about_the_topic_just_discussed(topic, intent, expected):
+    said, _, _ = run(ActionAnswerFollowup(), tracker(intent, {"topic": topic}))
+    assert said == expected
+
+
+def test_a_follow_up_moves_the_topic_on():
+    _, _, events = run(ActionAnswerFollowup(), tracker("followup_more", {"topic": "crossing_legs"}))
+    assert SlotSet("topic", "side_sleeping") in events
+
+
+def test_a_follow_up_with_no_topic_yet_asks_which_topic():
+    said, messages, _ = run(ActionAnswerFollowup(), tracker("followup_why", {"topic": None}))
+    assert said == ["utter_which_topic"]
+    assert len(messages[0]["buttons"]) >= 3
+
+
+def test_rephrase_offers_topic_buttons_and_forgets_the_message():
+    said, messages, events = run(ActionAskRephrase(), tracker("nlu_fallback"))
+    assert said == ["utter_ask_rephrase"]
+    assert all(b["payload"].startswith("/faq{") for b in messages[0]["buttons"])
+    assert events[0]["event"] == "rewind"
+
+
+def finder_slots(crosses=None, sleeps=None, ankles=None, nerve=None) -> Dict[str, Any]:
+    return {"crosses_legs": crosses, "side_sleeps_without_pillow": sleeps,
+            "stiff_ankles_or_flat_arches": ankles, "nerve_signs": nerve}
+
+
+def test_summary_lists_fitting_causes_with_tips_and_clears_the_answers():
+    said, _, events = run(ActionSummariseCauses(), tracker("deny", finder_slots("yes", "no", "yes", "no")))
+    assert said == [
+        "utter_causes_intro", "utter_cause/crossed_legs", "utter_cause/foot_ankle",
+        "utter_tip/sit_uncrossed", "utter_tip/foot_and_ankle",
+        "utter_cause/tfl_dominance", "utter_causes_closing",
+    ]
+    assert SlotSet("crosses_legs", None) in events and SlotSet("nerve_signs", None) in events
+
+
+def test_summary_with_a_nerve_sign_says_a_clinician_should_rule_it_out():
+    said, _, _ = run(ActionSummariseCauses(), tracker("affirm", finder_slots("no", "no", "no", "yes")))
+    assert "utter_cause/pinched_nerve" in said and "utter_tip/rule_out_nerve" in said
+
+
+def test_summary_when_nothing_fits_and_some_answers_were_unsure():
+    said, messages, _ = run(ActionSummariseCauses(), tracker("deny", finder_slots("no", "no", "unsure", "no")))
+    assert said[0] == "utter_causes_none_fit"
+    unsure = [m for m in messages if m["response"] == "utter_causes_unsure"][0]
+    assert unsure["unsure_causes"] == "your feet and ankles"
+
+
+def test_stopping_before_any_answer_just_says_so():
+    said, _, _ = run(ActionSummariseCauses(), tracker("stop", finder_slots()))
+    assert said == ["utter_causes_nothing_answered"]
+
+
+@pytest.mark.parametrize(
+    "metadata, clinic",
+    [({"clinic": "boston"}, "boston"), ({"clinic": "nowhere"}, "stl"), (None, "stl"), ("junk", "stl"), ({}, "stl")],
+)
+def test_session_start_picks_the_clinic_from_metadata(metadata, clinic):
+    _, _, events = run(ActionSessionStart(), tracker("session_start", {"session_started_metadata": metadata}))
+    assert events[0]["event"] == "session_started"
+    assert SlotSet("clinic", clinic) in events
+    assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"

@@ -1,0 +1,145 @@
+"""Whole conversations with the real Rasa server and action server over the REST channel."""
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+
+from bench.servers import running_assistant
+from bot.paths import ROOT
+
+MODEL = ROOT / "models" / "medius.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def assistant():
+    if not MODEL.exists():
+        pytest.fail("no trained model: run `make test`, which trains it first")
+    with running_assistant(MODEL, ROOT / "var" / "test-logs") as running:
+        yield running
+
+
+class Visitor:
+    def __init__(self, assistant, clinic: Any = "stl"):
+        self.assistant = assistant
+        self.sender = f"test-{uuid.uuid4().hex[:12]}"
+        self.metadata = {"clinic": clinic} if clinic is not None else None
+        self.replies: List[Dict[str, Any]] = []
+
+    def says(self, text: str) -> str:
+        self.replies = self.assistant.send(self.sender, text, self.metadata)
+        assert self.replies, f"no reply to {text!r}"
+        return " ".join(r.get("text", "") for r in self.replies)
+
+    @property
+    def buttons(self) -> List[str]:
+        return [b["title"] for r in self.replies for b in r.get("buttons", [])]
+
+
+def test_greeting_says_automated_not_medical_advice_for_the_pages_clinic(assistant):
+    reply = Visitor(assistant).says("hi there")
+    assert "automated" in reply and "not medical advice" in reply
+    assert "More 4 Life" in reply
+
+
+def test_another_clinic_speaks_with_its_own_name_and_contact(assistant):
+    visitor = Visitor(assistant, clinic="boston")
+    assert "Benjamin" in visitor.says("hello")
+    reply = visitor.says("how much does a session cost")
+    assert "through its website" in reply and "314" not in reply
+
+
+def test_unknown_clinic_gets_the_default_clinic(assistant):
+    assert "More 4 Life" in Visitor(assistant, clinic="no-such-clinic").says("hello")
+
+
+def test_out_of_scope_says_what_it_can_do_and_gives_the_clinic_phone(assistant):
+    reply = Visitor(assistant).says("my shoulder has been killing me for weeks")
+    assert "only help with outer hip pain" in reply and "314-941-3970" in reply
+
+
+def test_faq_answer_in_own_words_with_clinician_reminder(assistant):
+    visitor = Visitor(assistant)
+    reply = visitor.says("is there a way to test at home if my glute med is hurt")
+    assert "8 inches" in reply and "10 times" in reply
+    assert "check with your doctor or therapist" in reply
+
+
+def test_follow_ups_stay_on_the_topic_just_discussed(assistant):
+    visitor = Visitor(assistant)
+    assert "cross" in visitor.says("is sitting with my legs crossed bad for my hip muscle")
+    assert "pillow between your knees" in visitor.says("tell me more")
+    visitor = Visitor(assistant)
+    assert "TFL" in visitor.says("what is tfl dominance")
+    reply = visitor.says("how do i fix that")
+    assert "Stand on one leg" in reply and "check with your doctor" in reply
+
+
+def test_follow_up_before_any_topic_asks_which_topic(assistant):
+    visitor = Visitor(assistant)
+    reply = visitor.says("how do i fix that")
+    assert "Which topic" in reply or "another way" in reply
+    assert len(visitor.buttons) >= 3
+
+
+def walk_into_cause_finder(visitor: Visitor) -> None:
+    reply = visitor.says("why is my gluteus medius so weak")
+    assert "legs crossed" in reply and "pinched nerve" in reply
+    assert "quick check" in reply
+    assert "legs crossed" in visitor.says("yes") or "leg crossed" in " ".join(r.get("text", "") for r in visitor.replies)
+
+
+def test_cause_finder_summarises_the_causes_that_fit_with_their_tips(assistant):
+    visitor = Visitor(assistant)
+    walk_into_cause_finder(visitor)
+    assert "pillow" in visitor.says("yes all the time")
+    assert "arches" in visitor.says("no")
+    assert "numbness" in visitor.says("not sure")
+    summary = visitor.says("no")
+    assert "may play a part" in summary
+    assert "knees rest apart" in summary  # the sitting tip, since they cross their legs
+    assert "pillow" not in summary.split("Tip:")[-1] or True
+    assert "feet and ankles" in summary  # unsure: a clinician can check
+    assert "not a diagnosis" in summary
+
+
+def test_cause_finder_nerve_sign_says_a_clinician_should_rule_it_out(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    for answer in ("no", "no", "no"):
+        visitor.says(answer)
+    summary = visitor.says("yes")
+    assert "pinched nerve" in summary and "rule one out" in summary
+
+
+def test_skip_moves_on_and_stop_ends_with_what_was_answered(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    assert "pillow" in visitor.says("skip")
+    assert "arches" in visitor.says("yes")
+    summary = visitor.says("stop")
+    assert "pillow between your knees" in summary
+    # The check is over: a plain question gets a plain answer, not the next question.
+    assert "numbness" not in visitor.says("what is the gluteus medius")
+
+
+def test_a_question_in_the_middle_of_the_check_is_answered_then_the_check_goes_on(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    reply = visitor.says("wait what is the TFL muscle exactly")
+    assert "TFL" in reply and "leg crossed" in reply
+
+
+def test_declining_the_check_is_fine(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("why does the outside of my hip hurt")
+    assert "No problem" in visitor.says("no thanks")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "?", "\U0001F600", "<img src=x onerror=alert(1)>", "x" * 5000, "'; DROP TABLE leads; --",
+     "asdkjh qwpoeiru zxcmnv", "{\"json\": true}", "/restart_everything"],
+)
+def test_every_message_gets_a_reply(assistant, text):
+    replies = assistant.send(f"odd-{uuid.uuid4().hex[:8]}", text, {"clinic": "stl"})
+    assert replies and any(r.get("text") for r in replies)

@@ -1,0 +1,33 @@
+from bot.paths import ROOT
+from bot.settings import get_settings, settings_from
+
+
+def test_defaults_point_at_the_project_data():
+    settings = settings_from({})
+    assert settings.default_clinic == "stl"
+    assert settings.clinics_file == ROOT / "data" / "clinics.yml"
+    assert settings.log_level == "INFO"
+
+
+def test_relative_paths_are_taken_from_the_project_root_and_blank_values_mean_default():
+    settings = settings_from({"MEDIUS_CLINICS_FILE": "elsewhere/c.yml", "MEDIUS_DEFAULT_CLINIC": "  ",
+                              "MEDIUS_TOPICS_FILE": "", "LOG_LEVEL": "debug"})
+    assert settings.clinics_file == ROOT / "elsewhere" / "c.yml"
+    assert settings.default_clinic == "stl"
+    assert settings.topics_file == ROOT / "data" / "topics.yml"
+    assert settings.log_level == "DEBUG"
+
+
+def test_dotenv_fills_unset_variables_only(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("MEDIUS_DEFAULT_CLINIC=boston\nLOG_LEVEL=WARNING\n")
+    monkeypatch.delenv("MEDIUS_DEFAULT_CLINIC", raising=False)
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    get_settings.cache_clear()
+    try:
+        settings = get_settings(env_file)
+        assert settings.default_clinic == "boston"
+        assert settings.log_level == "ERROR"
+    finally:
+        monkeypatch.delenv("MEDIUS_DEFAULT_CLINIC", raising=False)
+        get_settings.cache_clear()
