@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import data
@@ -70,6 +70,6 @@ class ActionAnswerFollowup(Action):
             ask_which_topic(dispatcher, "utter_which_topic")
             return []
         if target == CAUSE_FINDER:
-            dispatcher.utter_message(response="utter_offer_cause_finder")
-            return []
+            # As an action of its own, so the rules for answering the offer apply.
+            return [FollowupAction("utter_offer_cause_finder")]
         return answer(dispatcher, data.knowledge().topics[target])

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cause_finder import ActionSummariseCauses
@@ -66,12 +66,17 @@ def test_faq_without_any_topic_asks_to_rephrase_with_buttons():
         ("tfl_dominance", "followup_fix", ["utter_faq/tfl_exercise", "utter_check_with_clinician"]),
         ("scar_tissue", "followup_exercise", ["utter_faq/after_treatment_exercise", "utter_check_with_clinician"]),
         ("referred_pain", "followup_why", ["utter_faq/referred_pain"]),
-        ("weakness_causes", "followup_fix", ["utter_offer_cause_finder"]),
     ],
 )
 def test_follow_ups_answer_about_the_topic_just_discussed(topic, intent, expected):
     said, _, _ = run(ActionAnswerFollowup(), tracker(intent, {"topic": topic}))
     assert said == expected
+
+
+def test_a_follow_up_that_leads_to_the_cause_finder_offers_it_as_the_next_action():
+    said, _, events = run(ActionAnswerFollowup(), tracker("followup_fix", {"topic": "weakness_causes"}))
+    assert said == []
+    assert events == [FollowupAction("utter_offer_cause_finder")]
 
 
 def test_a_follow_up_moves_the_topic_on():
