@@ -18,7 +18,7 @@ RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 
-.PHONY: help install train run shell test validate bench evaluate clean
+.PHONY: help install train migrate run shell test validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -44,11 +44,16 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
-run: $(MODEL)
+migrate: $(VENV)/.installed
+	$(PY) -m bot check
+	$(PY) -m bot migrate
+
+run: $(MODEL) migrate
 	@echo
 	@echo "Medius is starting. Chat over the REST channel:"
 	@echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\": \"me\", \"message\": \"hi\", \"metadata\": {\"clinic\": \"stl\"}}'"
 	@echo "or in a terminal: make shell (in a second terminal). Stop with Ctrl-C."
+	@echo "Leads: $(PY) -m bot leads list (or export --format json|csv)."
 	@echo
 	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(VENV)/bin/honcho start -f Procfile
 

@@ -45,5 +45,9 @@ class ActionSummariseCauses(Action):
                     unsure_causes=", ".join(CAUSE_NAMES.get(c, c) for c in summary.unsure_causes),
                 )
             dispatcher.utter_message(response="utter_causes_closing")
+        result = ", ".join(CAUSE_NAMES.get(cause, cause) for cause in summary.causes) or "no common cause fitted"
         # Clear the answers so the check can be taken again from the start.
-        return [SlotSet(slot, None) for slot in finder.slots] + [SlotSet("topic", "weakness_causes")]
+        return [SlotSet(slot, None) for slot in finder.slots] + [
+            SlotSet("topic", "weakness_causes"),
+            SlotSet("cause_finder_result", result if summary.answered else None),
+        ]

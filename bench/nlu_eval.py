@@ -21,6 +21,8 @@ def read_examples(path: Path) -> List[Tuple[str, str]]:
     """(text, intent) pairs from a Rasa NLU YAML file; retrieval intents keep their key."""
     pairs = []
     for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+        if "intent" not in block:  # synonyms, lookup tables
+            continue
         for line in str(block.get("examples", "")).splitlines():
             line = line.strip()
             if line.startswith("- "):

@@ -52,11 +52,15 @@ def _wait_until_up(url: str, processes: List[subprocess.Popen], deadline: float)
 
 
 @contextlib.contextmanager
-def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240) -> Iterator[Assistant]:
-    """The assistant as `make run` starts it, but on free ports and with logs in log_dir."""
+def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
+                      env: Optional[Dict[str, str]] = None) -> Iterator[Assistant]:
+    """The assistant as `make run` starts it, but on free ports, with logs in log_dir.
+
+    `env` adds settings (e.g. DATABASE_URL of a test database) for both servers.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, action_port = free_port(), free_port()
-    env = dict(os.environ, ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+    env = dict(os.environ, **(env or {}), ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
                RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
     rasa_bin = str(Path(sys.executable).with_name("rasa"))
     with open(log_dir / "actions.log", "wb") as action_log, open(log_dir / "rasa.log", "wb") as rasa_log:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from email_validator import EmailNotValidError, validate_email
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ class Clinic:
     free_phone_consultation: bool
     hours: str
     timezone: str
+    callback_time: str
+    staff_emails: Tuple[str, ...]
+    staff_webhook_url: Optional[str]
+    allowed_origins: Tuple[str, ...]
 
     def contact_phrase(self) -> str:
         """How a visitor reaches this clinic, as words that fit after 'you can'."""
@@ -46,10 +52,11 @@ class Clinic:
             "clinic_contact": self.contact_phrase(),
             "clinic_hours": self.hours,
             "clinic_offers_remote": self.offers_remote,
+            "clinic_callback_time": self.callback_time,
         }
 
 
-_REQUIRED_TEXT = ("name", "city", "hours", "timezone")
+_REQUIRED_TEXT = ("name", "city", "hours", "timezone", "callback_time")
 _OPTIONAL_TEXT = ("phone", "booking_url")
 _FLAGS = ("offers_remote", "free_phone_consultation")
 
@@ -78,10 +85,46 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise ClinicProfileError(f"{where}.timezone: unknown time zone {values['timezone']!r}")
-    unknown = set(raw) - set(values)
+    values.update(_parse_staff(where, raw.get("staff")))
+    values["allowed_origins"] = _parse_origins(where, raw.get("allowed_origins"))
+    unknown = set(raw) - set(values) - {"staff"}
     if unknown:
         raise ClinicProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     return Clinic(**values)
+
+
+def _is_http_url(value: Any) -> bool:
+    parsed = urlparse(value) if isinstance(value, str) else None
+    return bool(parsed and parsed.scheme in ("http", "https") and parsed.netloc)
+
+
+def _parse_staff(where: str, raw: Any) -> Dict[str, Any]:
+    """Where new leads are announced: at least one email address or a webhook."""
+    if not isinstance(raw, Mapping):
+        raise ClinicProfileError(f"{where}.staff: expected emails and/or webhook_url")
+    emails = raw.get("emails") or []
+    if not isinstance(emails, list):
+        raise ClinicProfileError(f"{where}.staff.emails: expected a list of addresses")
+    normalised = []
+    for address in emails:
+        try:
+            normalised.append(validate_email(str(address), check_deliverability=False).normalized)
+        except EmailNotValidError as error:
+            raise ClinicProfileError(f"{where}.staff.emails: {address!r} is not an email address ({error})")
+    webhook = raw.get("webhook_url")
+    if webhook is not None and not _is_http_url(webhook):
+        raise ClinicProfileError(f"{where}.staff.webhook_url: must be an http(s) URL")
+    if not normalised and not webhook:
+        raise ClinicProfileError(f"{where}.staff: needs at least one email or a webhook_url, or leads go unseen")
+    return {"staff_emails": tuple(normalised), "staff_webhook_url": webhook}
+
+
+def _parse_origins(where: str, raw: Any) -> Tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(_is_http_url(origin) for origin in raw):
+        raise ClinicProfileError(f"{where}.allowed_origins: expected a list of http(s) origins")
+    return tuple(origin.rstrip("/") for origin in raw)
 
 
 def load_clinics(path: Path) -> Dict[str, Clinic]:

@@ -17,6 +17,9 @@ clinics:
     free_phone_consultation: false
     hours: "Mon-Fri 9-5"
     timezone: America/Chicago
+    callback_time: within a day
+    staff:
+      emails: [desk@a.example.com]
 """
 
 
@@ -49,6 +52,10 @@ def test_contact_phrase_uses_the_phone_when_there_is_one():
         (("offers_remote: false", "offers_remote: maybe"), "clinics.a.offers_remote"),
         (("phone: \"555-0100\"", "phone: 5550100"), "clinics.a.phone"),
         (("hours: \"Mon-Fri 9-5\"", "hours: \"Mon-Fri 9-5\"\n    colour: red"), "unknown field(s) colour"),
+        (("emails: [desk@a.example.com]", "emails: [not-an-address]"), "clinics.a.staff.emails"),
+        (("emails: [desk@a.example.com]", "emails: []"), "clinics.a.staff: needs at least one"),
+        (("emails: [desk@a.example.com]", "webhook_url: ftp://x"), "clinics.a.staff.webhook_url"),
+        (("callback_time: within a day", "callback_time: 3"), "clinics.a.callback_time"),
     ],
 )
 def test_a_bad_profile_names_the_field(tmp_path, change, field):
@@ -82,4 +89,5 @@ def test_clinic_slots_carry_what_responses_need():
     slots = load_clinics(DATA / "clinics.yml")["boston"].slots()
     assert slots["clinic"] == "boston"
     assert slots["clinic_offers_remote"] is True
-    assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours", "clinic_offers_remote"}
+    assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours",
+                          "clinic_offers_remote", "clinic_callback_time"}

@@ -13,7 +13,8 @@ def responses_named_outside_stories():
     """Responses that actions, the form or data files say, which the validator cannot see."""
     named = set()
     for path in (ROOT / "actions").glob("*.py"):
-        named |= set(re.findall(r"\"(utter_[a-z_/]+)\"", path.read_text()))
+        # Plain names, and the group of names built at run time (f"utter_why/{slot}").
+        named |= set(re.findall(r"\"(utter_[a-z_]+(?:/[a-z_]+)?)", path.read_text()))
     for path in (DATA / "causes.yml", DATA / "topics.yml"):
         named |= set(re.findall(r"\b(utter_[a-z_/]+)", path.read_text()))
     forms = yaml.safe_load((ROOT / "domain.yml").read_text())["forms"]

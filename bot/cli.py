@@ -1,0 +1,100 @@
+"""Command line for staff and operators: `python -m bot --help`."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from typing import List, Optional
+
+from bot import data, leads
+from bot.db import migrate
+from bot.logs import configure_logging
+from bot.notify import deliver_due
+from bot.settings import get_settings
+
+logger = logging.getLogger("bot.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Medius operations")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="load and validate every data file")
+    commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    notify = commands.add_parser("notify", help="send due staff notifications and replay spooled leads")
+    notify.add_argument("--loop", action="store_true", help="keep going until stopped")
+    notify.add_argument("--interval", type=float, default=5.0, help="seconds between rounds with --loop")
+
+    lead = commands.add_parser("leads", help="read and manage leads").add_subparsers(dest="action", required=True)
+    listing = lead.add_parser("list", help="one line per lead, newest first")
+    listing.add_argument("--clinic")
+    show = lead.add_parser("show", help="one lead in full, as JSON")
+    show.add_argument("id", type=int)
+    export = lead.add_parser("export", help="every lead as JSON or CSV")
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--clinic")
+    status = lead.add_parser("status", help="change a lead's status")
+    status.add_argument("id", type=int)
+    status.add_argument("status", choices=["new", "contacted", "booked", "closed"])
+    status.add_argument("--note")
+    lead.add_parser("purge", help="delete leads older than LEAD_RETENTION_DAYS")
+    lead.add_parser("replay", help="move spooled leads into the database now")
+    return parser
+
+
+def _notify_round(settings) -> None:
+    try:
+        leads.replay_spool(settings, data.clinics())
+    except Exception as error:  # the database may still be away: keep the spool, try next round
+        logger.warning("Spool replay failed (%s); will retry", type(error).__name__)
+    counts = deliver_due(settings)
+    if any(counts.values()):
+        logger.info("Notifications: %s", counts)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "check":
+        data.load_all()
+        print("data files OK")
+        return 0
+    if args.command == "migrate":
+        migrate(settings.database_url)
+        return 0
+    if args.command == "notify":
+        while True:
+            _notify_round(settings)
+            if not args.loop:
+                return 0
+            time.sleep(args.interval)
+    if args.action == "list":
+        for record in leads.list_leads(settings, args.clinic):
+            contact = record["phone"] or record["email"]
+            print(f"{record['id']:>5}  {record['created_at'][:16]}  {record['clinic']:<8} {record['urgency']:<12} "
+                  f"{record['status']:<9} {record['name']}  {contact}")
+        return 0
+    if args.action == "show":
+        record = leads.get_lead(settings, args.id)
+        if record is None:
+            print(f"no lead with id {args.id}", file=sys.stderr)
+            return 1
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
+    if args.action == "export":
+        print(leads.export(leads.list_leads(settings, args.clinic), args.format))
+        return 0
+    if args.action == "status":
+        if not leads.set_status(settings, args.id, args.status, args.note):
+            print(f"no lead with id {args.id}", file=sys.stderr)
+            return 1
+        return 0
+    if args.action == "purge":
+        print(f"deleted {leads.purge(settings)} lead(s) older than {settings.lead_retention_days} days")
+        return 0
+    if args.action == "replay":
+        print(f"replayed {leads.replay_spool(settings, data.clinics())} lead(s)")
+        return 0
+    return 2

@@ -1,0 +1,75 @@
+"""Visitors' contact details: found in free text, validated and normalised."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+MAX_TEXT = 200
+_EMAIL_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a message held: a normalised phone and/or email, or the code of the problem.
+
+    Problem codes name the responses `utter_invalid_contact/<code>`.
+    """
+
+    phone: Optional[str] = None
+    email: Optional[str] = None
+    problem: Optional[str] = None
+
+
+def find_phone(text: str, region: str = "US") -> Optional[str]:
+    """The first valid phone number in the text, in E.164 form."""
+    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_TEXT], region):
+        if phonenumbers.is_valid_number(match.number):
+            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def looks_like_phone(text: str) -> bool:
+    return sum(ch.isdigit() for ch in text) >= 5
+
+
+def find_email(text: str) -> Optional[str]:
+    """The first syntactically valid email address in the text, normalised."""
+    for candidate in _EMAIL_LIKE.findall(text[:MAX_TEXT]):
+        try:
+            return validate_email(candidate.strip("."), check_deliverability=False).normalized
+        except EmailNotValidError:
+            continue
+    return None
+
+
+def find_contact(text: str, region: str = "US") -> Found:
+    """A phone and/or email from a visitor's answer, or a plain-words problem."""
+    phone, email = find_phone(text, region), find_email(text)
+    if phone or email:
+        return Found(phone=phone, email=email)
+    if "@" in text:
+        return Found(problem="email")
+    if looks_like_phone(text):
+        return Found(problem="phone")
+    return Found(problem="missing")
+
+
+def display_phone(e164: str) -> str:
+    """A phone number as a visitor would write it."""
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def clean_name(text: str) -> Optional[str]:
+    """A plausible name from an answer, or None: letters required, questions refused."""
+    name = re.sub(r"^(my name is|my name's|i am|i'm|it's|it is|this is|call me)\s+", "", text.strip(), flags=re.I)
+    name = " ".join(name.split()).strip(" .!")
+    if not name or len(name) > 80 or "?" in name or "@" in name or looks_like_phone(name):
+        return None
+    if not re.search(r"[^\W\d_]", name) or len(name.split()) > 6:
+        return None
+    return name

@@ -1,0 +1,65 @@
+"""Turning a conversation into a lead: the reason, the transcript, the visitor's choices."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, List, Optional
+
+from bot.contact import display_phone
+
+TRANSCRIPT_LIMIT = 200  # turns kept, the latest ones
+TEXT_LIMIT = 1000       # characters kept of each turn
+_ONLINE = re.compile(r"\b(online|on ?line|video|zoom|remote|remotely|virtual|computer|from home)\b", re.I)
+_IN_PERSON = re.compile(r"\b(in[- ]?person|person|in the clinic|office|come in|visit|face to face|f2f)\b", re.I)
+
+
+def transcript(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """User and bot texts with their times (UTC, ISO 8601), from Rasa tracker events."""
+    turns = []
+    for event in events:
+        kind, text = event.get("event"), event.get("text")
+        if kind not in ("user", "bot") or not text:
+            continue
+        at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc).isoformat()
+        turns.append({"who": kind, "text": str(text)[:TEXT_LIMIT], "at": at})
+    return turns[-TRANSCRIPT_LIMIT:]
+
+
+def reason(topic_label: Optional[str], cause_finder_result: Optional[str]) -> str:
+    """Why the visitor wants help, from what was discussed; never a diagnosis."""
+    parts = []
+    if topic_label:
+        parts.append(f"Last topic discussed: {topic_label}")
+    if cause_finder_result:
+        parts.append(f"Cause finder: {cause_finder_result}")
+    return ". ".join(parts) or "Asked to be contacted"
+
+
+def mode_from_text(text: str) -> Optional[str]:
+    """'online' or 'in_person' from a typed answer, or None if it says neither (or both)."""
+    online, in_person = bool(_ONLINE.search(text or "")), bool(_IN_PERSON.search(text or ""))
+    if online == in_person:
+        return None
+    return "online" if online else "in_person"
+
+
+def contact_method(phone: Optional[str], email: Optional[str]) -> str:
+    """How staff will reach the visitor, in words that follow 'will contact you'."""
+    if phone and email:
+        return f"by phone at {display_phone(phone)} or by email at {email}"
+    if phone:
+        return f"by phone at {display_phone(phone)}"
+    return f"by email at {email}"
+
+
+def summary(name: str, phone: Optional[str], email: Optional[str], time: Optional[str], mode: Optional[str]) -> str:
+    parts = [f"name {name}"]
+    if phone:
+        parts.append(f"phone {display_phone(phone)}")
+    if email:
+        parts.append(f"email {email}")
+    if time:
+        parts.append(f"best time {time}")
+    if mode:
+        parts.append("online" if mode == "online" else "in person")
+    return ", ".join(parts)

@@ -1,0 +1,191 @@
+"""Leads: saved once per conversation, never lost, announced to staff through the outbox."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot import spool
+from bot.clinics import ClinicDirectory
+from bot.db import session_scope
+from bot.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
+from bot.notify import drafts_for
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEDUPE_WINDOW = timedelta(minutes=30)
+EXPORT_FIELDS = ["id", "clinic", "created_at", "name", "phone", "email", "preferred_time", "mode", "consent",
+                 "reason", "urgency", "screening", "status", "status_history", "sender_id", "transcript"]
+
+
+@dataclass
+class LeadInput:
+    """What the booking form hands over; plain data so it can wait in the spool."""
+
+    clinic: str
+    sender_id: str
+    name: str
+    phone: Optional[str]
+    email: Optional[str]
+    preferred_time: Optional[str]
+    mode: Optional[str]
+    consent: bool
+    reason: str
+    urgency: str = "routine"
+    screening: Optional[Dict[str, Any]] = None
+    transcript: List[Dict[str, Any]] = field(default_factory=list)
+    submitted_at: str = field(default_factory=lambda: utcnow().isoformat())
+
+    def __post_init__(self) -> None:
+        if self.urgency not in URGENCIES:
+            raise ValueError(f"unknown urgency {self.urgency!r}")
+        if not (self.phone or self.email):
+            raise ValueError("a lead needs a phone number or an email address")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    lead_id: Optional[int]
+    updated: bool
+    spooled: bool
+
+
+def _as_utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base_url: str) -> tuple:
+    """Insert the lead, or update this conversation's lead from the last 30 minutes; queue notifications."""
+    at = _as_utc(data.submitted_at)
+    lead = session.execute(
+        select(Lead).where(Lead.sender_id == data.sender_id, Lead.clinic == data.clinic,
+                           Lead.created_at >= at - DEDUPE_WINDOW, Lead.created_at <= at + DEDUPE_WINDOW)
+        .order_by(Lead.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    updated = lead is not None
+    if lead is None:
+        lead = Lead(clinic=data.clinic, sender_id=data.sender_id, created_at=at, status="new")
+        session.add(lead)
+        lead.status_changes.append(StatusChange(at=at, old_status=None, new_status="new"))
+    elif (lead.name, lead.phone, lead.email, lead.preferred_time, lead.mode, lead.reason, lead.urgency) == (
+            data.name, data.phone, data.email, data.preferred_time, data.mode, data.reason, data.urgency):
+        lead.transcript = data.transcript or lead.transcript
+        return lead.id, True  # the same request again (e.g. a spool replay): nothing new to announce
+    lead.updated_at = at
+    lead.name, lead.phone, lead.email = data.name, data.phone, data.email
+    lead.preferred_time, lead.mode, lead.reason = data.preferred_time, data.mode, data.reason
+    lead.consent = "yes" if data.consent else "no"
+    # Urgency only ever rises within a conversation: a later routine booking keeps a priority flag.
+    if URGENCIES.index(data.urgency) >= URGENCIES.index(lead.urgency or "routine"):
+        lead.urgency = data.urgency
+    lead.screening = data.screening or lead.screening
+    lead.transcript = data.transcript
+    session.flush()
+    clinic = clinics.resolve(data.clinic)
+    for draft in drafts_for(lead, clinic, inbox_base_url, updated=updated):
+        lead.notifications.append(Notification(channel=draft.channel, target=draft.target, subject=draft.subject,
+                                               body=draft.body, created_at=at, next_attempt_at=at))
+    session.flush()
+    return lead.id, updated
+
+
+def replay_spool(settings: Settings, clinics: ClinicDirectory) -> int:
+    """Move spooled leads into the database; raises (and keeps them) if it is still away."""
+    def store(records: List[Dict[str, Any]]) -> None:
+        with session_scope(settings.database_url) as session:
+            for record in records:
+                save(session, LeadInput(**record), clinics, settings.inbox_base_url)
+
+    count = spool.replay(settings.spool_file, store)
+    if count:
+        logger.info("Replayed %s spooled lead(s) into the database", count)
+    return count
+
+
+def submit(settings: Settings, clinics: ClinicDirectory, data: LeadInput) -> SubmitResult:
+    """Save a lead; if the database fails, spool it durably instead. Never raises for a visitor."""
+    try:
+        if spool.pending(settings.spool_file):
+            replay_spool(settings, clinics)
+        with session_scope(settings.database_url) as session:
+            lead_id, updated = save(session, data, clinics, settings.inbox_base_url)
+        return SubmitResult(lead_id=lead_id, updated=updated, spooled=False)
+    except (SQLAlchemyError, OSError) as error:
+        logger.error("Lead store unavailable (%s); spooling the lead", type(error).__name__)
+        spool.append(settings.spool_file, asdict(data))
+        return SubmitResult(lead_id=None, updated=False, spooled=True)
+
+
+def as_record(lead: Lead) -> Dict[str, Any]:
+    """A lead as plain data with the export field names."""
+    return {
+        "id": lead.id, "clinic": lead.clinic, "created_at": _as_utc(lead.created_at.isoformat()).isoformat(),
+        "name": lead.name, "phone": lead.phone, "email": lead.email, "preferred_time": lead.preferred_time,
+        "mode": lead.mode, "consent": lead.consent == "yes", "reason": lead.reason, "urgency": lead.urgency,
+        "screening": lead.screening, "status": lead.status,
+        "status_history": [{"at": _as_utc(c.at.isoformat()).isoformat(), "from": c.old_status, "to": c.new_status,
+                            "note": c.note} for c in lead.status_changes],
+        "sender_id": lead.sender_id, "transcript": lead.transcript or [],
+    }
+
+
+def list_leads(settings: Settings, clinic: Optional[str] = None) -> List[Dict[str, Any]]:
+    with session_scope(settings.database_url) as session:
+        query = select(Lead).order_by(Lead.created_at.desc(), Lead.id.desc())
+        if clinic:
+            query = query.where(Lead.clinic == clinic)
+        return [as_record(lead) for lead in session.execute(query).scalars()]
+
+
+def get_lead(settings: Settings, lead_id: int) -> Optional[Dict[str, Any]]:
+    with session_scope(settings.database_url) as session:
+        lead = session.get(Lead, lead_id)
+        return as_record(lead) if lead else None
+
+
+def set_status(settings: Settings, lead_id: int, status: str, note: Optional[str] = None) -> bool:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    with session_scope(settings.database_url) as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            return False
+        if lead.status != status:
+            lead.status_changes.append(StatusChange(at=utcnow(), old_status=lead.status, new_status=status, note=note))
+            lead.status = status
+        return True
+
+
+def purge(settings: Settings, now: Optional[datetime] = None) -> int:
+    """Delete leads older than the retention period, with their history and notifications."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.lead_retention_days)
+    with session_scope(settings.database_url) as session:
+        ids = session.execute(select(Lead.id).where(Lead.created_at < cutoff)).scalars().all()
+        for lead in session.execute(select(Lead).where(Lead.id.in_(ids))).scalars():
+            session.delete(lead)
+        return len(ids)
+
+
+def export(records: List[Dict[str, Any]], fmt: str) -> str:
+    """JSON array or CSV (nested fields as JSON text) of lead records."""
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                             for k, v in record.items()})
+        return out.getvalue()
+    raise ValueError("format must be json or csv")

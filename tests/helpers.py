@@ -1,0 +1,85 @@
+"""Real local parts for tests: an SMTP sink, an HTTP receiver, a chatting visitor."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List
+
+from bench.servers import free_port
+
+
+class SmtpSink:
+    """A real SMTP server on a free local port that keeps what it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: List[dict] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                from email import message_from_bytes, policy
+                message = message_from_bytes(envelope.content, policy=policy.default)
+                sink.messages.append({"to": envelope.rcpt_tos, "subject": str(message["Subject"]),
+                                      "body": message.get_content()})
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+
+class HttpReceiver:
+    """A real HTTP server that records JSON POSTs and answers with the queued status codes."""
+
+    def __init__(self, statuses: List[int]):
+        self.statuses, self.posts = list(statuses), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.posts.append(json.loads(self.rfile.read(length)))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+
+class Visitor:
+    def __init__(self, assistant, clinic: Any = "stl"):
+        self.assistant = assistant
+        self.sender = f"test-{uuid.uuid4().hex[:12]}"
+        self.metadata = {"clinic": clinic} if clinic is not None else None
+        self.replies: List[Dict[str, Any]] = []
+
+    def says(self, text: str) -> str:
+        self.replies = self.assistant.send(self.sender, text, self.metadata)
+        assert self.replies, f"no reply to {text!r}"
+        return " ".join(r.get("text", "") for r in self.replies)
+
+    @property
+    def buttons(self) -> List[str]:
+        return [b["title"] for r in self.replies for b in r.get("buttons", [])]

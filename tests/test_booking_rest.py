@@ -1,0 +1,123 @@
+"""Booking through the real servers over the REST channel; the lead is found with the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+from bot.paths import ROOT
+from tests.helpers import Visitor
+
+
+def leads_in(lead_db, *extra):
+    env = dict(os.environ, DATABASE_URL=lead_db)
+    out = subprocess.run([sys.executable, "-m", "bot", "leads", "export", "--format", "json", *extra],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120).stdout
+    return json.loads(out)
+
+
+def by_sender(lead_db, sender):
+    return [lead for lead in leads_in(lead_db) if lead["sender_id"] == sender]
+
+
+def book(visitor: Visitor, name="Mary Green", contact="314-555-0123", clinic="More 4 Life"):
+    assert "what name" in visitor.says("I'd like to book an appointment").lower()
+    assert "phone number or email" in visitor.says(name)
+    assert "good time" in visitor.says(contact)
+    assert "in person, or online" in visitor.says("weekday mornings")
+    consent = visitor.says("/choose_mode{\"mode\": \"online\"}")
+    assert contact.split("@")[0] in consent.replace("(314) 555-0123", "314-555-0123")
+    assert f"May {clinic}" in consent
+    return visitor.says("yes")
+
+
+def test_happy_path_books_a_lead_with_transcript_and_confirms_in_clinic_terms(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("how is a glute med injury treated")
+    confirmation = book(visitor)
+    assert "Thank you, Mary Green" in confirmation
+    assert "by phone at (314) 555-0123 within one working day" in confirmation
+    assert "314-941-3970" in confirmation
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert (lead["name"], lead["phone"], lead["mode"], lead["preferred_time"]) == (
+        "Mary Green", "+13145550123", "online", "weekday mornings")
+    assert lead["clinic"] == "stl" and lead["consent"] is True and lead["urgency"] == "routine"
+    assert "How it is treated" in lead["reason"]
+    whos = [turn["who"] for turn in lead["transcript"]]
+    assert "user" in whos and "bot" in whos
+    assert any("how is a glute med injury treated" == t["text"] for t in lead["transcript"])
+
+
+def test_booking_twice_in_one_conversation_updates_the_same_lead(assistant, lead_db):
+    visitor = Visitor(assistant)
+    book(visitor)
+    book(visitor, contact="pat@example.com")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["email"] == "pat@example.com"
+
+
+def test_stop_in_the_middle_saves_nothing(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("can someone call me back")
+    visitor.says("Bob")
+    assert "saved nothing" in visitor.says("stop")
+    assert by_sender(lead_db, visitor.sender) == []
+
+
+def test_no_consent_saves_nothing(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("book me in please")
+    visitor.says("Bob")
+    visitor.says("bob@example.com")
+    visitor.says("afternoons")
+    visitor.says("/choose_mode{\"mode\": \"in_person\"}")
+    assert "nothing was saved" in visitor.says("no")
+    assert by_sender(lead_db, visitor.sender) == []
+
+
+def test_invalid_contact_is_explained_and_the_second_miss_offers_the_clinic_phone(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("i want to make an appointment")
+    visitor.says("Ann")
+    first = visitor.says("555 0123")
+    assert "area code" in first and "314-941-3970" not in first
+    second = visitor.says("bob@")
+    assert "email address doesn't look complete" in second and "314-941-3970" in second
+    assert "good time" in visitor.says("314 555 0199")
+
+
+def test_refusing_explains_why_and_offers_the_phone(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("i want to make an appointment")
+    visitor.says("Ann")
+    reply = visitor.says("i'd rather not give my number")
+    assert "only way the clinic can get back to you" in reply and "314-941-3970" in reply
+    assert "phone number or email" in reply  # asked again
+
+
+def test_a_question_mid_form_is_answered_then_the_form_resumes(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("i want to make an appointment")
+    reply = visitor.says("wait, what exercise should i do after the treatment")
+    assert "ankle weight" in reply and "what name" in reply.lower()
+
+
+def test_changing_the_number_later_updates_it(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Carol")
+    visitor.says("314-555-0123")
+    updated = visitor.says("actually my number is 314 555 0177")
+    assert "(314) 555-0177" in updated and "good time" in updated
+    visitor.says("evenings")
+    visitor.says("/choose_mode{\"mode\": \"in_person\"}")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["phone"] == "+13145550177"
+
+
+def test_boston_visitors_are_booked_for_boston(assistant, lead_db):
+    visitor = Visitor(assistant, clinic="boston")
+    confirmation = book(visitor, name="Dan", contact="dan@example.com", clinic="Ben E. Benjamin")
+    assert "within two working days" in confirmation
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["clinic"] == "boston"

@@ -1,0 +1,46 @@
+"""`python -m bot` against a real database, as staff would run it."""
+import json
+import os
+import subprocess
+import sys
+
+from bot.clinics import ClinicDirectory, load_clinics
+from bot.leads import submit
+from bot.paths import DATA, ROOT
+from tests.test_leads import lead
+
+CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
+
+
+def cli(settings, *args):
+    env = dict(os.environ, DATABASE_URL=settings.database_url, MEDIUS_SPOOL_FILE=str(settings.spool_file))
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_export_json_list_show_and_status(settings):
+    lead_id = submit(settings, CLINICS, lead()).lead_id
+    exported = json.loads(cli(settings, "leads", "export", "--format", "json").stdout)
+    assert [r["name"] for r in exported] == ["Mary Green"]
+    assert exported[0]["transcript"][0]["who"] == "user"
+    listing = cli(settings, "leads", "list").stdout
+    assert "Mary Green" in listing and "routine" in listing
+    assert cli(settings, "leads", "status", str(lead_id), "contacted", "--note", "called").returncode == 0
+    shown = json.loads(cli(settings, "leads", "show", str(lead_id)).stdout)
+    assert shown["status"] == "contacted"
+    assert "Mary" in cli(settings, "leads", "export", "--format", "csv").stdout.splitlines()[1]
+
+
+def test_bad_requests_get_clear_errors_not_tracebacks(settings):
+    missing = cli(settings, "leads", "show", "999")
+    assert missing.returncode == 1 and "no lead with id 999" in missing.stderr
+    wrong = cli(settings, "leads", "export", "--format", "xml")
+    assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+    assert "Traceback" not in missing.stderr + wrong.stderr
+
+
+def test_migrate_creates_the_schema_on_a_new_database(tmp_path, settings):
+    import dataclasses
+    fresh = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'new' / 'm.db'}")
+    assert cli(fresh, "migrate").returncode == 0
+    assert cli(fresh, "leads", "list").returncode == 0

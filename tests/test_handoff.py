@@ -1,0 +1,40 @@
+from bot.handoff import contact_method, mode_from_text, reason, summary, transcript
+
+
+def test_transcript_keeps_user_and_bot_texts_with_utc_times():
+    events = [
+        {"event": "action", "name": "action_listen", "timestamp": 1.0},
+        {"event": "user", "text": "can i book", "timestamp": 1763910000.5},
+        {"event": "bot", "text": "Sure", "timestamp": 1763910001.0},
+        {"event": "bot", "text": None, "timestamp": 1763910001.0},
+        {"event": "slot", "name": "x", "value": 1},
+    ]
+    turns = transcript(events)
+    assert [(t["who"], t["text"]) for t in turns] == [("user", "can i book"), ("bot", "Sure")]
+    assert turns[0]["at"].endswith("+00:00")
+
+
+def test_transcript_is_capped():
+    events = [{"event": "user", "text": "x" * 5000, "timestamp": i} for i in range(500)]
+    turns = transcript(events)
+    assert len(turns) == 200 and len(turns[0]["text"]) == 1000
+
+
+def test_reason_comes_from_the_conversation():
+    assert reason("How it is treated", "how you sit or sleep") == (
+        "Last topic discussed: How it is treated. Cause finder: how you sit or sleep")
+    assert reason(None, None) == "Asked to be contacted"
+
+
+def test_mode_from_typed_answers():
+    assert mode_from_text("online by video please") == "online"
+    assert mode_from_text("I'll come in person") == "in_person"
+    assert mode_from_text("either") is None
+    assert mode_from_text("in person or online") is None
+
+
+def test_contact_method_and_summary_read_naturally():
+    assert contact_method("+13145550123", None) == "by phone at (314) 555-0123"
+    assert contact_method(None, "a@example.com") == "by email at a@example.com"
+    assert summary("Mary", "+13145550123", None, "mornings", "online") == (
+        "name Mary, phone (314) 555-0123, best time mornings, online")
