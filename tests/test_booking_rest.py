@@ -121,3 +121,22 @@ def test_boston_visitors_are_booked_for_boston(assistant, lead_db):
     assert "within two working days" in confirmation
     [lead] = by_sender(lead_db, visitor.sender)
     assert lead["clinic"] == "boston"
+
+
+def test_a_booked_lead_reaches_the_staff_mailbox_through_the_notifier(assistant, lead_db, smtp_sink):
+    visitor = Visitor(assistant)
+    book(visitor, name="Nora Quinn")
+    env = dict(os.environ, DATABASE_URL=lead_db, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_sink.port))
+    subprocess.run([sys.executable, "-m", "bot", "notify"], cwd=ROOT, env=env, check=True, timeout=120)
+    [message] = [m for m in smtp_sink.messages if "Nora Quinn" in m["subject"]]
+    assert message["subject"].startswith("[ROUTINE] New lead for More 4 Life")
+    assert "Contact: +13145550123" in message["body"]
+
+
+def test_no_personal_data_reached_the_server_logs(assistant):
+    visitor = Visitor(assistant)
+    book(visitor, name="Zelda Quartermain", contact="zelda.q@example.com")
+    logs = "".join(path.read_text(errors="replace") for path in (ROOT / "var" / "test-logs").glob("*.log"))
+    assert logs, "the servers wrote no logs at all"
+    for secret in ("Zelda", "Quartermain", "zelda.q@example.com", "314-555-0123", "3145550123"):
+        assert secret not in logs
