@@ -18,7 +18,7 @@ RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
 
-.PHONY: help install train migrate run shell test validate bench evaluate clean
+.PHONY: help install system-deps train migrate run shell test validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -36,6 +36,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Debian packages the tests use: PostgreSQL (the lead store as in production).
+system-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql package (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 # Retrain only when training data, domain or config changed.
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
@@ -63,7 +69,7 @@ shell: $(MODEL)
 validate: $(VENV)/.installed
 	ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(RASA) data validate --fail-on-warnings
 
-test: validate $(MODEL)
+test: validate system-deps $(MODEL)
 	$(PY) -m pytest -p no:cacheprovider
 	ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
 

@@ -1,0 +1,46 @@
+"""The lead store on a real PostgreSQL server, as in production (DATABASE_URL)."""
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.clinics import ClinicDirectory, load_clinics
+from bot.db import engine_for, migrate
+from bot.leads import export, get_lead, list_leads, purge, set_status, submit
+from bot.notify import deliver_due
+from bot.paths import DATA
+from tests.postgres import postgres_server
+from tests.test_leads import T0, lead
+
+CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    with postgres_server() as url:
+        migrate(url)
+        yield url
+
+
+def test_migrations_create_the_tables(pg_url):
+    with engine_for(pg_url).connect() as connection:
+        tables = set(connection.execute(text("select tablename from pg_tables where schemaname='public'")).scalars())
+    assert {"leads", "lead_status_changes", "notifications", "delivery_attempts", "alembic_version"} <= tables
+
+
+def test_leads_dedupe_status_export_and_purge_on_postgres(pg_url, settings, smtp_sink):
+    pg = dataclasses.replace(settings, database_url=pg_url, smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+    first = submit(pg, CLINICS, lead(sender_id="pg-1", screening={"numbness": "yes"}))
+    again = submit(pg, CLINICS, lead(sender_id="pg-1", phone="+13145550100",
+                                     submitted_at=(T0 + timedelta(minutes=10)).isoformat()))
+    assert again.lead_id == first.lead_id and again.updated
+    assert set_status(pg, first.lead_id, "contacted")
+    record = get_lead(pg, first.lead_id)
+    assert record["phone"] == "+13145550100" and record["screening"] == {"numbness": "yes"}
+    assert [h["to"] for h in record["status_history"]] == ["new", "contacted"]
+    assert json.loads(export(list_leads(pg), "json"))[0]["transcript"][0]["who"] == "user"
+    assert deliver_due(pg)["sent"] == 2 and len(smtp_sink.messages) == 2
+    submit(pg, CLINICS, lead(sender_id="pg-old", submitted_at=(T0 - timedelta(days=400)).isoformat()))
+    assert purge(pg, now=T0) == 1
