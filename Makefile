@@ -14,6 +14,8 @@ export
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
 RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook

@@ -151,6 +151,7 @@ class ActionSubmitAppointment(Action):
             mode=tracker.get_slot("lead_mode"), consent=True,
             reason=handoff.reason(_topic_label(tracker), tracker.get_slot("cause_finder_result")),
             urgency=tracker.get_slot("urgency") or "routine",
+            screening=tracker.get_slot("screening_answers"),
             transcript=handoff.transcript(tracker.events),
         )
         submit(get_settings(), data.clinics(), lead)  # spools if the database is away: never lost

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import data
@@ -17,6 +17,16 @@ CAUSE_NAMES = {
 }
 
 
+class ValidateCauseFinderForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_cause_finder_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
+        # No interview continues past an emergency.
+        return [] if tracker.get_slot("emergency_reported") else domain_slots
+
+
 class ActionSummariseCauses(Action):
     def name(self) -> Text:
         return "action_summarise_causes"
@@ -25,6 +35,9 @@ class ActionSummariseCauses(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         finder = data.cause_finder()
+        if tracker.get_slot("emergency_reported"):
+            dispatcher.utter_message(response="utter_emergency_reminder")
+            return [SlotSet(slot, None) for slot in finder.slots]
         answers = {slot: tracker.get_slot(slot) for slot in finder.slots}
         summary = summarise(finder, answers)
         if summary.answered == 0:
@@ -44,10 +57,16 @@ class ActionSummariseCauses(Action):
                     response="utter_causes_unsure",
                     unsure_causes=", ".join(CAUSE_NAMES.get(c, c) for c in summary.unsure_causes),
                 )
-            dispatcher.utter_message(response="utter_causes_closing")
+            if not summary.nerve_sign:
+                dispatcher.utter_message(response="utter_causes_closing")
         result = ", ".join(CAUSE_NAMES.get(cause, cause) for cause in summary.causes) or "no common cause fitted"
         # Clear the answers so the check can be taken again from the start.
-        return [SlotSet(slot, None) for slot in finder.slots] + [
+        events = [SlotSet(slot, None) for slot in finder.slots] + [
             SlotSet("topic", "weakness_causes"),
             SlotSet("cause_finder_result", result if summary.answered else None),
         ]
+        if summary.nerve_sign:
+            # A nerve sign hands over to the nerve screening, as an action of its own
+            # so the rules for answering the offer apply.
+            events.append(FollowupAction("utter_offer_nerve_screen"))
+        return events

@@ -38,7 +38,9 @@ def predicted_label(parse: Dict[str, Any]) -> str:
     """The full intent a parse answers with: 'faq/<topic>' for FAQ questions."""
     name = (parse.get("intent") or {}).get("name") or ""
     if name == "faq":
-        selected = (parse.get("response_selector") or {}).get("faq", {}).get("response", {})
+        # Our config names its selector "faq"; Rasa's stock one is "default".
+        selectors = parse.get("response_selector") or {}
+        selected = (selectors.get("faq") or selectors.get("default") or {}).get("response", {})
         return selected.get("intent_response_key") or "faq"
     return name
 

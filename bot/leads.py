@@ -48,7 +48,8 @@ class LeadInput:
     def __post_init__(self) -> None:
         if self.urgency not in URGENCIES:
             raise ValueError(f"unknown urgency {self.urgency!r}")
-        if not (self.phone or self.email):
+        # An emergency is recorded even from an anonymous visitor: staff must know.
+        if not (self.phone or self.email) and self.urgency != "emergency":
             raise ValueError("a lead needs a phone number or an email address")
 
 

@@ -18,6 +18,7 @@ class Settings:
     clinics_file: Path
     topics_file: Path
     causes_file: Path
+    triage_file: Path
     log_level: str
     database_url: str
     spool_file: Path
@@ -47,6 +48,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         clinics_file=_project_path(env.get("MEDIUS_CLINICS_FILE") or str(DATA / "clinics.yml")),
         topics_file=_project_path(env.get("MEDIUS_TOPICS_FILE") or str(DATA / "topics.yml")),
         causes_file=_project_path(env.get("MEDIUS_CAUSES_FILE") or str(DATA / "causes.yml")),
+        triage_file=_project_path(env.get("MEDIUS_TRIAGE_FILE") or str(DATA / "triage.yml")),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'medius.db'}",
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),

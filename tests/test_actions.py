@@ -112,9 +112,17 @@ def test_summary_lists_fitting_causes_with_tips_and_clears_the_answers():
     assert SlotSet("crosses_legs", None) in events and SlotSet("nerve_signs", None) in events
 
 
-def test_summary_with_a_nerve_sign_says_a_clinician_should_rule_it_out():
-    said, _, _ = run(ActionSummariseCauses(), tracker("affirm", finder_slots("no", "no", "no", "yes")))
+def test_summary_with_a_nerve_sign_hands_over_to_the_nerve_screening():
+    said, _, events = run(ActionSummariseCauses(), tracker("affirm", finder_slots("no", "no", "no", "yes")))
     assert "utter_cause/pinched_nerve" in said and "utter_tip/rule_out_nerve" in said
+    assert "utter_causes_closing" not in said
+    assert events[-1] == FollowupAction("utter_offer_nerve_screen")
+
+
+def test_no_cause_finder_summary_after_an_emergency():
+    slots = dict(finder_slots("yes", "no", "no", "no"), emergency_reported=True)
+    said, _, _ = run(ActionSummariseCauses(), tracker("affirm", slots))
+    assert said == ["utter_emergency_reminder"]
 
 
 def test_summary_when_nothing_fits_and_some_answers_were_unsure():

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components (the `components.*` names in config.yml)."""

@@ -1,0 +1,136 @@
+"""The red-flag rules and the nerve screening's outcome, case by case."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.paths import DATA, ROOT
+from bot.triage import EMERGENCY, NERVE_REVIEW, ROUTINE, URGENT, load_triage, screening_outcome, worst
+
+TRIAGE = load_triage(DATA / "triage.yml")
+
+
+def rules_for(text):
+    return {finding.rule for finding in TRIAGE.red_flags(text)}
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("I can't control my bladder since yesterday", "bladder_bowel"),
+    ("i cant pee properly since last night", "bladder_bowel"),
+    ("I wet myself this morning without noticing", "bladder_bowel"),
+    ("my bowels just went and i didnt know", "bladder_bowel"),
+    ("my groin feels numb", "saddle_numbness"),
+    ("down below has gone numb since this morning", "saddle_numbness"),
+    ("numbness in both buttocks and my inner thighs", "saddle_numbness"),
+    ("I can't feel the toilet paper when I wipe", "saddle_numbness_when_wiping"),
+    ("my foot keeps slapping the floor when I walk", "foot_drop_or_fast_weakness"),
+    ("I can't lift my foot up properly today", "foot_drop_or_fast_weakness"),
+    ("my leg is getting weaker by the hour", "leg_weakness_getting_worse_fast"),
+    ("my back hurts and I've got a fever", "back_pain_with_fever"),
+    ("backache with chills and I feel really unwell", "back_pain_with_fever"),
+    ("my hip is hot red and swollen and I'm feverish", "hot_swollen_hip_with_fever"),
+    ("I fell today and can't put weight on my leg", "fall_cannot_bear_weight"),
+    ("after the fall my leg is turned out", "fall_cannot_bear_weight"),
+    ("since the car crash last week my hip hurts", "major_accident"),
+    ("I fell off a ladder on sunday and my back is sore", "major_accident"),
+    ("I had breast cancer and now there's new pain in my hip", "cancer_history_with_new_pain"),
+    ("I've lost weight without trying", "unexplained_weight_loss"),
+    ("the pain is terrible at night and wakes me", "severe_night_or_rest_pain"),
+    ("both my legs feel weak", "weakness_both_legs"),
+])
+def test_each_red_flag_is_caught(text, rule):
+    assert rule in rules_for(text)
+
+
+@pytest.mark.parametrize("text, outcome", [
+    ("I can't control my bladder", EMERGENCY),
+    ("history of prostate cancer and my back aches lately", URGENT),
+    ("both legs are weak and I wet myself", EMERGENCY),  # mixed: the worst wins
+])
+def test_the_worst_outcome_wins(text, outcome):
+    assert worst(TRIAGE.red_flags(text)) == outcome
+
+
+@pytest.mark.parametrize("text", [
+    "no numbness, no bladder problems",
+    "I don't have a fever",
+    "no fever and no chills, my back is just stiff",
+    "I have never lost control of my bladder",
+    "without any numbness in the groin",
+    "my bladder is fine",
+])
+def test_negations_are_not_red_flags(text):
+    assert rules_for(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "I had numbness in my groin years ago after surgery",
+    "I had a fall two years ago but it's fine now",
+    "I had a car accident 20 years ago",
+    "I used to have bladder problems after my pregnancy",
+])
+def test_the_past_is_not_a_red_flag(text):
+    assert rules_for(text) == set()
+
+
+def test_a_recent_event_is_not_the_past():
+    assert "fall_cannot_bear_weight" in rules_for("I fell an hour ago and can't stand up")
+    assert "saddle_numbness" in rules_for("years ago I had sciatica, but now my groin is numb")
+
+
+@pytest.mark.parametrize("text", [
+    "I don't think so", "not sure", "my outer hip aches after a long walk",
+    "my hip hurts at night when I lie on it", "my leg sometimes gives way on long walks",
+    "burning in my buttock going down the back of the leg", "my buttock hurts and my foot tingles",
+    "what is the gluteus medius", "", "   ", "x" * 20000,
+])
+def test_ordinary_messages_and_hedges_raise_no_alarm(text):
+    assert rules_for(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "pins and needles in my foot", "tingling down my shin", "shooting pain below my knee",
+    "my calf feels weak", "I struggle to stand on my toes", "my leg gives way sometimes",
+])
+def test_nerve_signs_are_found(text):
+    assert TRIAGE.nerve_signs(text)
+    assert worst(TRIAGE.red_flags(text)) != EMERGENCY
+
+
+def test_denied_nerve_signs_are_not_found():
+    assert TRIAGE.nerve_signs("no tingling and no numbness") == []
+
+
+@pytest.mark.parametrize("answers, outcome", [
+    ({"red_flags": "yes"}, EMERGENCY),
+    ({"red_flags": "unsure", "weakness": "no"}, URGENT),
+    ({"weakness": "yes", "red_flags": "no"}, NERVE_REVIEW),
+    ({"weakness": "unsure", "red_flags": "no"}, NERVE_REVIEW),  # a maybe is not reassured away
+    ({"numbness": "yes", "red_flags": "no"}, NERVE_REVIEW),
+    ({"where": "below_knee", "numbness": "no", "weakness": "no"}, NERVE_REVIEW),
+    ({"where": "hip", "numbness": "no", "weakness": "no", "back_pain": "yes", "red_flags": "no"}, ROUTINE),
+    ({}, ROUTINE),
+])
+def test_screening_outcome(answers, outcome):
+    assert screening_outcome(answers) == outcome
+
+
+def test_a_red_flag_found_in_words_decides_the_screening():
+    assert screening_outcome({"weakness": "no"}, red_flag_outcome=EMERGENCY) == EMERGENCY
+
+
+def test_every_rule_is_documented_with_its_outcome_and_source():
+    table = yaml.safe_load((DATA / "triage.yml").read_text())
+    docs = (ROOT / "docs" / "triage.md").read_text()
+    for rule in table["rules"]:
+        row = next((line for line in docs.splitlines() if f"`{rule['id']}`" in line), "")
+        assert rule["outcome"] in row and rule["source"].split(":")[0].split(" and ")[0] in row, rule["id"]
+
+
+def test_the_safety_set_against_the_rule_layer_alone():
+    """The rule layer by itself; the full check through the trained model is test_safety_rest.py."""
+    messages = yaml.safe_load((ROOT / "tests" / "safety_messages.yml").read_text())
+    missed = [m for m in messages["emergency"] if worst(TRIAGE.red_flags(m)) != EMERGENCY]
+    alarms = [m for m in messages["benign"] if TRIAGE.red_flags(m)]
+    assert missed == [] and alarms == []
