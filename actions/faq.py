@@ -31,6 +31,11 @@ def asked_topic(latest_message: Dict[Text, Any]) -> Optional[Topic]:
     return knowledge.topic_for_intent(full_intent)
 
 
+def describes_nerve_symptoms(tracker: Tracker) -> bool:
+    """The rule layer found nerve-like symptoms (not denied) in the latest message."""
+    return any(e.get("entity") == "nerve_sign" for e in tracker.latest_message.get("entities") or [])
+
+
 def answer(dispatcher: CollectingDispatcher, topic: Topic) -> List[EventType]:
     """Say a topic's answer, its clinician reminder if it has one, and remember the topic."""
     dispatcher.utter_message(response=topic.response)
@@ -54,7 +59,11 @@ class ActionAnswerFaq(Action):
         if topic is None:
             ask_which_topic(dispatcher, "utter_ask_rephrase")
             return []
-        return answer(dispatcher, topic)
+        events = answer(dispatcher, topic)
+        if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
+            # A question that also describes nerve-like symptoms: offer the screening too.
+            events.append(FollowupAction("utter_offer_nerve_screen"))
+        return events
 
 
 class ActionAnswerFollowup(Action):

@@ -62,7 +62,7 @@ class Triage:
         self.current_cues = [re.compile(rf"\b{re.escape(c)}\b") for c in table["past"]["current"]]
         self.rules = [Rule(r["id"], r["outcome"], r["what"], r["source"],
                            tuple(tuple(concept) for concept in r["concepts"]), r.get("scope") == "sentence")
-                      for r in table["rules"]]
+                      for r in table["red_flags"]]
         for rule in self.rules:
             if rule.outcome not in (EMERGENCY, URGENT):
                 raise ValueError(f"rules.{rule.id}.outcome: must be emergency or urgent")

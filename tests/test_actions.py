@@ -35,6 +35,14 @@ def test_faq_answer_comes_from_the_response_selector_and_sets_the_topic():
     assert SlotSet("topic", "three_parts") in events
 
 
+def test_a_question_describing_nerve_symptoms_also_offers_the_screening():
+    t = tracker(response_selector=selected("pinched_nerve"),
+                entities=[{"entity": "nerve_sign", "value": "pins and needles"}])
+    said, _, events = run(ActionAnswerFaq(), t)
+    assert said == ["utter_faq/pinched_nerve"]
+    assert events[-1] == FollowupAction("utter_offer_nerve_screen")
+
+
 def test_treatment_answers_end_with_the_clinician_reminder():
     said, _, _ = run(ActionAnswerFaq(), tracker(response_selector=selected("treatment")))
     assert said == ["utter_faq/treatment", "utter_check_with_clinician"]

@@ -123,7 +123,7 @@ def test_a_red_flag_found_in_words_decides_the_screening():
 def test_every_rule_is_documented_with_its_outcome_and_source():
     table = yaml.safe_load((DATA / "triage.yml").read_text())
     docs = (ROOT / "docs" / "triage.md").read_text()
-    for rule in table["rules"]:
+    for rule in table["red_flags"]:
         row = next((line for line in docs.splitlines() if f"`{rule['id']}`" in line), "")
         assert rule["outcome"] in row and rule["source"].split(":")[0].split(" and ")[0] in row, rule["id"]
 
