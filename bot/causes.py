@@ -7,8 +7,7 @@ from typing import Dict, List, Mapping, Optional
 
 import yaml
 
-YES, NO, UNSURE, SKIPPED = "yes", "no", "unsure", "skipped"
-ANSWERS = (YES, NO, UNSURE, SKIPPED)
+YES, NO, UNSURE = "yes", "no", "unsure"
 # The cause that needs a clinician to rule it out rather than a self-help tip.
 NERVE_CAUSE = "pinched_nerve"
 

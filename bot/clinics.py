@@ -158,6 +158,3 @@ class ClinicDirectory:
             logger.warning("Unknown clinic id %r; using default %r", str(clinic_id)[:40], self.default.id)
             return self.default
         return clinic
-
-    def __iter__(self):
-        return iter(self._clinics.values())

@@ -165,10 +165,6 @@ def cached_triage(path: str) -> Triage:
     return load_triage(Path(path))
 
 
-# The nerve screening's answers and what follows from them.
-SCREENING_QUESTIONS = ("where", "numbness", "weakness", "back_pain", "how_long", "tried", "red_flags")
-
-
 def screening_outcome(answers: Mapping[str, Optional[str]], red_flag_outcome: Optional[str] = None) -> str:
     """emergency / urgent / nerve_review / routine from a screening's answers.
 
