@@ -13,7 +13,9 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import requests
 
+from bot.data import clinics_for
 from bot.paths import ROOT
+from bot.settings import settings_from
 
 
 def free_port() -> int:
@@ -30,13 +32,23 @@ class Assistant:
 
     def send(self, sender: str, message: str, metadata: Optional[Dict[str, Any]] = None,
              timeout: float = 60) -> List[Dict[str, Any]]:
-        """One visitor message over the REST channel; the bot's replies."""
+        """One visitor message over the widget channel; the bot's replies."""
         body: Dict[str, Any] = {"sender": sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=timeout)
+        response = self.post(body, timeout=timeout)
         response.raise_for_status()
         return response.json()
+
+    @property
+    def chat_url(self) -> str:
+        return f"{self.url}/webhooks/widget/webhook"
+
+    def post(self, body: Any, timeout: float = 60, **kwargs: Any) -> requests.Response:
+        """A raw POST to the chat endpoint, for checks of what it refuses."""
+        if isinstance(body, (bytes, str)):
+            return requests.post(self.chat_url, data=body, timeout=timeout, **kwargs)
+        return requests.post(self.chat_url, json=body, timeout=timeout, **kwargs)
 
 
 def _wait_until_up(url: str, processes: List[subprocess.Popen], deadline: float) -> None:
@@ -49,6 +61,11 @@ def _wait_until_up(url: str, processes: List[subprocess.Popen], deadline: float)
                 return
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not come up")
+
+
+def cors_origins(env: Dict[str, str]) -> List[str]:
+    """The websites Rasa lets browsers call it from: every clinic's allowed origins."""
+    return list(clinics_for(settings_from(env)).allowed_origins())
 
 
 @contextlib.contextmanager
@@ -69,7 +86,8 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
             cwd=ROOT, env=env, stdout=action_log, stderr=subprocess.STDOUT)
         rasa = subprocess.Popen(
             [rasa_bin, "run", "--model", str(model), "--port", str(rasa_port), "--enable-api",
-             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+             "--cors", *cors_origins(env)],
             cwd=ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + startup_timeout

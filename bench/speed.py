@@ -67,7 +67,7 @@ def percentile(values: List[float], share: float) -> float:
 def measure(model: Path, messages: List[str]) -> Dict[str, float]:
     with running_assistant(model, OUT / "logs") as assistant:
         for text in messages[:5]:  # warm up TensorFlow's first calls
-            timed_send(assistant, "warmup", text)
+            timed_send(assistant, "warmup-bench", text)
         single = [timed_send(assistant, f"one-{uuid.uuid4().hex[:8]}", text) for text in messages]
 
         def visitor(index: int) -> List[float]:

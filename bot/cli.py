@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="load and validate every data file")
     commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    commands.add_parser("origins", help="print the websites allowed to embed the widget (Rasa's --cors list)")
+    web = commands.add_parser("web", help="serve widget.js and the demo clinic pages")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
     notify = commands.add_parser("notify", help="send due staff notifications and replay spooled leads")
     notify.add_argument("--loop", action="store_true", help="keep going until stopped")
     notify.add_argument("--interval", type=float, default=5.0, help="seconds between rounds with --loop")
@@ -60,6 +64,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "check":
         data.load_all()
         print("data files OK")
+        return 0
+    if args.command == "origins":
+        print(" ".join(data.clinics().allowed_origins()))
+        return 0
+    if args.command == "web":
+        import uvicorn
+
+        from bot.web.app import create_app
+
+        uvicorn.run(create_app(settings, data.clinics()), host=args.host, port=args.port,
+                    log_level=settings.log_level.lower(), access_log=False,
+                    ws="none")  # Rasa pins an older websockets; the widget needs none
         return 0
     if args.command == "migrate":
         migrate(settings.database_url)

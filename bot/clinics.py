@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -33,6 +34,9 @@ class Clinic:
     staff_emails: Tuple[str, ...]
     staff_webhook_url: Optional[str]
     allowed_origins: Tuple[str, ...]
+    colour: str
+    privacy_url: str
+    greeting: str
 
     def contact_phrase(self) -> str:
         """How a visitor reaches this clinic, as words that fit after 'you can'."""
@@ -56,7 +60,10 @@ class Clinic:
         }
 
 
-_REQUIRED_TEXT = ("name", "city", "hours", "timezone", "callback_time")
+_REQUIRED_TEXT = ("name", "city", "hours", "timezone", "callback_time", "privacy_url")
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# White text on the clinic's colour must stay readable: WCAG 2.1 AA for normal text.
+_MIN_CONTRAST_WITH_WHITE = 4.5
 _OPTIONAL_TEXT = ("phone", "booking_url")
 _FLAGS = ("offers_remote", "free_phone_consultation")
 
@@ -85,6 +92,13 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise ClinicProfileError(f"{where}.timezone: unknown time zone {values['timezone']!r}")
+    if not (_is_http_url(values["privacy_url"]) or values["privacy_url"].startswith("/")):
+        raise ClinicProfileError(f"{where}.privacy_url: must be an http(s) URL or a path on the clinic's site")
+    values["colour"] = _parse_colour(where, raw.get("colour"))
+    greeting = raw.get("greeting")
+    if greeting is not None and (not isinstance(greeting, str) or not greeting.strip()):
+        raise ClinicProfileError(f"{where}.greeting: must be text or left out")
+    values["greeting"] = greeting.strip() if greeting else f"Hello! Welcome to {values['name']}."
     values.update(_parse_staff(where, raw.get("staff")))
     values["allowed_origins"] = _parse_origins(where, raw.get("allowed_origins"))
     unknown = set(raw) - set(values) - {"staff"}
@@ -96,6 +110,29 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
 def _is_http_url(value: Any) -> bool:
     parsed = urlparse(value) if isinstance(value, str) else None
     return bool(parsed and parsed.scheme in ("http", "https") and parsed.netloc)
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of white on `colour` (#rrggbb)."""
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
+
+
+def _parse_colour(where: str, raw: Any) -> str:
+    """The widget's brand colour; it carries white text, so it must be dark enough to read."""
+    if not isinstance(raw, str) or not _HEX_COLOUR.fullmatch(raw.strip()):
+        raise ClinicProfileError(f"{where}.colour: expected a colour like \"#1f5f8b\"")
+    colour = raw.strip().lower()
+    ratio = contrast_with_white(colour)
+    if ratio < _MIN_CONTRAST_WITH_WHITE:
+        raise ClinicProfileError(f"{where}.colour: white text on {colour} has contrast {ratio:.1f}:1, "
+                                 f"below {_MIN_CONTRAST_WITH_WHITE}:1; choose a darker colour")
+    return colour
 
 
 def _parse_staff(where: str, raw: Any) -> Dict[str, Any]:
@@ -158,3 +195,14 @@ class ClinicDirectory:
             logger.warning("Unknown clinic id %r; using default %r", str(clinic_id)[:40], self.default.id)
             return self.default
         return clinic
+
+    def get(self, clinic_id: Any) -> Optional[Clinic]:
+        """The clinic with exactly this id, or None: for callers that must refuse unknown ids."""
+        return self._clinics.get(clinic_id) if isinstance(clinic_id, str) else None
+
+    def all(self) -> Tuple[Clinic, ...]:
+        return tuple(self._clinics.values())
+
+    def allowed_origins(self) -> Tuple[str, ...]:
+        """Every website that may embed the widget, for Rasa's CORS list."""
+        return tuple(sorted({origin for clinic in self._clinics.values() for origin in clinic.allowed_origins}))

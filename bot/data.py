@@ -6,13 +6,16 @@ from functools import lru_cache
 from bot.causes import CauseFinder, load_cause_finder
 from bot.clinics import ClinicDirectory, load_clinics
 from bot.knowledge import Knowledge, load_knowledge
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+
+
+def clinics_for(settings: Settings) -> ClinicDirectory:
+    return ClinicDirectory(load_clinics(settings.clinics_file), settings.default_clinic)
 
 
 @lru_cache(maxsize=1)
 def clinics() -> ClinicDirectory:
-    settings = get_settings()
-    return ClinicDirectory(load_clinics(settings.clinics_file), settings.default_clinic)
+    return clinics_for(get_settings())
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,10 @@ class Settings:
     notify_max_attempts: int
     notify_backoff_seconds: float
     notify_timeout_seconds: float
+    chat_url: str
+    widget_timeout_ms: int
+    chat_rate_limit: int
+    chat_rate_window_seconds: float
 
 
 def _project_path(value: str) -> Path:
@@ -63,6 +67,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         notify_max_attempts=_number(env, "NOTIFY_MAX_ATTEMPTS", 8, int),
         notify_backoff_seconds=_number(env, "NOTIFY_BACKOFF_SECONDS", 30.0, float),
         notify_timeout_seconds=_number(env, "NOTIFY_TIMEOUT_SECONDS", 10.0, float),
+        chat_url=env.get("MEDIUS_CHAT_URL") or "http://localhost:5005/webhooks/widget/webhook",
+        widget_timeout_ms=_number(env, "WIDGET_TIMEOUT_MS", 10000, int),
+        chat_rate_limit=_number(env, "CHAT_RATE_LIMIT", 20, int),
+        chat_rate_window_seconds=_number(env, "CHAT_RATE_WINDOW_SECONDS", 10.0, float),
     )
 
 

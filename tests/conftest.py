@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.servers import running_assistant
+import yaml
+
+from bench.servers import free_port, running_assistant
 from bot.db import migrate
 from bot.settings import settings_from
 from tests.helpers import HttpReceiver, SmtpSink
@@ -60,9 +62,28 @@ def lead_db(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def assistant(lead_db, tmp_path_factory):
+def web_ports():
+    """Ports for the widget's test web servers, chosen before Rasa starts so its CORS list has them."""
+    return [free_port() for _ in range(3)]
+
+
+@pytest.fixture(scope="session")
+def clinics_file(web_ports, tmp_path_factory):
+    """The sample clinic profiles, with the test web servers added to every clinic's allowed origins."""
+    document = yaml.safe_load((ROOT / "data" / "clinics.yml").read_text())
+    for profile in document["clinics"].values():
+        profile["allowed_origins"] = profile.get("allowed_origins", []) + [
+            f"http://127.0.0.1:{port}" for port in web_ports]
+    path = tmp_path_factory.mktemp("clinics") / "clinics.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture(scope="session")
+def assistant(lead_db, clinics_file, tmp_path_factory):
     if not MODEL.exists():
         pytest.fail("no trained model: run `make test`, which trains it first")
-    env = {"DATABASE_URL": lead_db, "MEDIUS_SPOOL_FILE": str(tmp_path_factory.mktemp("spool") / "spool.jsonl")}
+    env = {"DATABASE_URL": lead_db, "MEDIUS_SPOOL_FILE": str(tmp_path_factory.mktemp("spool") / "spool.jsonl"),
+           "MEDIUS_CLINICS_FILE": str(clinics_file)}
     with running_assistant(MODEL, ROOT / "var" / "test-logs", env=env) as running:
         yield running

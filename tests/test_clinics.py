@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clinics import ClinicDirectory, ClinicProfileError, load_clinics
+from bot.clinics import ClinicDirectory, ClinicProfileError, contrast_with_white, load_clinics
 from bot.paths import DATA
 
 GOOD = """
@@ -18,6 +18,8 @@ clinics:
     hours: "Mon-Fri 9-5"
     timezone: America/Chicago
     callback_time: within a day
+    colour: "#1d5c8c"
+    privacy_url: https://a.example.com/privacy
     staff:
       emails: [desk@a.example.com]
 """
@@ -51,7 +53,12 @@ def test_contact_phrase_uses_the_phone_when_there_is_one():
         (("timezone: America/Chicago", "timezone: Mars/Olympus"), "clinics.a.timezone"),
         (("offers_remote: false", "offers_remote: maybe"), "clinics.a.offers_remote"),
         (("phone: \"555-0100\"", "phone: 5550100"), "clinics.a.phone"),
-        (("hours: \"Mon-Fri 9-5\"", "hours: \"Mon-Fri 9-5\"\n    colour: red"), "unknown field(s) colour"),
+        (("hours: \"Mon-Fri 9-5\"", "hours: \"Mon-Fri 9-5\"\n    color: red"), "unknown field(s) color"),
+        (("colour: \"#1d5c8c\"", "colour: blue"), "clinics.a.colour: expected a colour"),
+        (("colour: \"#1d5c8c\"", "colour: \"#ffeb3b\""), "clinics.a.colour: white text on #ffeb3b"),
+        (("privacy_url: https://a.example.com/privacy", "privacy_url: javascript:alert(1)"), "clinics.a.privacy_url"),
+        (("privacy_url: https://a.example.com/privacy", "privacy_url: ''"), "clinics.a.privacy_url"),
+        (("callback_time: within a day", "callback_time: within a day\n    greeting: 5"), "clinics.a.greeting"),
         (("emails: [desk@a.example.com]", "emails: [not-an-address]"), "clinics.a.staff.emails"),
         (("emails: [desk@a.example.com]", "emails: []"), "clinics.a.staff: needs at least one"),
         (("emails: [desk@a.example.com]", "webhook_url: ftp://x"), "clinics.a.staff.webhook_url"),
@@ -91,3 +98,18 @@ def test_clinic_slots_carry_what_responses_need():
     assert slots["clinic_offers_remote"] is True
     assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours",
                           "clinic_offers_remote", "clinic_callback_time"}
+
+
+def test_greeting_defaults_to_the_clinic_name_and_origins_are_gathered_for_cors(tmp_path):
+    clinics = load_clinics(write(tmp_path, GOOD.replace("hours:", "allowed_origins: [\"https://a.example.com/\"]\n    hours:")))
+    assert clinics["a"].greeting == "Hello! Welcome to Clinic A."
+    directory = ClinicDirectory(clinics, "a")
+    assert directory.allowed_origins() == ("https://a.example.com",)
+    assert directory.get("a") is clinics["a"] and directory.get("b") is None and directory.get(["a"]) is None
+
+
+def test_white_on_the_sample_colours_is_readable():
+    for clinic in load_clinics(DATA / "clinics.yml").values():
+        assert contrast_with_white(clinic.colour) >= 4.5
+    assert contrast_with_white("#ffffff") == pytest.approx(1.0)
+    assert contrast_with_white("#000000") == pytest.approx(21.0)

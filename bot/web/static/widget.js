@@ -1,0 +1,321 @@
+/* Medius chat widget. A clinic embeds it with one tag:
+ *   <script src="https://HOST/widget.js" data-clinic="stl" async></script>
+ * It draws a launcher and a chat panel inside a shadow root (so the clinic's CSS
+ * and ours never mix), loads the clinic's settings from HOST, and talks to the
+ * Rasa widget channel. Every text is put in the page as text, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript ||
+    document.querySelector('script[src*="widget.js"][data-clinic]');
+  if (!script || window.__mediusWidget) return;
+  window.__mediusWidget = true;
+
+  var BASE = new URL(".", script.src).href;
+  var CLINIC = script.getAttribute("data-clinic") || "";
+  var STORE_KEY = "medius.v1." + CLINIC;
+  var MAX_HISTORY = 200;
+  var MAX_CHARS = 1000;
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else if (name === "hidden") node.hidden = !!attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function newSenderId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  /* ---- storage: the conversation survives reloads and moving between the site's pages ---- */
+  function load() {
+    try {
+      var state = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
+      if (state && typeof state.sender === "string" && Array.isArray(state.messages)) return state;
+    } catch (e) { /* unreadable or blocked storage: start fresh */ }
+    return { sender: newSenderId(), messages: [], open: false, unread: 0 };
+  }
+
+  function save(state) {
+    state.messages = state.messages.slice(-MAX_HISTORY);
+    try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* storage full or blocked */ }
+  }
+
+  /* ---- text with clickable links and phone numbers, built as DOM nodes ---- */
+  var LINKS = /(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]])|((?:\+?1[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b)|(\b911\b)/g;
+
+  function richText(text) {
+    var fragment = document.createDocumentFragment();
+    var last = 0;
+    String(text).replace(LINKS, function (match, url, phone, emergency, offset) {
+      fragment.appendChild(document.createTextNode(text.slice(last, offset)));
+      if (url) {
+        fragment.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: match }));
+      } else {
+        var digits = match.replace(/[^\d+]/g, "");
+        fragment.appendChild(el("a", { href: "tel:" + digits, text: match }));
+      }
+      last = offset + match.length;
+      return match;
+    });
+    fragment.appendChild(document.createTextNode(text.slice(last)));
+    return fragment;
+  }
+
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "launcher-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function start(config) {
+    var state = load();
+    var busy = false;
+    var pending = null;
+
+    var host = el("div", { id: "medius-widget" });
+    var root = host.attachShadow({ mode: "open" });
+    root.appendChild(el("link", { rel: "stylesheet", href: BASE + "widget.css" }));
+
+    var badge = el("span", { "class": "badge", "aria-hidden": "true", hidden: true });
+    var launcher = el("button", {
+      "class": "launcher", type: "button", "aria-expanded": "false", "aria-controls": "medius-panel"
+    }, [chatIcon(),
+        el("span", { "class": "launcher-text", text: "Chat" }), badge]);
+
+    var log = el("div", {
+      "class": "log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+      "aria-label": "Conversation", tabindex: "0"
+    });
+    var typing = el("div", { "class": "typing", role: "status", hidden: true }, [
+      el("span", { "class": "dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
+      el("span", { text: "The assistant is typing\u2026" })
+    ]);
+    var errorLine = el("div", { "class": "error", role: "alert", hidden: true });
+    var input = el("input", {
+      id: "medius-input", type: "text", "class": "input", autocomplete: "off",
+      maxlength: String(MAX_CHARS), placeholder: "Type your question", enterkeyhint: "send"
+    });
+    var sendButton = el("button", { type: "submit", "class": "send", text: "Send" });
+    var form = el("form", { "class": "composer" }, [
+      el("label", { "for": "medius-input", "class": "visually-hidden", text: "Your message" }),
+      input, sendButton
+    ]);
+    var closeButton = el("button", { type: "button", "class": "close", "aria-label": "Close chat", text: "\u00D7" });
+    var restartButton = el("button", { type: "button", "class": "restart", text: "Start over" });
+    var privacyLink = el("a", { href: config.privacy_url, target: "_blank", rel: "noopener noreferrer", text: "Privacy policy" });
+    var panel = el("section", {
+      id: "medius-panel", "class": "panel", role: "dialog", "aria-labelledby": "medius-title", hidden: true
+    }, [
+      el("header", { "class": "head" }, [
+        el("div", { "class": "titles" }, [
+          el("h2", { id: "medius-title", text: config.name }),
+          el("p", { "class": "subtitle", text: "Automated assistant" })
+        ]),
+        restartButton, closeButton
+      ]),
+      log, typing, errorLine, form,
+      el("p", { "class": "privacy" }, [document.createTextNode(config.privacy_note + " "), privacyLink])
+    ]);
+    root.appendChild(el("div", { "class": "medius" }, [panel, launcher]));
+    host.style.setProperty("--medius-colour", config.colour);
+    document.body.appendChild(host);
+
+    function updateLauncher() {
+      var label = "Chat with the assistant of " + config.name;
+      if (state.unread > 0) label += ", " + state.unread + " unread " + (state.unread === 1 ? "message" : "messages");
+      launcher.setAttribute("aria-label", label);
+      badge.textContent = String(state.unread);
+      badge.hidden = !(state.unread > 0);
+    }
+
+    function renderMessage(message, index) {
+      var item = el("div", { "class": "msg " + message.who });
+      if (message.who !== "note") {
+        item.appendChild(el("span", { "class": "visually-hidden", text: message.who === "me" ? "You said: " : "Assistant: " }));
+      }
+      item.appendChild(el("p", {}, [richText(message.text || "")]));
+      if (message.buttons && message.buttons.length) {
+        var group = el("div", { "class": "quick", role: "group", "aria-label": "Suggested replies" });
+        message.buttons.forEach(function (button) {
+          var choice = el("button", { type: "button", text: button.title });
+          if (message.used) choice.disabled = true;
+          choice.addEventListener("click", function () {
+            if (busy || message.used) return;
+            state.messages[index].used = true;
+            save(state);
+            Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) { b.disabled = true; });
+            input.focus();
+            send(button.payload, button.title);
+          });
+          group.appendChild(choice);
+        });
+        item.appendChild(group);
+      }
+      log.appendChild(item);
+      log.scrollTop = log.scrollHeight;
+    }
+
+    function add(message) {
+      state.messages.push(message);
+      if (state.messages.length > MAX_HISTORY) {
+        state.messages = state.messages.slice(-MAX_HISTORY);
+        redraw();
+      } else {
+        renderMessage(message, state.messages.length - 1);
+      }
+      if (message.who === "bot" && panel.hidden) state.unread += 1;
+      save(state);
+      updateLauncher();
+    }
+
+    function greet() {
+      add({ who: "bot", text: config.greeting + " " + config.disclaimer, buttons: config.starters || [] });
+    }
+
+    function redraw() {
+      while (log.firstChild) log.removeChild(log.firstChild);
+      state.messages.forEach(renderMessage);
+    }
+
+    function showError(text) {
+      while (errorLine.firstChild) errorLine.removeChild(errorLine.firstChild);
+      var how = config.phone ? "call " + config.name + " at " + config.phone : config.contact;
+      errorLine.appendChild(el("p", {}, [richText(config.unreachable + " Please try again, or " + how + ".")]));
+      var retry = el("button", { type: "button", "class": "retry", text: "Try again" });
+      retry.addEventListener("click", function () {
+        errorLine.hidden = true;
+        input.focus();
+        post(text);
+      });
+      errorLine.appendChild(retry);
+      errorLine.hidden = false;
+    }
+
+    function setBusy(value) {
+      busy = value;
+      typing.hidden = !value;
+      sendButton.disabled = value;
+    }
+
+    function post(text) {
+      pending = text;
+      setBusy(true);
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = setTimeout(function () { if (controller) controller.abort(); }, config.timeout_ms);
+      fetch(config.chat_url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: state.sender, message: text, metadata: { clinic: config.clinic } }),
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (body) {
+          return { status: response.status, body: body };
+        });
+      }).then(function (result) {
+        clearTimeout(timer);
+        setBusy(false);
+        if (result.status === 200 && Array.isArray(result.body)) {
+          pending = null;
+          result.body.forEach(function (reply) {
+            if (typeof reply.text === "string" && reply.text) {
+              add({ who: "bot", text: reply.text, buttons: Array.isArray(reply.buttons) ? reply.buttons : [] });
+            }
+          });
+        } else if (result.status >= 400 && result.status < 500 && result.body && result.body.message) {
+          pending = null;
+          add({ who: "note", text: result.body.message });
+        } else {
+          showError(text);
+        }
+      }).catch(function () {
+        clearTimeout(timer);
+        setBusy(false);
+        showError(text);
+      });
+    }
+
+    function send(text, shown) {
+      if (busy) return;
+      errorLine.hidden = true;
+      add({ who: "me", text: shown || text });
+      post(text);
+    }
+
+    function open(focusInput) {
+      panel.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      launcher.classList.add("is-open");
+      state.open = true;
+      state.unread = 0;
+      if (!state.messages.length) greet();
+      save(state);
+      updateLauncher();
+      log.scrollTop = log.scrollHeight;
+      if (focusInput !== false) input.focus();
+    }
+
+    function close() {
+      panel.hidden = true;
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.classList.remove("is-open");
+      state.open = false;
+      save(state);
+      launcher.focus();
+    }
+
+    launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+    closeButton.addEventListener("click", close);
+    root.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !panel.hidden) { event.preventDefault(); close(); }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text || busy) return;
+      input.value = "";
+      send(text);
+    });
+    restartButton.addEventListener("click", function () {
+      try { window.localStorage.removeItem(STORE_KEY); } catch (e) { /* nothing stored */ }
+      state = { sender: newSenderId(), messages: [], open: true, unread: 0 };
+      errorLine.hidden = true;
+      redraw();
+      greet();
+      input.focus();
+    });
+
+    redraw();
+    updateLauncher();
+    if (state.open) open(false); /* after a reload or a new page: open again, but leave the focus alone */
+  }
+
+  function boot() {
+    fetch(BASE + "widget/config/" + encodeURIComponent(CLINIC) + ".json")
+      .then(function (response) {
+        if (!response.ok) throw new Error("no settings for clinic " + CLINIC);
+        return response.json();
+      })
+      .then(start)
+      .catch(function (error) { if (window.console) console.warn("Medius widget:", error.message); });
+  }
+
+  if (document.body) boot();
+  else document.addEventListener("DOMContentLoaded", boot);
+})();

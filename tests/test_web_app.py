@@ -1,0 +1,76 @@
+"""The widget's web server, served by real uvicorn and read over HTTP."""
+import dataclasses
+
+import pytest
+import requests
+import yaml
+
+from bench.servers import free_port
+from bot.settings import settings_from
+from bot.web.app import create_app
+from tests.helpers import WebServer
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, root):
+    document = yaml.safe_load((root / "data" / "clinics.yml").read_text())
+    document["clinics"]["stl"]["name"] = "Hips & Knees <St. Louis>"
+    path = tmp_path_factory.mktemp("web") / "clinics.yml"
+    path.write_text(yaml.safe_dump(document))
+    settings = dataclasses.replace(settings_from({}), clinics_file=path, chat_url="http://127.0.0.1:9/chat",
+                                   widget_timeout_ms=4321)
+    with WebServer(create_app(settings), free_port()) as server:
+        yield server
+
+
+def test_health(site):
+    response = requests.get(f"{site.url}/healthz", timeout=5)
+    assert response.status_code == 200 and response.json() == {"status": "ok", "clinics": ["boston", "stl"]}
+
+
+def test_each_clinic_gets_its_own_widget_settings_without_staff_details(site):
+    stl = requests.get(f"{site.url}/widget/config/stl.json", timeout=5)
+    boston = requests.get(f"{site.url}/widget/config/boston.json", timeout=5).json()
+    assert stl.status_code == 200
+    config = stl.json()
+    assert config["colour"] == "#1d5c8c" and boston["colour"] == "#7a2e4d"
+    assert config["phone"] == "314-941-3970" and boston["phone"] is None
+    assert config["privacy_url"] == "/demo/stl/privacy"
+    assert config["chat_url"] == "http://127.0.0.1:9/chat" and config["timeout_ms"] == 4321
+    assert "911" in config["disclaimer"] and config["starters"][0]["payload"].startswith("/")
+    assert "frontdesk@" not in stl.text and "staff" not in config
+
+
+def test_unknown_clinics_and_pages_are_plain_404s(site):
+    assert requests.get(f"{site.url}/widget/config/atlantis.json", timeout=5).status_code == 404
+    for path in ("/demo/atlantis", "/demo/stl/admin", "/demo/stl/..%2F..%2Fetc", "/nothing-here"):
+        assert requests.get(f"{site.url}{path}", timeout=5).status_code == 404, path
+
+
+def test_demo_pages_embed_the_widget_with_one_tag_as_a_clinic_would(site):
+    for clinic in ("stl", "boston"):
+        for page in ("", "/services", "/privacy"):
+            response = requests.get(f"{site.url}/demo/{clinic}{page}", timeout=5)
+            assert response.status_code == 200
+            assert response.text.count("<script") == 1
+            assert f'<script src="{site.url}/widget.js" data-clinic="{clinic}" async></script>' in response.text
+
+
+def test_profile_text_is_escaped_in_the_demo_page(site):
+    page = requests.get(f"{site.url}/demo/stl", timeout=5).text
+    assert "Hips &amp; Knees &lt;St. Louis&gt;" in page and "<St. Louis>" not in page
+
+
+def test_widget_files_are_served_with_their_types(site):
+    script = requests.get(f"{site.url}/widget.js", timeout=5)
+    style = requests.get(f"{site.url}/widget.css", timeout=5)
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "attachShadow" in script.text
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+
+
+def test_widget_settings_can_be_read_only_from_the_clinics_websites(site):
+    allowed = requests.get(f"{site.url}/widget/config/stl.json", headers={"Origin": "http://localhost:8000"}, timeout=5)
+    other = requests.get(f"{site.url}/widget/config/stl.json", headers={"Origin": "https://evil.example"}, timeout=5)
+    assert allowed.headers.get("access-control-allow-origin") == "http://localhost:8000"
+    assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,106 @@
+"""What the chat endpoint refuses, checked on the plain functions behind it."""
+import json
+
+import pytest
+
+from bot import data
+from bot.web.guard import MAX_MESSAGE_CHARS, ChatRequest, RateLimiter, Refusal, parse_chat_request, slow_down
+
+CLINICS = data.clinics()
+ORIGIN = "http://localhost:8000"
+
+
+def body(**fields):
+    document = {"sender": "visitor-0001", "message": "hello", "metadata": {"clinic": "stl"}}
+    document.update(fields)
+    return json.dumps(document).encode()
+
+
+def test_a_good_request_names_its_clinic():
+    parsed = parse_chat_request(body(metadata={"clinic": "boston"}), ORIGIN, CLINICS)
+    assert isinstance(parsed, ChatRequest)
+    assert (parsed.sender, parsed.message, parsed.clinic.id) == ("visitor-0001", "hello", "boston")
+
+
+def test_no_clinic_means_the_default_but_an_unknown_one_is_refused():
+    assert parse_chat_request(body(metadata=None), ORIGIN, CLINICS).clinic.id == "stl"
+    refused = parse_chat_request(body(metadata={"clinic": "atlantis"}), ORIGIN, CLINICS)
+    assert isinstance(refused, Refusal) and refused.code == "unknown_clinic" and refused.status == 400
+
+
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        (b"", 400, "malformed"),
+        (b"{not json", 400, "malformed"),
+        (b"\xff\xfe\x00", 400, "malformed"),
+        (b"[1, 2]", 400, "malformed"),
+        (b"null", 400, "malformed"),
+        (body(message=None), 400, "malformed"),
+        (body(message=42), 400, "malformed"),
+        (body(message=""), 400, "empty"),
+        (body(message=" \n\t "), 400, "empty"),
+        (body(message="x" * (MAX_MESSAGE_CHARS + 1)), 413, "too_long"),
+        (b"x" * 20_000, 413, "too_large"),
+        (body(sender=""), 400, "bad_sender"),
+        (body(sender="../../etc/passwd"), 400, "bad_sender"),
+        (body(sender=["a"]), 400, "bad_sender"),
+        (body(sender="s" * 65), 400, "bad_sender"),
+    ],
+)
+def test_bad_requests_get_a_status_and_a_sentence_for_the_visitor(raw, status, code):
+    refused = parse_chat_request(raw, ORIGIN, CLINICS)
+    assert isinstance(refused, Refusal)
+    assert (refused.status, refused.code) == (status, code)
+    assert refused.body()["message"].endswith(".") and len(refused.body()["message"]) > 15
+
+
+def test_the_longest_allowed_message_passes():
+    assert isinstance(parse_chat_request(body(message="x" * MAX_MESSAGE_CHARS), ORIGIN, CLINICS), ChatRequest)
+
+
+def test_a_page_from_a_website_the_clinic_did_not_list_is_refused():
+    refused = parse_chat_request(body(), "https://copycat.example.com", CLINICS)
+    assert isinstance(refused, Refusal) and refused.status == 403
+    # Requests without an Origin header come from programs, not from pages, and CORS does not apply.
+    assert isinstance(parse_chat_request(body(), None, CLINICS), ChatRequest)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_limiter_allows_the_limit_then_asks_to_wait_until_the_window_frees_up():
+    clock = Clock()
+    limiter = RateLimiter(limit=20, window=10, clock=clock)
+    for _ in range(20):
+        assert limiter.retry_after("a") is None
+        clock.now += 0.1
+    wait = limiter.retry_after("a")
+    assert wait == pytest.approx(8.0)
+    assert limiter.retry_after("b") is None  # another visitor is not slowed
+    clock.now += 8.01
+    assert limiter.retry_after("a") is None
+
+
+def test_refused_messages_do_not_count_and_memory_stays_bounded():
+    clock = Clock()
+    limiter = RateLimiter(limit=2, window=10, clock=clock, max_keys=100)
+    limiter.retry_after("a"), limiter.retry_after("a")
+    for _ in range(50):
+        assert limiter.retry_after("a") is not None
+    clock.now += 10.01
+    assert limiter.retry_after("a") is None
+    for index in range(1000):
+        limiter.retry_after(f"visitor-{index}")
+    assert len(limiter._hits) <= 100
+
+
+def test_slow_down_is_polite_and_says_how_long():
+    refusal = slow_down(7.6)
+    assert refusal.status == 429 and "8 seconds" in refusal.message and "Please" in refusal.message
+    assert "1 second " in slow_down(0.2).message

@@ -1,0 +1,320 @@
+"""The widget in a real browser (Debian's Chromium driven by Playwright), against the real assistant.
+
+Screenshots of the open widget are saved in results/browser/ as test artifacts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bench.servers import free_port
+from bot.settings import settings_from
+from bot.web.app import create_app
+from tests.helpers import SilentServer, TcpForwarder, WebServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "results" / "browser"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+STL = "More 4 Life Physical Therapy"
+ANSWER_TIMEOUT = 20_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def serve(clinics_file, port: int, chat_url: str, timeout_ms: int = 8000) -> WebServer:
+    settings = dataclasses.replace(settings_from({}), clinics_file=clinics_file, chat_url=chat_url,
+                                   widget_timeout_ms=timeout_ms)
+    return WebServer(create_app(settings), port)
+
+
+@pytest.fixture(scope="module")
+def site(assistant, clinics_file, web_ports):
+    with serve(clinics_file, web_ports[0], assistant.chat_url) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+
+
+def launcher(page: Page):
+    return page.get_by_role("button", name=re.compile("^Chat with the assistant"))
+
+
+def open_widget(page: Page, url: str):
+    page.goto(url)
+    launcher(page).click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    return page.get_by_role("dialog")
+
+
+def ask(page: Page, text: str) -> None:
+    box = page.get_by_label("Your message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def bot_messages(page: Page):
+    return page.locator(".msg.bot")
+
+
+def wait_for_reply(page: Page, before: int) -> str:
+    expect(bot_messages(page)).not_to_have_count(before, timeout=ANSWER_TIMEOUT)
+    expect(page.locator(".typing")).to_be_hidden(timeout=ANSWER_TIMEOUT)
+    return bot_messages(page).last.inner_text()
+
+
+def axe_violations(page: Page):
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_a_visitor_opens_the_widget_asks_and_reads_the_answer(page, site):
+    page.goto(f"{site.url}/demo/stl")
+    button = launcher(page)
+    expect(button).to_have_attribute("aria-label", f"Chat with the assistant of {STL}")
+    expect(button).to_have_css("background-color", "rgb(29, 92, 140)")
+    panel = open_widget(page, f"{site.url}/demo/stl")
+    expect(panel.get_by_role("heading", name=STL)).to_be_visible()
+    expect(bot_messages(page).first).to_contain_text("Welcome to More 4 Life Physical Therapy in St. Louis")
+    expect(bot_messages(page).first).to_contain_text("not a clinician")
+    privacy = panel.get_by_role("link", name="Privacy policy")
+    expect(privacy).to_have_attribute("href", "/demo/stl/privacy")
+    expect(privacy).to_be_visible()
+    ask(page, "what is the gluteus medius?")
+    expect(page.locator(".msg.me").last).to_have_text(re.compile("what is the gluteus medius\\?$"))
+    assert "outer side of the hip" in wait_for_reply(page, 1)
+    page.screenshot(path=str(ARTIFACTS / "widget-desktop.png"))
+
+
+def test_quick_replies_send_their_payload_and_are_disabled_once_used(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    starters = page.locator(".msg.bot").first.get_by_role("button")
+    expect(starters).to_have_count(5)
+    page.get_by_role("button", name="What is the gluteus medius?").click()
+    expect(page.locator(".msg.me").last).to_contain_text("What is the gluteus medius?")
+    assert "outer side of the hip" in wait_for_reply(page, 1)
+    for index in range(5):
+        expect(starters.nth(index)).to_be_disabled()
+    follow_ups = bot_messages(page).last.get_by_role("button")
+    expect(follow_ups.first).to_be_enabled()
+
+
+def test_the_conversation_survives_a_reload_and_moving_to_another_page(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    ask(page, "why does my outer hip hurt")
+    reply = wait_for_reply(page, 1)
+    sender = page.evaluate("() => JSON.parse(localStorage.getItem('medius.v1.stl')).sender")
+    page.reload()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(page.locator(".msg.me")).to_have_text([re.compile("why does my outer hip hurt$")])
+    expect(bot_messages(page).last).to_have_text(reply)
+    page.get_by_role("link", name="Services").click()
+    expect(page).to_have_url(re.compile("/demo/stl/services$"))
+    expect(page.locator(".msg.me")).to_have_count(1)
+    # The server remembers the conversation too: a follow-up uses its context.
+    count = bot_messages(page).count()
+    ask(page, "tell me more")
+    assert wait_for_reply(page, count)
+    assert page.evaluate("() => JSON.parse(localStorage.getItem('medius.v1.stl')).sender") == sender
+    page.get_by_role("button", name="Start over").click()
+    expect(page.locator(".msg.me")).to_have_count(0)
+    expect(bot_messages(page)).to_have_count(1)
+    assert page.evaluate("() => JSON.parse(localStorage.getItem('medius.v1.stl')).sender") != sender
+
+
+def active_in_widget(page: Page) -> str:
+    return page.evaluate("""() => {
+        const host = document.getElementById('medius-widget');
+        if (document.activeElement !== host) return '';
+        const el = host.shadowRoot.activeElement;
+        return el ? (el.className || el.tagName) : '';
+    }""")
+
+
+def test_a_whole_exchange_with_the_keyboard_only(page, site):
+    page.goto(f"{site.url}/demo/stl")
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if active_in_widget(page) == "launcher":
+            break
+    assert active_in_widget(page) == "launcher"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    assert active_in_widget(page) == "input"
+    page.keyboard.type("what is the gluteus medius")
+    page.keyboard.press("Enter")
+    wait_for_reply(page, 1)
+    page.get_by_label("Your message").focus()
+    # Shift+Tab back from the text box reaches the newest quick reply.
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    focused = page.evaluate("() => document.getElementById('medius-widget').shadowRoot.activeElement.textContent")
+    assert focused in ("What does it do?", "Its three parts")
+    count = bot_messages(page).count()
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.me").last).to_have_text(re.compile(re.escape(focused) + "$"))
+    wait_for_reply(page, count)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    assert active_in_widget(page) == "launcher"
+    outline = page.evaluate("""() => getComputedStyle(
+        document.getElementById('medius-widget').shadowRoot.activeElement).outlineStyle""")
+    assert outline == "solid"  # focus is visible
+
+
+def test_html_typed_by_a_visitor_is_shown_as_text(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    payload = "<img src=x onerror=alert(1)>"
+    ask(page, payload)
+    wait_for_reply(page, 1)
+    expect(page.locator(".msg.me").last).to_have_text(re.compile(re.escape(payload) + "$"))
+    assert page.locator(".log img").count() == 0
+    assert page.dialogs == []
+
+
+def test_phone_numbers_and_links_are_clickable_and_open_safely(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    ask(page, "what is the clinic's phone number?")
+    wait_for_reply(page, 1)
+    expect(page.locator('.msg.bot a[href="tel:3149413970"]').first).to_be_visible()
+    ask(page, "see https://example.com/hips, please")
+    link = page.locator(".msg.me a").last
+    expect(link).to_have_attribute("href", "https://example.com/hips")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("target", "_blank")
+
+
+def test_an_answer_that_comes_while_the_panel_is_closed_shows_an_unread_badge(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    ask(page, "what is the gluteus medius")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    badge = page.locator(".badge")
+    expect(badge).to_be_visible(timeout=ANSWER_TIMEOUT)
+    assert int(badge.inner_text()) >= 1
+    expect(launcher(page)).to_have_attribute("aria-label", re.compile(r"\d+ unread message"))
+    launcher(page).click()
+    expect(badge).to_be_hidden()
+
+
+def test_a_stopped_server_shows_the_clinic_phone_and_retry_works_once_it_is_back(page, assistant, clinics_file,
+                                                                                   web_ports):
+    dead_port = free_port()
+    with serve(clinics_file, web_ports[1], f"http://127.0.0.1:{dead_port}/webhooks/widget/webhook") as site:
+        open_widget(page, f"{site.url}/demo/stl")
+        ask(page, "what is the gluteus medius")
+        error = page.get_by_role("alert")
+        expect(error).to_be_visible(timeout=10_000)
+        expect(error).to_contain_text("314-941-3970")
+        expect(error.locator('a[href="tel:3149413970"]')).to_be_visible()
+        forwarder = TcpForwarder(dead_port, int(assistant.url.rsplit(":", 1)[1]))
+        try:
+            error.get_by_role("button", name="Try again").click()
+            assert "outer side of the hip" in wait_for_reply(page, 1)
+            expect(error).to_be_hidden()
+            expect(page.locator(".msg.me")).to_have_count(1)
+        finally:
+            forwarder.close()
+
+
+def test_a_server_that_does_not_answer_shows_typing_then_the_error_line(page, clinics_file, web_ports):
+    silent_port = free_port()
+    silent = SilentServer(silent_port)
+    try:
+        with serve(clinics_file, web_ports[2], f"http://127.0.0.1:{silent_port}/chat", timeout_ms=2500) as site:
+            open_widget(page, f"{site.url}/demo/boston")
+            ask(page, "hello")
+            expect(page.get_by_role("status")).to_contain_text("typing")
+            error = page.get_by_role("alert")
+            expect(error).to_be_visible(timeout=8000)
+            expect(error).to_contain_text("through its website")  # Boston lists no phone
+            expect(page.locator(".typing")).to_be_hidden()
+    finally:
+        silent.close()
+
+
+def test_each_clinic_gets_its_own_colour_name_and_greeting(page, site):
+    panel = open_widget(page, f"{site.url}/demo/boston")
+    expect(launcher(page)).to_have_css("background-color", "rgb(122, 46, 77)")
+    expect(panel.get_by_role("heading", name="Ben E. Benjamin, PhD - Muscular Therapy")).to_be_visible()
+    expect(bot_messages(page).first).to_contain_text("Welcome to Ben E. Benjamin")
+    expect(panel.get_by_role("link", name="Privacy policy")).to_have_attribute("href", "/demo/boston/privacy")
+
+
+def test_on_a_phone_the_panel_fills_the_screen_with_large_tap_targets(browser, site):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        open_widget(page, f"{site.url}/demo/stl")
+        ask(page, "what is the gluteus medius")
+        wait_for_reply(page, 1)
+        box = page.locator(".panel").bounding_box()
+        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+        for button in page.locator(".panel button:visible").all():
+            size = button.bounding_box()
+            assert size["width"] >= 44 and size["height"] >= 44, button.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "widget-mobile.png"))
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_at_200_percent_zoom_the_chat_is_whole_and_readable(browser, site):
+    # 200% zoom of a 1280x800 window lays the page out in 640x400 CSS pixels.
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        open_widget(page, f"{site.url}/demo/stl")
+        for part in (".head", ".composer", ".privacy"):
+            box = page.locator(part).bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 400 and box["x"] + box["width"] <= 640, part
+        size = page.evaluate("() => getComputedStyle(document.getElementById('medius-widget')"
+                             ".shadowRoot.querySelector('.msg p')).fontSize")
+        assert float(size.rstrip("px")) >= 16
+    finally:
+        context.close()
+
+
+def test_no_serious_accessibility_violations(page, site):
+    page.goto(f"{site.url}/demo/stl")
+    assert axe_violations(page) == []  # closed
+    open_widget(page, f"{site.url}/demo/stl")
+    ask(page, "what is the gluteus medius")
+    wait_for_reply(page, 1)
+    assert axe_violations(page) == []  # open, with quick replies and an answer
+    live = page.get_by_role("log")
+    expect(live).to_have_attribute("aria-live", "polite")
+
+
+def test_axe_would_catch_a_violation(page, site):
+    """The accessibility check itself works: a page with an unlabeled button fails it."""
+    page.goto(f"{site.url}/demo/stl")
+    page.evaluate("() => document.body.insertAdjacentHTML('beforeend', '<button></button>')")
+    assert any(rule == "button-name" for rule, _, _ in axe_violations(page))
