@@ -145,7 +145,7 @@
       badge.hidden = !(state.unread > 0);
     }
 
-    function renderMessage(message, index) {
+    function renderMessage(message) {
       var item = el("div", { "class": "msg " + message.who });
       if (message.who !== "note") {
         item.appendChild(el("span", { "class": "visually-hidden", text: message.who === "me" ? "You said: " : "Assistant: " }));
@@ -158,9 +158,6 @@
           if (message.used) choice.disabled = true;
           choice.addEventListener("click", function () {
             if (busy || message.used) return;
-            state.messages[index].used = true;
-            save(state);
-            Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) { b.disabled = true; });
             input.focus();
             send(button.payload, button.title);
           });
@@ -178,7 +175,7 @@
         state.messages = state.messages.slice(-MAX_HISTORY);
         redraw();
       } else {
-        renderMessage(message, state.messages.length - 1);
+        renderMessage(message);
       }
       if (message.who === "bot" && panel.hidden) state.unread += 1;
       save(state);
@@ -251,9 +248,16 @@
       });
     }
 
+    function retireQuickReplies() {
+      /* Older suggestions no longer fit once the visitor has said something new. */
+      state.messages.forEach(function (message) { if (message.buttons && message.buttons.length) message.used = true; });
+      Array.prototype.forEach.call(log.querySelectorAll(".quick button"), function (b) { b.disabled = true; });
+    }
+
     function send(text, shown) {
       if (busy) return;
       errorLine.hidden = true;
+      retireQuickReplies();
       add({ who: "me", text: shown || text });
       post(text);
     }
