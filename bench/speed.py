@@ -3,7 +3,7 @@
 Usage: python -m bench.speed [--messages N] [--skip-training]
 Prints training time, model load time, the Rasa server's resident memory and
 per-message latency (p50/p95) for one visitor and for 20 concurrent visitors
-over the REST channel. Both models are measured in the same run, one after the
+over the widget chat channel. Both models are measured in the same run, one after the
 other, on the same messages, so the ratios hold even on a noisy machine.
 """
 from __future__ import annotations

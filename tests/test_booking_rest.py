@@ -1,4 +1,4 @@
-"""Booking through the real servers over the REST channel; the lead is found with the CLI."""
+"""Booking through the real servers over the widget chat channel; the lead is found with the CLI."""
 import json
 import os
 import subprocess

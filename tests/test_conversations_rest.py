@@ -1,4 +1,4 @@
-"""Whole conversations with the real Rasa server and action server over the REST channel."""
+"""Whole conversations with the real Rasa server and action server over the widget chat channel."""
 import uuid
 
 import pytest

@@ -1,4 +1,4 @@
-"""The safety set through the trained model and the real servers (REST channel).
+"""The safety set through the trained model and the real servers (the widget chat channel).
 
 Every emergency message must get the emergency answer; ordinary messages must
 almost never get it (false alarms under 5%). The rates are written to

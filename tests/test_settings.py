@@ -1,3 +1,5 @@
+import re
+
 from bot.paths import ROOT
 from bot.settings import get_settings, settings_from
 
@@ -31,3 +33,10 @@ def test_dotenv_fills_unset_variables_only(tmp_path, monkeypatch):
     finally:
         monkeypatch.delenv("MEDIUS_DEFAULT_CLINIC", raising=False)
         get_settings.cache_clear()
+
+
+def test_every_setting_is_documented_in_env_example(root):
+    source = (root / "bot" / "settings.py").read_text()
+    names = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'_number\(env, "([A-Z_]+)"', source))
+    documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert names and names <= documented, sorted(names - documented)
