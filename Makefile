@@ -92,8 +92,9 @@ test: validate system-deps node_modules/.installed $(MODEL)
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
 
-bench: $(MODEL)
+bench: $(MODEL) system-deps
 	$(PY) -m bench.speed
+	$(PY) -m bench.widget
 
 clean:
 	rm -rf models results var .rasa

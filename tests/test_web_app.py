@@ -5,10 +5,9 @@ import pytest
 import requests
 import yaml
 
-from bench.servers import free_port
+from bench.servers import WebServer, free_port
 from bot.settings import settings_from
 from bot.web.app import create_app
-from tests.helpers import WebServer
 
 
 @pytest.fixture(scope="module")

@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from bench.servers import free_port
+from bench.browser import CHROMIUM, launch_chromium
+from bench.servers import WebServer, free_port
 from bot.settings import settings_from
 from bot.web.app import create_app
-from tests.helpers import SilentServer, TcpForwarder, WebServer
+from tests.helpers import SilentServer, TcpForwarder
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "results" / "browser"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 STL = "More 4 Life Physical Therapy"
 ANSWER_TIMEOUT = 20_000
 
@@ -33,7 +30,7 @@ def browser():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

@@ -15,6 +15,7 @@ import yaml
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -111,7 +112,8 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/demo/{clinic}/{page}", demo),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET"])
-    return Starlette(routes=routes, middleware=[cors], exception_handlers={404: not_found})
+    gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
+    return Starlette(routes=routes, middleware=[cors, gzip], exception_handlers={404: not_found})
 
 
 def demo_page(clinic: Clinic, page: str, base_url: str) -> str:
