@@ -324,3 +324,28 @@ def test_axe_would_catch_a_violation(page, site):
     page.goto(f"{site.url}/demo/stl")
     page.evaluate("() => document.body.insertAdjacentHTML('beforeend', '<button></button>')")
     assert any(rule == "button-name" for rule, _, _ in axe_violations(page))
+
+
+def test_the_privacy_link_is_on_screen_when_the_first_personal_question_comes(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    page.get_by_role("button", name="Book an appointment").click()
+    assert "name" in wait_for_reply(page, 1).lower()
+    expect(page.get_by_role("dialog").get_by_role("link", name="Privacy policy")).to_be_in_viewport()
+
+
+def test_a_visitor_sending_too_fast_is_asked_politely_to_wait(page, site, assistant):
+    open_widget(page, f"{site.url}/demo/stl")
+    statuses = page.evaluate("""async (url) => {
+        const sender = JSON.parse(localStorage.getItem('medius.v1.stl')).sender;
+        const statuses = [];
+        for (let i = 0; i < 20; i++) {
+            const response = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({sender, message: 'hello', metadata: {clinic: 'stl'}})});
+            statuses.push(response.status);
+        }
+        return statuses;
+    }""", assistant.chat_url)
+    assert statuses == [200] * 20
+    ask(page, "what is the gluteus medius")
+    expect(page.locator(".msg.note")).to_contain_text("Please wait", timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_role("alert")).to_be_hidden()
