@@ -87,7 +87,6 @@
   function start(config) {
     var state = load();
     var busy = false;
-    var pending = null;
 
     var host = el("div", { id: "medius-widget" });
     var root = host.attachShadow({ mode: "open" });
@@ -212,14 +211,14 @@
     }
 
     function post(text) {
-      pending = text;
+      var sender = state.sender;
       setBusy(true);
       var controller = window.AbortController ? new AbortController() : null;
       var timer = setTimeout(function () { if (controller) controller.abort(); }, config.timeout_ms);
       fetch(config.chat_url, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message: text, metadata: { clinic: config.clinic } }),
+        body: JSON.stringify({ sender: sender, message: text, metadata: { clinic: config.clinic } }),
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
@@ -228,15 +227,14 @@
       }).then(function (result) {
         clearTimeout(timer);
         setBusy(false);
+        if (sender !== state.sender) return; /* the visitor started over meanwhile */
         if (result.status === 200 && Array.isArray(result.body)) {
-          pending = null;
           result.body.forEach(function (reply) {
             if (typeof reply.text === "string" && reply.text) {
               add({ who: "bot", text: reply.text, buttons: Array.isArray(reply.buttons) ? reply.buttons : [] });
             }
           });
         } else if (result.status >= 400 && result.status < 500 && result.body && result.body.message) {
-          pending = null;
           add({ who: "note", text: result.body.message });
         } else {
           showError(text);
@@ -244,7 +242,7 @@
       }).catch(function () {
         clearTimeout(timer);
         setBusy(false);
-        showError(text);
+        if (sender === state.sender) showError(text);
       });
     }
 
