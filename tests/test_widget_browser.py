@@ -349,3 +349,12 @@ def test_a_visitor_sending_too_fast_is_asked_politely_to_wait(page, site, assist
     ask(page, "what is the gluteus medius")
     expect(page.locator(".msg.note")).to_contain_text("Please wait", timeout=ANSWER_TIMEOUT)
     expect(page.get_by_role("alert")).to_be_hidden()
+
+
+def test_an_emergency_typed_in_the_widget_gets_911_first_as_a_link_to_call(page, site):
+    open_widget(page, f"{site.url}/demo/stl")
+    ask(page, "I suddenly can't control my bladder and my groin is numb")
+    wait_for_reply(page, 1)
+    first_answer = bot_messages(page).nth(1)
+    expect(first_answer).to_contain_text("emergency")
+    expect(first_answer.locator('a[href="tel:911"]')).to_be_visible()
