@@ -59,8 +59,7 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
         "privacy_note": texts["privacy_note"],
         "privacy_url": clinic.privacy_url,
         "unreachable": texts["unreachable"],
-        "phone": clinic.phone,
-        "contact": clinic.contact_phrase(),
+        "contact": clinic.contact_phrase(),  # "call <name> at <phone>", as the bot says it
         "chat_url": settings.chat_url,
         "timeout_ms": settings.widget_timeout_ms,
         "starters": [{"title": str(b["title"]), "payload": str(b["payload"])} for b in texts["starters"]],

@@ -192,8 +192,7 @@
 
     function showError(text) {
       while (errorLine.firstChild) errorLine.removeChild(errorLine.firstChild);
-      var how = config.phone ? "call " + config.name + " at " + config.phone : config.contact;
-      errorLine.appendChild(el("p", {}, [richText(config.unreachable + " Please try again, or " + how + ".")]));
+      errorLine.appendChild(el("p", {}, [richText(config.unreachable + " Please try again, or " + config.contact + ".")]));
       var retry = el("button", { type: "button", "class": "retry", text: "Try again" });
       retry.addEventListener("click", function () {
         errorLine.hidden = true;
