@@ -37,16 +37,21 @@ class Refusal:
         return {"error": self.code, "message": self.message}
 
 
+_UNREADABLE = "Sorry, that message could not be read. Please try again."
+_TOO_LONG = f"That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters."
+_NOT_SET_UP = "Sorry, this chat is not set up for this website."
+
+
 def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirectory) -> Union[ChatRequest, Refusal]:
     """Check a widget POST: JSON object, sender id, message text and size, clinic, and the page's origin."""
     if len(body) > MAX_BODY_BYTES:
-        return Refusal(413, "too_large", f"That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters.")
+        return Refusal(413, "too_large", _TOO_LONG)
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return Refusal(400, "malformed", "Sorry, that message could not be read. Please try again.")
+        return Refusal(400, "malformed", _UNREADABLE)
     if not isinstance(document, dict):
-        return Refusal(400, "malformed", "Sorry, that message could not be read. Please try again.")
+        return Refusal(400, "malformed", _UNREADABLE)
     sender = document.get("sender")
     if not isinstance(sender, str) or not _SENDER.fullmatch(sender):
         return Refusal(400, "bad_sender", "Sorry, this chat could not be identified. Please reload the page.")
@@ -55,17 +60,16 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
     # No clinic means the default one; a wrong id is a broken embed, and its leads must not go astray.
     clinic = clinics.default if clinic_id is None else clinics.get(clinic_id)
     if clinic is None:
-        return Refusal(400, "unknown_clinic", "Sorry, this chat is not set up for this website.")
+        return Refusal(400, "unknown_clinic", _NOT_SET_UP)
     if origin is not None and origin.rstrip("/") not in clinic.allowed_origins:
-        return Refusal(403, "origin_not_allowed", "Sorry, this chat is not set up for this website.")
+        return Refusal(403, "origin_not_allowed", _NOT_SET_UP)
     message = document.get("message")
     if not isinstance(message, str):
-        return Refusal(400, "malformed", "Sorry, that message could not be read. Please try again.")
+        return Refusal(400, "malformed", _UNREADABLE)
     if not message.strip():
         return Refusal(400, "empty", "Please type a message first.")
     if len(message) > MAX_MESSAGE_CHARS:
-        return Refusal(413, "too_long",
-                       f"That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters.")
+        return Refusal(413, "too_long", _TOO_LONG)
     return ChatRequest(sender=sender, message=message, clinic=clinic)
 
 
