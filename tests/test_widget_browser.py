@@ -165,6 +165,7 @@ def active_in_widget(page: Page) -> str:
 
 def test_a_whole_exchange_with_the_keyboard_only(page, site):
     page.goto(f"{site.url}/demo/stl")
+    expect(launcher(page)).to_be_visible()  # the widget draws itself after its settings arrive
     for _ in range(15):
         page.keyboard.press("Tab")
         if active_in_widget(page) == "launcher":
@@ -310,6 +311,7 @@ def test_at_200_percent_zoom_the_chat_is_whole_and_readable(browser, site):
 
 def test_no_serious_accessibility_violations(page, site):
     page.goto(f"{site.url}/demo/stl")
+    expect(launcher(page)).to_be_visible()
     assert axe_violations(page) == []  # closed
     open_widget(page, f"{site.url}/demo/stl")
     ask(page, "what is the gluteus medius")
