@@ -126,6 +126,7 @@ def test_quick_replies_send_their_payload_and_are_disabled_once_used(page, site)
     expect(follow_ups.first).to_be_disabled()
     wait_for_reply(page, count)
     page.reload()
+    expect(page.get_by_role("dialog")).to_be_visible()
     expect(page.locator(".quick button:enabled")).to_have_count(
         page.locator(".msg.bot").last.locator("button").count())
 
