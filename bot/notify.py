@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import requests
 from sqlalchemy import select
@@ -25,53 +26,108 @@ MAX_BACKOFF = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Draft:
+    """One staff message waiting to be put in the outbox."""
+
     channel: str
     target: str
     subject: str
     body: str
 
 
-def lead_text(lead: Lead, clinic: Clinic, inbox_base_url: str, updated: bool) -> tuple:
-    """Subject and body: urgency first, then clinic, name, how to contact, reason, link."""
-    urgency = (lead.urgency or "routine").upper()
-    flag = "PRIORITY " if lead.urgency in PRIORITY else ""
+def lead_link(lead: Lead, inbox_base_url: str) -> str:
+    """Where staff read the whole lead; health details stay behind it, not in messages."""
+    return f"{inbox_base_url}/leads/{lead.id}"
+
+
+def _urgency(lead: Lead) -> Tuple[str, bool]:
+    """The urgency as staff see it, and whether it jumps the queue."""
+    return (lead.urgency or "routine").upper(), lead.urgency in PRIORITY
+
+
+def lead_subject(lead: Lead, clinic: Clinic, updated: bool) -> str:
+    """Urgency first so staff can triage from a list; no name, as subjects show on lock screens and in logs."""
+    urgency, priority = _urgency(lead)
     what = "Updated lead" if updated else "New lead"
-    subject = f"[{flag}{urgency}] {what} for {clinic.name}: {lead.name}"
+    return f"[{'PRIORITY ' if priority else ''}{urgency}] {what} for {clinic.name} (#{lead.id})"
+
+
+def _header_lines(lead: Lead, clinic: Clinic) -> List[str]:
+    """The lines every staff message starts with: how urgent, and for which clinic."""
+    urgency, priority = _urgency(lead)
+    return [f"Urgency: {urgency}{' (priority)' if priority else ''}",
+            f"Clinic: {clinic.name} ({clinic.id})"]
+
+
+def lead_text(lead: Lead, clinic: Clinic, inbox_base_url: str, updated: bool) -> Tuple[str, str]:
+    """Email subject and body: enough to call the visitor back, without reason, screening or transcript."""
     contact = ", ".join(part for part in (lead.phone, lead.email) if part) or "no contact given"
-    lines = [
-        f"Urgency: {urgency}{' (priority)' if flag else ''}",
-        f"Clinic: {clinic.name} ({clinic.id})",
+    lines = _header_lines(lead, clinic) + [
         f"Name: {lead.name}",
         f"Contact: {contact}",
         f"Preferred time: {lead.preferred_time or 'not given'}",
         f"Mode: {lead.mode or 'not asked'}",
-        f"Reason: {lead.reason or 'not given'}",
+        "The reason, any screening answers and the conversation are in the lead (link below).",
+        f"Lead: {lead_link(lead, inbox_base_url)}",
     ]
-    if lead.screening:
-        lines.append("Screening answers:")
-        lines += [f"  - {question}: {answer}" for question, answer in lead.screening.items()]
-    lines.append(f"Lead: {inbox_base_url}/leads/{lead.id}")
-    return subject, "\n".join(lines)
+    return lead_subject(lead, clinic, updated), "\n".join(lines)
+
+
+def webhook_text(lead: Lead, clinic: Clinic, inbox_base_url: str) -> str:
+    """Chat body with no personal data at all: chat channels reach more people and keep messages longer."""
+    return "\n".join(_header_lines(lead, clinic) + [f"Lead #{lead.id}: {lead_link(lead, inbox_base_url)}"])
 
 
 def drafts_for(lead: Lead, clinic: Clinic, inbox_base_url: str, updated: bool = False) -> List[Draft]:
+    """One email per staff address and one webhook post, as the clinic's profile asks."""
     subject, body = lead_text(lead, clinic, inbox_base_url, updated)
     drafts = [Draft("email", address, subject, body) for address in clinic.staff_emails]
     if clinic.staff_webhook_url:
-        drafts.append(Draft("webhook", clinic.staff_webhook_url, subject, body))
+        drafts.append(Draft("webhook", clinic.staff_webhook_url, subject, webhook_text(lead, clinic, inbox_base_url)))
     return drafts
 
 
+def smtp_problem(settings: Settings) -> Optional[str]:
+    """A configuration the notifier refuses to send with, in words, so it can be said at start."""
+    if settings.smtp_security == "none" and settings.smtp_user:
+        return ("SMTP_SECURITY=none with SMTP_USER set: refusing to send the SMTP password in clear text; "
+                "use SMTP_SECURITY=starttls or tls, or drop SMTP_USER for a local relay.")
+    return None
+
+
+def smtp_ssl_context(settings: Settings) -> ssl.SSLContext:
+    """Verify the server's certificate and host name, against SMTP_CA_FILE or else the system CAs."""
+    return ssl.create_default_context(cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None)
+
+
+def smtp_connect(settings: Settings) -> smtplib.SMTP:
+    """An SMTP connection secured as SMTP_SECURITY says; STARTTLS that is not offered fails, never falls back."""
+    problem = smtp_problem(settings)
+    if problem:
+        raise RuntimeError(problem)
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.notify_timeout_seconds
+    if settings.smtp_security == "tls":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=smtp_ssl_context(settings))
+    if settings.smtp_security not in ("starttls", "none"):
+        raise RuntimeError(f"SMTP_SECURITY: unknown value {settings.smtp_security!r}")
+    smtp = smtplib.SMTP(host, port, timeout=timeout)
+    if settings.smtp_security == "starttls":
+        try:
+            smtp.starttls(context=smtp_ssl_context(settings))  # SMTPNotSupportedError if not offered
+        except BaseException:
+            smtp.close()
+            raise
+    return smtp
+
+
 def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
+    """Send one notification email; any failure raises, for the outbox to record and retry."""
     if not settings.smtp_host:
         raise RuntimeError("SMTP_HOST is not set")
     # No folding below the RFC 5322 limit, so the urgency stays the first thing in the subject.
     message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
     message.set_content(body)
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.notify_timeout_seconds) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
+    with smtp_connect(settings) as smtp:
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(message)

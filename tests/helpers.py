@@ -12,24 +12,39 @@ from bench.servers import free_port
 
 
 class SmtpSink:
-    """A real SMTP server on a free local port that keeps what it receives."""
+    """A real SMTP server on a free local port that keeps what it receives.
 
-    def __init__(self):
+    Keyword arguments go to aiosmtpd's Controller (tls_context, require_starttls, ssl_context, authenticator...).
+    """
+
+    def __init__(self, **controller_options: Any):
         from aiosmtpd.controller import Controller
 
         self.messages: List[dict] = []
+        self.greetings = 0  # EHLO/HELO commands: any client that got in sends one before anything else
         sink = self
 
         class Handler:
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                sink.greetings += 1
+                session.host_name = hostname
+                return responses
+
+            async def handle_HELO(self, server, session, envelope, hostname):
+                sink.greetings += 1
+                session.host_name = hostname
+                return f"250 {server.hostname}"
+
             async def handle_DATA(self, server, session, envelope):
                 from email import message_from_bytes, policy
                 message = message_from_bytes(envelope.content, policy=policy.default)
                 sink.messages.append({"to": envelope.rcpt_tos, "subject": str(message["Subject"]),
-                                      "body": message.get_content()})
+                                      "body": message.get_content(), "authenticated": bool(session.authenticated),
+                                      "tls": server.transport.get_extra_info("ssl_object") is not None})
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **controller_options)
 
     def __enter__(self):
         self.controller.start()
@@ -37,7 +52,6 @@ class SmtpSink:
 
     def __exit__(self, *exc):
         self.controller.stop()
-
 
 
 class HttpReceiver:

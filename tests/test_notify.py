@@ -32,23 +32,56 @@ def attempts(settings):
         return [(a.ok, a.error) for a in session.execute(select(DeliveryAttempt)).scalars()]
 
 
+def plain(settings, port):
+    """Settings for the plain local SMTP sink: no TLS, no credentials."""
+    return dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+
+
 def test_a_new_lead_is_emailed_to_the_clinic_staff_urgency_first(settings, smtp_sink):
-    settings = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+    settings = plain(settings, smtp_sink.port)
     lead_id = submit(settings, CLINICS, lead(urgency="nerve_review", screening={"numbness": "yes"})).lead_id
     assert deliver_due(settings) == {"sent": 1, "failed": 0, "given_up": 0}
     [message] = smtp_sink.messages
     assert message["to"] == ["frontdesk@stl-clinic.example.com"]
-    assert message["subject"].startswith("[PRIORITY NERVE_REVIEW] New lead for More 4 Life")
+    assert message["subject"] == f"[PRIORITY NERVE_REVIEW] New lead for More 4 Life Physical Therapy (#{lead_id})"
     body = message["body"]
-    assert body.index("Urgency") < body.index("Clinic") < body.index("Name") < body.index("Contact") < body.index("Reason")
-    assert "+13145550123" in body and "numbness: yes" in body
+    assert body.index("Urgency") < body.index("Clinic") < body.index("Name") < body.index("Contact")
+    assert "Mary Green" in body and "+13145550123" in body and "weekday mornings" in body
     assert f"/inbox/leads/{lead_id}" in body
     assert deliver_due(settings) == {"sent": 0, "failed": 0, "given_up": 0}  # sent once only
 
 
+def test_the_email_leaves_health_details_behind_the_link(settings, smtp_sink):
+    settings = plain(settings, smtp_sink.port)
+    submit(settings, CLINICS, lead(screening={"numbness": "yes"}))
+    deliver_due(settings)
+    [message] = smtp_sink.messages
+    assert "Mary" not in message["subject"]
+    text = message["subject"] + "\n" + message["body"]
+    assert "Last topic discussed" not in text and "How it is treated" not in text  # the reason
+    assert "numbness" not in text                                                 # screening answers
+    assert "can i book" not in text                                               # the transcript
+    assert "reason, any screening answers and the conversation are in the lead" in message["body"]
+
+
+def test_the_webhook_carries_no_personal_data(settings, http_receiver):
+    receiver = http_receiver()
+    lead_id = submit(settings, with_webhook(receiver.url),
+                     lead(email="mary@example.com", screening={"numbness": "yes"})).lead_id
+    assert deliver_due(dataclasses.replace(settings, smtp_host=""))["sent"] == 1  # the webhook; email waits
+    [post] = receiver.posts
+    assert list(post) == ["text"]
+    text = post["text"]
+    assert text.startswith(f"*[ROUTINE] New lead for More 4 Life Physical Therapy (#{lead_id})*")
+    assert f"/inbox/leads/{lead_id}" in text and "Urgency: ROUTINE" in text
+    for personal in ("Mary", "Green", "3145550123", "mary@example.com", "weekday mornings", "in_person",
+                     "Last topic discussed", "numbness", "can i book"):
+        assert personal not in text
+
+
 def test_a_failing_webhook_is_retried_with_backoff_and_every_attempt_is_recorded(settings, smtp_sink, http_receiver):
     receiver = http_receiver([500, 503])
-    settings = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+    settings = plain(settings, smtp_sink.port)
     submit(settings, with_webhook(receiver.url), lead())
     now = utcnow()
     assert deliver_due(settings, now) == {"sent": 1, "failed": 1, "given_up": 0}  # email fine, webhook 500

@@ -31,7 +31,8 @@ def test_migrations_create_the_tables(pg_url):
 
 
 def test_leads_dedupe_status_export_and_purge_on_postgres(pg_url, settings, smtp_sink):
-    pg = dataclasses.replace(settings, database_url=pg_url, smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+    pg = dataclasses.replace(settings, database_url=pg_url, smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
+                             smtp_security="none")  # a plain local sink; TLS is tested in test_smtp_tls.py
     first = submit(pg, CLINICS, lead(sender_id="pg-1", screening={"numbness": "yes"}))
     again = submit(pg, CLINICS, lead(sender_id="pg-1", phone="+13145550100",
                                      submitted_at=(T0 + timedelta(minutes=10)).isoformat()))
