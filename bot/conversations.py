@@ -1,0 +1,51 @@
+"""Where conversations are kept, and for how long.
+
+Rasa's SQLTrackerStore (bot/conversation_store.py), configured from CONVERSATIONS_DATABASE_URL (SQLite in
+var/ by default, PostgreSQL by URL), so conversations neither vanish on a
+restart nor grow the Rasa process's memory with every visitor. A conversation
+idle for CONVERSATION_RETENTION_DAYS is deleted by `purge`, which the notifier
+runs every hour and `python -m bot leads purge` runs on demand.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import bindparam, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.db import engine_for
+from bot.models import utcnow
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EVENTS_TABLE = "events"  # Rasa's SQLTrackerStore table: one row per event, with sender_id and timestamp
+_EXPIRED = text(f"SELECT sender_id FROM {EVENTS_TABLE} GROUP BY sender_id HAVING MAX(timestamp) < :cutoff")
+_DELETE = text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
+def store_arguments(url: str) -> dict:
+    """SQLTrackerStore's keyword arguments for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return {"dialect": parsed.drivername, "host": parsed.host, "port": parsed.port, "db": parsed.database,
+            "username": parsed.username, "password": parsed.password, "query": dict(parsed.query) or None}
+
+
+def purge(settings: Settings, now: Optional[datetime] = None) -> int:
+    """Delete conversations whose last event is older than the retention period; returns how many."""
+    cutoff = ((now or utcnow()) - timedelta(days=settings.conversation_retention_days)).timestamp()
+    engine = engine_for(settings.conversations_url)
+    if not inspect(engine).has_table(EVENTS_TABLE):
+        return 0  # Rasa has not stored a conversation yet
+    with engine.begin() as connection:
+        expired = connection.execute(_EXPIRED, {"cutoff": cutoff}).scalars().all()
+        for start in range(0, len(expired), 500):
+            connection.execute(_DELETE, {"ids": expired[start:start + 500]})
+    if expired:
+        logger.info("Deleted %s conversation(s) idle for over %s days", len(expired), settings.conversation_retention_days)
+    return len(expired)

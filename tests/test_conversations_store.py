@@ -1,0 +1,75 @@
+"""Where conversations are kept (Rasa's SQL tracker store from our settings) and how they expire."""
+import asyncio
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot import conversations
+from bot.paths import ROOT
+from bot.settings import get_settings, settings_from
+
+DAY = 24 * 60 * 60
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'nested' / 'conversations.db'}"
+    monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    from bot.conversation_store import ConversationStore
+
+    yield ConversationStore(), dataclasses.replace(settings_from({}), conversations_url=url)
+    get_settings.cache_clear()
+
+
+def save(store, sender, age_days, text):
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker.from_events(sender, [UserUttered(text, timestamp=time.time() - age_days * DAY)])
+    asyncio.run(store.save(tracker))
+
+
+def test_conversations_idle_past_the_retention_are_deleted_and_recent_ones_kept(store):
+    rasa_store, settings = store
+    save(rasa_store, "old-visitor", 31, "my name is Olive")
+    save(rasa_store, "recent-visitor", 2, "what is the gluteus medius")
+    assert conversations.purge(settings) == 1
+    assert asyncio.run(rasa_store.retrieve("old-visitor")) is None
+    kept = asyncio.run(rasa_store.retrieve("recent-visitor"))
+    assert kept.latest_message.text == "what is the gluteus medius"
+    assert conversations.purge(settings) == 0
+
+
+def test_a_shorter_retention_deletes_sooner(store):
+    rasa_store, settings = store
+    save(rasa_store, "visitor", 2, "hello")
+    assert conversations.purge(dataclasses.replace(settings, conversation_retention_days=1)) == 1
+
+
+def test_purge_before_rasa_ever_stored_a_conversation_deletes_nothing(tmp_path):
+    settings = dataclasses.replace(settings_from({}), conversations_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert conversations.purge(settings) == 0
+
+
+def test_the_store_reads_one_url_for_sqlite_and_postgresql(tmp_path):
+    pg = conversations.store_arguments("postgresql+psycopg2://medius:s3cret@db.internal:5433/medius?sslmode=require")
+    assert pg == {"dialect": "postgresql+psycopg2", "host": "db.internal", "port": 5433, "db": "medius",
+                  "username": "medius", "password": "s3cret", "query": {"sslmode": "require"}}
+    lite = conversations.store_arguments(f"sqlite:///{tmp_path / 'a' / 'b.db'}")
+    assert lite["dialect"] == "sqlite" and lite["db"].endswith("a/b.db") and (tmp_path / "a").is_dir()
+
+
+def test_leads_purge_on_the_command_line_also_deletes_idle_conversations(store, settings):
+    rasa_store, conversation_settings = store
+    save(rasa_store, "old-visitor", 45, "hello")
+    env = dict(os.environ, DATABASE_URL=settings.database_url,
+               CONVERSATIONS_DATABASE_URL=conversation_settings.conversations_url)
+    out = subprocess.run([sys.executable, "-m", "bot", "leads", "purge"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert "deleted 1 conversation(s) idle for over 30 days" in out
+    assert asyncio.run(rasa_store.retrieve("old-visitor")) is None
