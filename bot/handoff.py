@@ -9,16 +9,40 @@ from bot.contact import display_phone
 
 TRANSCRIPT_LIMIT = 200  # turns kept, the latest ones
 TEXT_LIMIT = 1000       # characters kept of each turn
+# The booking form's slots, and the bot lines that repeat what the visitor gave in them.
+BOOKING_SLOTS = frozenset({"lead_name", "lead_contact", "lead_phone", "lead_email", "lead_contact_time", "lead_mode",
+                           "lead_invalid_answers"})
+BOOKING_ECHOES = frozenset({"utter_ask_lead_consent", "utter_contact_updated", "utter_appointment_submitted"})
 _ONLINE = re.compile(r"\b(online|on ?line|video|zoom|remote|remotely|virtual|computer|from home)\b", re.I)
 _IN_PERSON = re.compile(r"\b(in[- ]?person|person|in the clinic|office|come in|visit|face to face|f2f)\b", re.I)
 
 
+def _answers_a_booking_question(events: List[Dict[str, Any]], index: int) -> bool:
+    """Whether the user turn at `index` was read as a booking answer (a booking slot set before the next turn)."""
+    for event in events[index + 1:]:
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") in BOOKING_SLOTS:
+            return True
+    return False
+
+
 def transcript(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """User and bot texts with their times (UTC, ISO 8601), from Rasa tracker events."""
+    """User and bot texts with their times (UTC, ISO 8601), from Rasa tracker events.
+
+    Answers to the booking questions, and the bot's lines that repeat them, are
+    left out: a lead keeps them as its fields, and a booking the visitor
+    cancelled must leave nothing behind, even in a later lead's transcript.
+    """
+    events = list(events)
     turns = []
-    for event in events:
+    for index, event in enumerate(events):
         kind, text = event.get("event"), event.get("text")
         if kind not in ("user", "bot") or not text:
+            continue
+        if kind == "user" and _answers_a_booking_question(events, index):
+            continue
+        if kind == "bot" and (event.get("metadata") or {}).get("utter_action") in BOOKING_ECHOES:
             continue
         at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc).isoformat()
         turns.append({"who": kind, "text": str(text)[:TEXT_LIMIT], "at": at})

@@ -14,6 +14,28 @@ def test_transcript_keeps_user_and_bot_texts_with_utc_times():
     assert turns[0]["at"].endswith("+00:00")
 
 
+def test_booking_answers_and_the_lines_that_repeat_them_stay_out_of_the_transcript():
+    events = [
+        {"event": "user", "text": "can i book", "timestamp": 1.0},
+        {"event": "bot", "text": "What name?", "timestamp": 2.0},
+        {"event": "user", "text": "Ann Smith", "timestamp": 3.0},
+        {"event": "slot", "name": "lead_name", "value": "Ann Smith"},
+        {"event": "bot", "text": "Phone or email?", "timestamp": 4.0},
+        {"event": "user", "text": "wait, what exercise helps?", "timestamp": 5.0},
+        {"event": "bot", "text": "The side-lying leg lift.", "timestamp": 6.0},
+        {"event": "user", "text": "555 01", "timestamp": 7.0},
+        {"event": "slot", "name": "lead_invalid_answers", "value": {"lead_contact": 1}},
+        {"event": "user", "text": "314 555 0123", "timestamp": 8.0},
+        {"event": "slot", "name": "lead_phone", "value": "+13145550123"},
+        {"event": "bot", "text": "Here is what I'll send: name Ann Smith", "timestamp": 9.0,
+         "metadata": {"utter_action": "utter_ask_lead_consent"}},
+        {"event": "user", "text": "stop", "timestamp": 10.0},
+    ]
+    texts = [t["text"] for t in transcript(events)]
+    assert texts == ["can i book", "What name?", "Phone or email?", "wait, what exercise helps?",
+                     "The side-lying leg lift.", "stop"]
+
+
 def test_transcript_is_capped():
     events = [{"event": "user", "text": "x" * 5000, "timestamp": i} for i in range(500)]
     turns = transcript(events)
