@@ -19,12 +19,18 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 WEB_PORT ?= 8000
-ACTION_SERVER_URL ?= http://localhost:$(ACTION_PORT)/webhook
+WEB_HOST ?= 0.0.0.0
+ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
+# The secret the web server, Rasa and the action server share: from .env, or made
+# once per machine into var/internal-token (readable by its owner only).
+TOKEN_FILE := var/internal-token
+MEDIUS_INTERNAL_TOKEN ?= $(shell cat $(TOKEN_FILE) 2>/dev/null)
 
-.PHONY: help install system-deps train migrate run shell test validate bench evaluate clean
+.PHONY: help install system-deps train secret migrate run shell test validate bench evaluate clean
 
 help:
-	@echo "make run    set up, train if needed, start Medius (web :$(WEB_PORT), Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
+	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
 	@echo "make test   set up and run every check"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
 	@echo "make bench  speed and memory, against Rasa's stock default config"
@@ -64,30 +70,34 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
+$(TOKEN_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && "$$(scripts/find_python310)" -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+
+secret: $(TOKEN_FILE)
+
 migrate: $(VENV)/.installed
 	$(PY) -m bot check
 	$(PY) -m bot migrate
 
-run: $(MODEL) migrate
+run: $(MODEL) migrate $(TOKEN_FILE)
 	@echo
 	@echo "Medius is starting (the assistant takes about a minute to load). Open a demo clinic page:"
 	@echo "  http://localhost:$(WEB_PORT)/demo/stl      (or /demo/boston; all demos at http://localhost:$(WEB_PORT)/)"
 	@echo "Or chat in a terminal: make shell (in a second terminal). Stop with Ctrl-C."
 	@echo "Leads: $(PY) -m bot leads list (or export --format json|csv)."
 	@echo
-	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) WEB_PORT=$(WEB_PORT) ACTION_SERVER_URL=$(ACTION_SERVER_URL) \
-	  MEDIUS_CHAT_URL=$${MEDIUS_CHAT_URL:-http://localhost:$(RASA_PORT)/webhooks/widget/webhook} \
-	  $(VENV)/bin/honcho start -f Procfile
+	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(VENV)/bin/honcho start -f Procfile
 
-shell: $(MODEL)
-	ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+shell: $(MODEL) $(TOKEN_FILE)
+	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 validate: $(VENV)/.installed
-	ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(RASA) data validate --fail-on-warnings
+	$(RASA) data validate --fail-on-warnings
 
-test: validate system-deps node_modules/.installed $(MODEL)
+test: validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 	$(PY) -m pytest -p no:cacheprovider
-	ACTION_SERVER_URL=$(ACTION_SERVER_URL) $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
+	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
@@ -95,6 +105,7 @@ evaluate: $(MODEL)
 bench: $(MODEL) system-deps
 	$(PY) -m bench.speed
 	$(PY) -m bench.widget
+	$(PY) -m bench.hop
 
 clean:
 	rm -rf models results var .rasa

@@ -8,11 +8,11 @@ import sys
 import time
 from typing import List, Optional
 
-from bot import data, leads
+from bot import conversations, data, leads
 from bot.db import migrate
 from bot.logs import configure_logging
-from bot.notify import deliver_due
-from bot.settings import get_settings
+from bot.notify import deliver_due, smtp_problem
+from bot.settings import get_settings, require_internal_token
 
 logger = logging.getLogger("bot.cli")
 
@@ -22,10 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="load and validate every data file")
     commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
-    commands.add_parser("origins", help="print the websites allowed to embed the widget (Rasa's --cors list)")
-    web = commands.add_parser("web", help="serve widget.js and the demo clinic pages")
+    commands.add_parser("origins", help="print the websites allowed to embed the widget")
+    web = commands.add_parser("web", help="the public web server: widget, demo pages, the chat endpoint")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8000)
+    actions = commands.add_parser("actions", help="the action server, for Rasa only (internal token)")
+    actions.add_argument("--host", default="127.0.0.1")
+    actions.add_argument("--port", type=int, default=5055)
     notify = commands.add_parser("notify", help="send due staff notifications and replay spooled leads")
     notify.add_argument("--loop", action="store_true", help="keep going until stopped")
     notify.add_argument("--interval", type=float, default=5.0, help="seconds between rounds with --loop")
@@ -42,9 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("id", type=int)
     status.add_argument("status", choices=["new", "contacted", "booked", "closed"])
     status.add_argument("--note")
-    lead.add_parser("purge", help="delete leads older than LEAD_RETENTION_DAYS")
+    lead.add_parser("purge", help="delete leads older than LEAD_RETENTION_DAYS and conversations idle "
+                                  "for CONVERSATION_RETENTION_DAYS")
     lead.add_parser("replay", help="move spooled leads into the database now")
     return parser
+
+
+PURGE_EVERY_SECONDS = 3600
 
 
 def _notify_round(settings) -> None:
@@ -55,6 +62,13 @@ def _notify_round(settings) -> None:
     counts = deliver_due(settings)
     if any(counts.values()):
         logger.info("Notifications: %s", counts)
+
+
+def _purge_conversations(settings) -> None:
+    try:
+        conversations.purge(settings)
+    except Exception as error:  # the conversation store may be away: try again next time
+        logger.warning("Conversation purge failed (%s); will retry", type(error).__name__)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -73,18 +87,32 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         from bot.web.app import create_app
 
+        require_internal_token(settings)
         uvicorn.run(create_app(settings, data.clinics()), host=args.host, port=args.port,
-                    log_level=settings.log_level.lower(), access_log=False,
+                    log_level="info", access_log=False,  # an access log would keep visitors' addresses
+                    proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None,
                     ws="none")  # Rasa pins an older websockets; the widget needs none
+        return 0
+    if args.command == "actions":
+        from bot.action_server import serve
+
+        serve(require_internal_token(settings), args.host, args.port)
         return 0
     if args.command == "migrate":
         migrate(settings.database_url)
         return 0
     if args.command == "notify":
+        problem = smtp_problem(settings)
+        if problem:  # emails stay queued; webhooks, spool replay and purges go on
+            logger.error(problem)
+        last_purge = 0.0
         while True:
             _notify_round(settings)
             if not args.loop:
                 return 0
+            if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
+                _purge_conversations(settings)
+                last_purge = time.monotonic()
             time.sleep(args.interval)
     if args.action == "list":
         for record in leads.list_leads(settings, args.clinic):
@@ -109,6 +137,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.action == "purge":
         print(f"deleted {leads.purge(settings)} lead(s) older than {settings.lead_retention_days} days")
+        print(f"deleted {conversations.purge(settings)} conversation(s) idle for over "
+              f"{settings.conversation_retention_days} days")
         return 0
     if args.action == "replay":
         print(f"replayed {leads.replay_spool(settings, data.clinics())} lead(s)")

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
 
 from bot.causes import CauseFinder, load_cause_finder
 from bot.clinics import ClinicDirectory, load_clinics
 from bot.knowledge import Knowledge, load_knowledge
+from bot.paths import DATA
 from bot.settings import Settings, get_settings
 
 
@@ -26,6 +31,27 @@ def knowledge() -> Knowledge:
 @lru_cache(maxsize=1)
 def cause_finder() -> CauseFinder:
     return load_cause_finder(get_settings().causes_file)
+
+
+def load_widget_texts(path: Path = DATA / "widget.yml") -> Dict[str, Any]:
+    """The widget's fixed texts and starter quick replies; a missing one stops start-up."""
+    texts = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("widget") or {}
+    missing = {"disclaimer", "privacy_note", "unreachable", "starters"} - set(texts)
+    if missing:
+        raise ValueError(f"{path}: widget texts missing: {', '.join(sorted(missing))}")
+    if not all(isinstance(b, dict) and b.get("title") and b.get("payload") for b in texts["starters"]):
+        raise ValueError(f"{path}: every starter needs a title and a payload")
+    return texts
+
+
+@lru_cache(maxsize=1)
+def widget_texts() -> Dict[str, Any]:
+    return load_widget_texts()
+
+
+def starter_payloads() -> frozenset:
+    """The quick replies the widget offers under its greeting: buttons of the assistant's own."""
+    return frozenset(str(b["payload"]) for b in widget_texts()["starters"])
 
 
 def load_all() -> None:

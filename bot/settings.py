@@ -29,14 +29,22 @@ class Settings:
     smtp_user: str
     smtp_password: str
     smtp_from: str
-    smtp_starttls: bool
+    smtp_security: str
+    smtp_ca_file: Optional[Path]
     notify_max_attempts: int
     notify_backoff_seconds: float
     notify_timeout_seconds: float
-    chat_url: str
+    rasa_url: str
+    chat_timeout_seconds: float
     widget_timeout_ms: int
     chat_rate_limit: int
+    chat_address_rate_limit: int
     chat_rate_window_seconds: float
+    internal_token: str
+    api_token: str
+    trusted_proxies: str
+    conversations_url: str
+    conversation_retention_days: int
 
 
 def _project_path(value: str) -> Path:
@@ -53,25 +61,46 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         topics_file=_project_path(env.get("MEDIUS_TOPICS_FILE") or str(DATA / "topics.yml")),
         causes_file=_project_path(env.get("MEDIUS_CAUSES_FILE") or str(DATA / "causes.yml")),
         triage_file=_project_path(env.get("MEDIUS_TRIAGE_FILE") or str(DATA / "triage.yml")),
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_level=(env.get("MEDIUS_LOG_LEVEL") or "INFO").strip().upper(),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'medius.db'}",
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),
         lead_retention_days=_number(env, "LEAD_RETENTION_DAYS", 365, int),
         inbox_base_url=(env.get("STAFF_INBOX_BASE_URL") or "http://localhost:8000/inbox").rstrip("/"),
         smtp_host=env.get("SMTP_HOST", ""),
-        smtp_port=_number(env, "SMTP_PORT", 25, int),
+        smtp_port=_number(env, "SMTP_PORT", 587, int),
         smtp_user=env.get("SMTP_USER", ""),
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_from=env.get("SMTP_FROM") or "medius@localhost",
-        smtp_starttls=env.get("SMTP_STARTTLS", "false").strip().lower() in ("1", "true", "yes"),
+        smtp_security=_smtp_security(env),
+        smtp_ca_file=_project_path(env["SMTP_CA_FILE"]) if env.get("SMTP_CA_FILE") else None,
         notify_max_attempts=_number(env, "NOTIFY_MAX_ATTEMPTS", 8, int),
         notify_backoff_seconds=_number(env, "NOTIFY_BACKOFF_SECONDS", 30.0, float),
         notify_timeout_seconds=_number(env, "NOTIFY_TIMEOUT_SECONDS", 10.0, float),
-        chat_url=env.get("MEDIUS_CHAT_URL") or "http://localhost:5005/webhooks/widget/webhook",
+        rasa_url=(env.get("MEDIUS_RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
+        chat_timeout_seconds=_number(env, "CHAT_TIMEOUT_SECONDS", 30.0, float),
         widget_timeout_ms=_number(env, "WIDGET_TIMEOUT_MS", 10000, int),
         chat_rate_limit=_number(env, "CHAT_RATE_LIMIT", 20, int),
+        chat_address_rate_limit=_number(env, "CHAT_ADDRESS_RATE_LIMIT", 60, int),
         chat_rate_window_seconds=_number(env, "CHAT_RATE_WINDOW_SECONDS", 10.0, float),
+        internal_token=env.get("MEDIUS_INTERNAL_TOKEN", "").strip(),
+        api_token=env.get("MEDIUS_API_TOKEN", "").strip(),
+        trusted_proxies=env.get("MEDIUS_TRUSTED_PROXIES", "").strip(),
+        conversations_url=env.get("CONVERSATIONS_DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'conversations.db'}",
+        conversation_retention_days=_number(env, "CONVERSATION_RETENTION_DAYS", 30, int),
     )
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _smtp_security(env: Mapping[str, str]) -> str:
+    """How mail is encrypted: STARTTLS by default, implicit TLS on port 465, `none` only when asked for."""
+    value = (env.get("SMTP_SECURITY") or "").strip().lower()
+    if not value:
+        return "tls" if (env.get("SMTP_PORT") or "").strip() == "465" else "starttls"
+    if value not in SMTP_SECURITY:
+        raise ValueError(f"SMTP_SECURITY: expected one of {', '.join(SMTP_SECURITY)}, got {value!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default, kind):
@@ -86,6 +115,14 @@ def _number(env: Mapping[str, str], name: str, default, kind):
     if value <= 0:
         raise ValueError(f"{name}: must be greater than 0, got {raw!r}")
     return value
+
+
+def require_internal_token(settings: Settings) -> str:
+    """The secret the web server, Rasa and the action server share; a process that needs it will not start without it."""
+    if len(settings.internal_token) < 16:
+        raise SystemExit("MEDIUS_INTERNAL_TOKEN must be set to a random secret of at least 16 characters "
+                         "(`make run` makes one for each start).")
+    return settings.internal_token
 
 
 @lru_cache(maxsize=1)

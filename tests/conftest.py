@@ -83,7 +83,10 @@ def clinics_file(web_ports, tmp_path_factory):
 def assistant(lead_db, clinics_file, tmp_path_factory):
     if not MODEL.exists():
         pytest.fail("no trained model: run `make test`, which trains it first")
+    # Every log level at DEBUG, Rasa's too: no visitor's words may reach a log even then.
+    # The address limit is for the internet; these tests all come from one address.
     env = {"DATABASE_URL": lead_db, "MEDIUS_SPOOL_FILE": str(tmp_path_factory.mktemp("spool") / "spool.jsonl"),
-           "MEDIUS_CLINICS_FILE": str(clinics_file)}
+           "MEDIUS_CLINICS_FILE": str(clinics_file), "MEDIUS_LOG_LEVEL": "DEBUG", "LOG_LEVEL": "DEBUG",
+           "CHAT_ADDRESS_RATE_LIMIT": "1000000"}
     with running_assistant(MODEL, ROOT / "var" / "test-logs", env=env) as running:
         yield running

@@ -16,15 +16,23 @@ def site(tmp_path_factory, root):
     document["clinics"]["stl"]["name"] = "Hips & Knees <St. Louis>"
     path = tmp_path_factory.mktemp("web") / "clinics.yml"
     path.write_text(yaml.safe_dump(document))
-    settings = dataclasses.replace(settings_from({}), clinics_file=path, chat_url="http://127.0.0.1:9/chat",
-                                   widget_timeout_ms=4321)
+    settings = dataclasses.replace(settings_from({}), clinics_file=path, rasa_url=f"http://127.0.0.1:{free_port()}",
+                                   widget_timeout_ms=4321, conversation_retention_days=12)
     with WebServer(create_app(settings), free_port()) as server:
         yield server
 
 
-def test_health(site):
+def test_health_says_when_the_assistant_behind_it_is_down(site):
     response = requests.get(f"{site.url}/healthz", timeout=5)
-    assert response.status_code == 200 and response.json() == {"status": "ok", "clinics": ["boston", "stl"]}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "assistant": "down", "clinics": ["boston", "stl"]}
+
+
+def test_chat_with_the_assistant_down_is_a_clear_503_not_a_crash(site):
+    response = requests.post(f"{site.url}/chat", json={"sender": "visitor-123456", "message": "hi",
+                                                       "metadata": {"clinic": "stl"}},
+                             headers={"Origin": "http://localhost:8000"}, timeout=10)
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
 
 
 def test_each_clinic_gets_its_own_widget_settings_without_staff_details(site):
@@ -35,7 +43,8 @@ def test_each_clinic_gets_its_own_widget_settings_without_staff_details(site):
     assert config["colour"] == "#1d5c8c" and boston["colour"] == "#7a2e4d"
     assert "314-941-3970" in config["contact"] and "through its website" in boston["contact"]
     assert config["privacy_url"] == "/demo/stl/privacy"
-    assert config["chat_url"] == "http://127.0.0.1:9/chat" and config["timeout_ms"] == 4321
+    assert config["timeout_ms"] == 4321 and config["history_days"] == 12
+    assert "chat_url" not in config  # the widget chats with the server it came from
     assert "911" in config["disclaimer"] and config["starters"][0]["payload"].startswith("/")
     assert "frontdesk@" not in stl.text and "staff" not in config
 
@@ -73,3 +82,28 @@ def test_widget_settings_can_be_read_only_from_the_clinics_websites(site):
     other = requests.get(f"{site.url}/widget/config/stl.json", headers={"Origin": "https://evil.example"}, timeout=5)
     assert allowed.headers.get("access-control-allow-origin") == "http://localhost:8000"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/demo/stl", "/demo/boston/privacy", "/widget.js", "/widget.css",
+                                  "/widget/config/stl.json", "/healthz", "/nothing-here"])
+def test_every_response_carries_the_security_headers(site, path):
+    headers = requests.get(f"{site.url}{path}", timeout=5).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_demo_pages_allow_only_their_own_script_and_their_nonced_style(site):
+    first = requests.get(f"{site.url}/demo/stl", timeout=5)
+    second = requests.get(f"{site.url}/demo/stl", timeout=5)
+    policy = first.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy and "object-src 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'<style nonce="{nonce}">' in first.text
+    assert nonce not in second.headers["Content-Security-Policy"]  # a new nonce for every page
+
+
+def test_a_chat_body_too_large_is_refused_before_it_is_read_whole(site):
+    response = requests.post(f"{site.url}/chat", data=b"x" * 200_000, headers={"Origin": "http://localhost:8000"},
+                             timeout=10)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"

@@ -4,7 +4,9 @@ import json
 import pytest
 
 from bot import data
-from bot.web.guard import MAX_MESSAGE_CHARS, ChatRequest, RateLimiter, Refusal, parse_chat_request, slow_down
+from bot.web.guard import (MAX_MESSAGE_CHARS, AddressHasher, ChatRequest, RateLimiter, Refusal, admit,
+                           as_typed_text, check_caller, is_trusted_server, offered_payloads, parse_chat_request,
+                           slow_down)
 
 CLINICS = data.clinics()
 ORIGIN = "http://localhost:8000"
@@ -104,3 +106,69 @@ def test_slow_down_is_polite_and_says_how_long():
     refusal = slow_down(7.6)
     assert refusal.status == 429 and "8 seconds" in refusal.message and "Please" in refusal.message
     assert "1 second " in slow_down(0.2).message
+
+
+def test_rotating_sender_ids_from_one_address_is_slowed_by_the_address_limit():
+    clock = Clock()
+    senders, addresses = RateLimiter(limit=5, window=10, clock=clock), RateLimiter(limit=8, window=10, clock=clock)
+    outcomes = [admit([(senders, f"visitor-{n}"), (addresses, "one-address")]) for n in range(10)]
+    assert outcomes[:8] == [None] * 8 and all(wait is not None for wait in outcomes[8:])
+    assert admit([(senders, "visitor-x"), (addresses, "another-address")]) is None
+
+
+def test_a_message_refused_by_one_limiter_counts_against_none():
+    clock = Clock()
+    senders, addresses = RateLimiter(limit=2, window=10, clock=clock), RateLimiter(limit=1, window=10, clock=clock)
+    assert admit([(senders, "a"), (addresses, "ip")]) is None
+    assert admit([(senders, "a"), (addresses, "ip")]) is not None  # the address is full
+    assert admit([(senders, "a"), (addresses, "other-ip")]) is None  # so the sender still had one left
+
+
+def test_client_addresses_are_kept_only_as_keyed_hashes():
+    hasher = AddressHasher(b"k" * 32)
+    key = hasher("203.0.113.7")
+    assert key == hasher("203.0.113.7") and key != hasher("203.0.113.8")
+    assert "203" not in key and key != AddressHasher(b"j" * 32)("203.0.113.7")
+
+
+@pytest.mark.parametrize("origin, authorization, allowed", [
+    ("https://clinic.example", None, True),     # a browser says where it is; the clinic check follows
+    (None, None, False),                        # no Origin and no token
+    (None, "Bearer s3cret-token-for-servers", True),
+    (None, "Bearer wrong", False),
+    (None, "Basic s3cret-token-for-servers", False),
+])
+def test_only_a_server_with_the_api_token_may_leave_origin_out(origin, authorization, allowed):
+    refusal = check_caller(origin, is_trusted_server(authorization, "s3cret-token-for-servers"))
+    assert (refusal is None) == allowed
+    if refusal:
+        assert refusal.status == 403 and refusal.code == "origin_required"
+
+
+def test_without_an_api_token_set_no_request_may_leave_origin_out():
+    assert not is_trusted_server("Bearer ", "") and not is_trusted_server(None, "")
+    assert check_caller(None, is_trusted_server("Bearer ", "")) is not None
+
+
+def bot_event(*payloads):
+    return {"event": "bot", "text": "...", "data": {"buttons": [{"title": p, "payload": p} for p in payloads]}}
+
+
+def test_the_offered_buttons_are_those_of_the_last_reply_only():
+    events = [bot_event("/affirm"), {"event": "user", "text": "hi"}, bot_event("/choose_mode{\"mode\": \"online\"}"),
+              {"event": "action", "name": "action_listen"}, bot_event("/deny")]
+    assert offered_payloads(events) == {'/choose_mode{"mode": "online"}', "/deny"}
+    assert offered_payloads([]) == set()
+
+
+@pytest.mark.parametrize("typed, offered, expected", [
+    ("/restart", set(), "restart"),
+    ("/report_red_flag", {"/affirm"}, "report_red_flag"),
+    ('/request_appointment{"lead_name": "x"}', set(), 'request_appointment{"lead_name": "x"}'),
+    ("//deny", {"/deny"}, "deny"),
+    ("/affirm", {"/affirm", "/deny"}, "/affirm"),          # a button the assistant just offered
+    ("my hip hurts / aches", set(), "my hip hurts / aches"),
+    ("/", set(), ""),
+])
+def test_a_typed_command_is_an_intent_only_if_it_was_offered_as_a_button(typed, offered, expected):
+    assert as_typed_text(typed, offered) == expected

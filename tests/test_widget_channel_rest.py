@@ -1,9 +1,11 @@
-"""The chat endpoint the widget calls, on the real Rasa server: what it refuses, and CORS."""
+"""The public chat endpoint (POST /chat on the web server) in front of the real Rasa server: what it refuses, and CORS."""
 import json
 import uuid
 
 import pytest
 import requests
+
+SITE = {"Origin": "http://localhost:8000"}
 
 
 def sender():
@@ -26,36 +28,37 @@ def chat(text, **extra):
         (json.dumps({"sender": "x", "message": "hi"}), 400, "bad_sender"),
         (chat("hi", metadata={"clinic": "atlantis"}), 400, "unknown_clinic"),
         ("x" * 2_000_000, 413, "too_large"),
+        (chat("/"), 400, "empty"),
     ],
 )
 def test_bad_messages_get_a_clear_error_not_a_500(assistant, body, status, code):
-    response = assistant.post(body)
+    response = assistant.post(body, headers=SITE)
     assert response.status_code == status
     assert response.json()["error"] == code and response.json()["message"]
-    assert assistant.rasa.poll() is None
+    assert assistant.alive()
 
 
 def test_after_bad_input_the_server_still_answers(assistant):
     for body in ("{", "[]", chat("")):
-        assistant.post(body)
+        assistant.post(body, headers=SITE)
     assert any("gluteus medius" in r.get("text", "").lower()
                for r in assistant.send(sender(), "what is the gluteus medius", {"clinic": "stl"}))
 
 
 def test_a_visitor_sending_too_fast_is_slowed_politely_and_others_are_not(assistant):
     visitor = sender()
-    statuses = [assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}}).status_code
-                for _ in range(20)]
+    statuses = [assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}},
+                               headers=SITE).status_code for _ in range(20)]
     assert statuses == [200] * 20
-    slowed = assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}})
+    slowed = assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}}, headers=SITE)
     assert slowed.status_code == 429
     assert "Please wait" in slowed.json()["message"] and int(slowed.headers["Retry-After"]) >= 1
-    assert assistant.post(chat("hi")).status_code == 200
+    assert assistant.post(chat("hi"), headers=SITE).status_code == 200
 
 
 def test_cors_lets_the_clinics_websites_in_and_no_one_else(assistant):
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
-    allowed = requests.options(assistant.chat_url, headers={"Origin": "http://localhost:8000", **preflight}, timeout=10)
+    allowed = requests.options(assistant.chat_url, headers={**SITE, **preflight}, timeout=10)
     assert allowed.headers.get("Access-Control-Allow-Origin") == "http://localhost:8000"
     other = requests.options(assistant.chat_url, headers={"Origin": "https://evil.example", **preflight}, timeout=10)
     assert "Access-Control-Allow-Origin" not in other.headers
@@ -65,18 +68,22 @@ def test_cors_lets_the_clinics_websites_in_and_no_one_else(assistant):
 def test_a_page_on_another_website_cannot_chat_as_the_clinic(assistant):
     response = assistant.post(chat("hi"), headers={"Origin": "https://evil.example"})
     assert response.status_code == 403 and response.json()["error"] == "origin_not_allowed"
-    ok = assistant.post(chat("hi"), headers={"Origin": "http://localhost:8000"})
+    ok = assistant.post(chat("hi"), headers=SITE)
     assert ok.status_code == 200 and ok.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
 
 
-def test_the_old_unchecked_rest_channel_is_closed(assistant):
-    response = requests.post(f"{assistant.url}/webhooks/rest/webhook", json=chat("hi"), timeout=10)
-    assert response.status_code == 404
+def test_a_request_without_origin_needs_the_server_token(assistant):
+    bare = assistant.post(chat("hi"))
+    assert bare.status_code == 403 and bare.json()["error"] == "origin_required"
+    forged = assistant.post(chat("hi"), headers={"Authorization": "Bearer not-the-token"})
+    assert forged.status_code == 403
+    server = assistant.post(chat("hi"), headers={"Authorization": f"Bearer {assistant.api_token}"})
+    assert server.status_code == 200 and server.json()
 
 
 def test_refused_messages_stay_out_of_the_logs(assistant, root):
     secret = f"my phone is 314 555 {uuid.uuid4().int % 10000:04d}"
-    assistant.post(chat(secret + " " + "x" * 1000))
+    assistant.post(chat(secret + " " + "x" * 1000), headers=SITE)
     assistant.post(chat(secret), headers={"Origin": "https://evil.example"})
-    log = (root / "var" / "test-logs" / "rasa.log").read_text(errors="replace")
-    assert secret not in log and "Widget request refused: too_long" in log
+    log = (root / "var" / "test-logs" / "medius.log").read_text(errors="replace")
+    assert secret not in log and "Chat request refused: too_long" in log

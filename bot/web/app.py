@@ -1,35 +1,82 @@
-"""The widget's web server: widget.js and its CSS, per-clinic widget settings, demo clinic pages.
+"""The one public web server: widget.js and its CSS, per-clinic widget settings, demo pages, the chat endpoint.
 
-Run with `python -m bot web` (uvicorn). The chat itself goes from the browser
-straight to Rasa's widget channel (bot/web/channel.py), at MEDIUS_CHAT_URL.
+Run with `python -m bot web` (uvicorn). Every check on a visitor's request is
+made here (bot/web/guard.py); what passes is forwarded to Rasa's widget
+channel on loopback with the internal token. Rasa and the action server are
+never reachable from outside.
 """
 from __future__ import annotations
 
 import html
+import logging
+import secrets
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from string import Template
 from typing import Any, Dict, Optional
 
-import yaml
+import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import data
 from bot.clinics import Clinic, ClinicDirectory
 from bot.data import clinics_for
-from bot.paths import DATA
 from bot.settings import Settings
+from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, RateLimiter,
+                           Refusal, admit, check_caller, is_trusted_server, parse_chat_request, slow_down)
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 DEMO_PAGES = {"": "Home", "services": "Services", "privacy": "Privacy policy"}
-_NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+CHANNEL_PATH = "/webhooks/widget/webhook"
+_NO_CACHE = {"Cache-Control": "no-cache"}
+# Every response: no MIME sniffing, no referrer, no framing; pages that need more say so themselves.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+}
+
+
+def page_policy(nonce: str) -> str:
+    """The demo pages' CSP: our own script and styles only, the inline <style> by nonce."""
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-%s'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            % nonce)
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 @lru_cache(maxsize=None)
@@ -37,15 +84,17 @@ def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def widget_texts(path: Path = DATA / "widget.yml") -> Dict[str, Any]:
-    """The widget's fixed texts and starter quick replies; a missing one stops start-up."""
-    texts = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("widget") or {}
-    missing = {"disclaimer", "privacy_note", "unreachable", "starters"} - set(texts)
-    if missing:
-        raise ValueError(f"{path}: widget texts missing: {', '.join(sorted(missing))}")
-    if not all(isinstance(b, dict) and b.get("title") and b.get("payload") for b in texts["starters"]):
-        raise ValueError(f"{path}: every starter needs a title and a payload")
-    return texts
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> Optional[bytes]:
+    """The request body, or None once it passes `limit` bytes (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> Dict[str, Any]:
@@ -56,22 +105,95 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
         "colour": clinic.colour,
         "greeting": clinic.greeting,
         "disclaimer": texts["disclaimer"],
-        "privacy_note": texts["privacy_note"],
+        "privacy_note": texts["privacy_note"].replace("{days}", str(settings.conversation_retention_days)),
         "privacy_url": clinic.privacy_url,
         "unreachable": texts["unreachable"],
         "contact": clinic.contact_phrase(),  # "call <name> at <phone>", as the bot says it
-        "chat_url": settings.chat_url,
         "timeout_ms": settings.widget_timeout_ms,
+        "history_days": settings.conversation_retention_days,
         "starters": [{"title": str(b["title"]), "payload": str(b["payload"])} for b in texts["starters"]],
     }
 
 
+class ChatForwarder:
+    """The chat endpoint: checks, per-visitor and per-address rate limits, then Rasa's channel on loopback."""
+
+    def __init__(self, settings: Settings, clinics: ClinicDirectory) -> None:
+        self.settings, self.clinics = settings, clinics
+        self.per_sender = RateLimiter(settings.chat_rate_limit, settings.chat_rate_window_seconds)
+        self.per_address = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
+        self.address_key = AddressHasher()
+        self._client: Optional[httpx.AsyncClient] = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """One pooled client, made in the server's own event loop on first use."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.settings.rasa_url, headers={TOKEN_HEADER: self.settings.internal_token},
+                timeout=httpx.Timeout(self.settings.chat_timeout_seconds, connect=3.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def handle(self, request: Request) -> Response:
+        body = await read_capped(request)
+        if body is None:
+            return self.refuse(TOO_LARGE)
+        origin = request.headers.get("origin")
+        server = is_trusted_server(request.headers.get("authorization"), self.settings.api_token)
+        refusal = check_caller(origin, server)
+        if refusal:
+            return self.refuse(refusal)
+        chat = parse_chat_request(body, origin, self.clinics)
+        if isinstance(chat, Refusal):
+            return self.refuse(chat)
+        limits = [(self.per_sender, chat.sender)]
+        if not server:  # a clinic's server relays many visitors from one address
+            address = request.client.host if request.client else "unknown"
+            limits.append((self.per_address, self.address_key(address)))
+        wait = admit(limits)
+        if wait is not None:
+            return self.refuse(slow_down(wait), {"Retry-After": str(max(1, round(wait)))})
+        try:
+            answer = await self.client.post(CHANNEL_PATH, json={
+                "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}})
+            replies = answer.json()
+        except (httpx.HTTPError, ValueError) as error:
+            logger.error("Assistant unreachable: %s", type(error).__name__)
+            return self.refuse(UNAVAILABLE)
+        if answer.status_code == 200 and isinstance(replies, list):
+            return JSONResponse(replies)
+        if 400 <= answer.status_code < 500 and isinstance(replies, dict) and replies.get("message"):
+            return JSONResponse(replies, status_code=answer.status_code)
+        logger.error("Assistant answered HTTP %s", answer.status_code)
+        return self.refuse(UNAVAILABLE)
+
+    @staticmethod
+    def refuse(refusal: Refusal, headers: Optional[Dict[str, str]] = None) -> Response:
+        # The reason code only: the message itself may hold personal data.
+        logger.info("Chat request refused: %s", refusal.code)
+        return JSONResponse(refusal.body(), status_code=refusal.status, headers=headers)
+
+    async def assistant_up(self) -> bool:
+        try:
+            return (await self.client.get("/webhooks/widget/", timeout=2.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) -> Starlette:
     clinics = clinics or clinics_for(settings)
-    texts = widget_texts()
+    texts = data.load_widget_texts()
+    chat = ChatForwarder(settings, clinics)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "clinics": [clinic.id for clinic in clinics.all()]})
+        up = await chat.assistant_up()
+        return JSONResponse({"status": "ok", "assistant": "up" if up else "down",
+                             "clinics": [clinic.id for clinic in clinics.all()]})
 
     async def static_file(request: Request) -> Response:
         name = request.url.path.lstrip("/")
@@ -88,17 +210,26 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         page = request.path_params.get("page", "")
         if clinic is None or page not in DEMO_PAGES:
             return not_found(request)
-        return HTMLResponse(demo_page(clinic, page, str(request.base_url).rstrip("/")), headers=_NO_CACHE)
+        nonce = secrets.token_urlsafe(16)
+        return HTMLResponse(demo_page(clinic, page, str(request.base_url).rstrip("/"), nonce, settings),
+                            headers={**_NO_CACHE, "Content-Security-Policy": page_policy(nonce)})
 
     async def index(request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
         links = "".join(f'<li><a href="/demo/{html.escape(c.id)}">{html.escape(c.name)}</a></li>' for c in clinics.all())
-        return HTMLResponse(_template("index.html").substitute(links=links))
+        return HTMLResponse(_template("index.html").substitute(links=links, nonce=nonce),
+                            headers={"Content-Security-Policy": page_policy(nonce)})
 
     def not_found(request: Request, exc: Exception = None) -> Response:
         return HTMLResponse("<!doctype html><title>Not found</title><p>Page not found.</p>", status_code=404)
 
     async def favicon(request: Request) -> Response:
         return Response(status_code=204)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        await chat.close()
 
     routes = [
         Route("/", index),
@@ -107,15 +238,18 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/widget.js", static_file),
         Route("/widget.css", static_file),
         Route("/widget/config/{clinic}.json", config),
+        Route("/chat", chat.handle, methods=["POST"]),
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
     ]
-    cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET"])
+    cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
+                      allow_headers=["Content-Type"])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
-    return Starlette(routes=routes, middleware=[cors, gzip], exception_handlers={404: not_found})
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip],
+                     exception_handlers={404: not_found}, lifespan=lifespan)
 
 
-def demo_page(clinic: Clinic, page: str, base_url: str) -> str:
+def demo_page(clinic: Clinic, page: str, base_url: str, nonce: str, settings: Settings) -> str:
     """A plain clinic website page with the widget embedded exactly as a clinic would paste it."""
     current = ' aria-current="page"'
     nav = "".join(
@@ -125,7 +259,8 @@ def demo_page(clinic: Clinic, page: str, base_url: str) -> str:
     values = {key: html.escape(str(value)) for key, value in {
         "name": clinic.name, "city": clinic.city, "hours": clinic.hours, "colour": clinic.colour,
         "phone": clinic.phone or "Contact us through this website", "clinic": clinic.id,
-        "title": DEMO_PAGES[page], "widget_src": f"{base_url}/widget.js",
+        "title": DEMO_PAGES[page], "widget_src": f"{base_url}/widget.js", "nonce": nonce,
+        "history_days": settings.conversation_retention_days, "lead_days": settings.lead_retention_days,
     }.items()}
     body = _template(f"demo_{page or 'home'}.html").substitute(values)
     return _template("demo.html").substitute(values, nav=nav, body=body)

@@ -1,14 +1,17 @@
-"""The Rasa input channel the widget talks to: Rasa's REST channel, with the checks of `bot.web.guard`.
+"""The Rasa input channel behind the web server: Rasa's REST channel for one caller only.
 
-Enabled in credentials.yml as `bot.web.channel.WidgetInput`; it answers at
-POST /webhooks/widget/webhook with the same JSON as the REST channel, or with
-`{"error", "message"}` and a 4xx status when the request is refused.
+Enabled in credentials.yml as `bot.web.channel.WidgetInput`; Rasa listens on
+loopback and the web server (bot/web/app.py), which makes every check on
+visitors' requests, forwards the chat to POST /webhooks/widget/webhook with
+the internal token. This channel refuses any other caller, and turns a typed
+'/intent' that the assistant did not offer as a button into plain text.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Any, Awaitable, Callable, Text
+from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -16,12 +19,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import data
-from bot.settings import get_settings
-from bot.web.guard import ChatRequest, RateLimiter, Refusal, parse_chat_request, slow_down
+from bot.logs import install_logging_policy
+from bot.settings import get_settings, require_internal_token
+from bot.web.guard import EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text, offered_payloads, same_secret
 
 logger = logging.getLogger(__name__)
-
-UNAVAILABLE = Refusal(503, "unavailable", "Sorry, the assistant could not answer just now. Please try again.")
 
 
 class WidgetInput(InputChannel):
@@ -31,14 +33,15 @@ class WidgetInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
+        install_logging_policy(settings.log_level)  # the first Medius code the Rasa process loads
+        token = require_internal_token(settings)
         clinics = data.clinics()
-        limiter = RateLimiter(settings.chat_rate_limit, settings.chat_rate_window_seconds)
         webhook = Blueprint("widget_webhook", __name__)
 
-        def refuse(refusal: Refusal, **headers: str) -> HTTPResponse:
+        def refuse(refusal: Refusal) -> HTTPResponse:
             # The reason code only: the message itself may hold personal data.
-            logger.info("Widget request refused: %s", refusal.code)
-            return response.json(refusal.body(), status=refusal.status, headers=headers or None)
+            logger.info("Chat request refused: %s", refusal.code)
+            return response.json(refusal.body(), status=refusal.status)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -46,25 +49,40 @@ class WidgetInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            parsed = parse_chat_request(request.body or b"", request.headers.get("origin"), clinics)
-            if isinstance(parsed, Refusal):
-                return refuse(parsed)
-            wait = limiter.retry_after(parsed.sender)
-            if wait is not None:
-                refusal = slow_down(wait)
-                return refuse(refusal, **{"Retry-After": str(max(1, round(wait)))})
-            return await self._answer(parsed, on_new_message, refuse)
+            if not same_secret(request.headers.get(TOKEN_HEADER), token):
+                return refuse(UNAUTHORISED)
+            try:
+                document = json.loads(request.body or b"")
+                sender, text = document["sender"], document["message"]
+                clinic = clinics.get(document["metadata"]["clinic"])
+            except (ValueError, KeyError, TypeError):
+                return refuse(MALFORMED)
+            if not isinstance(sender, str) or not isinstance(text, str) or clinic is None:
+                return refuse(MALFORMED)
+            if text.startswith("/"):
+                text = as_typed_text(text, data.starter_payloads() | await self._offered(request, sender))
+            if not text:
+                return refuse(EMPTY)
+            return await self._answer(UserMessage(text, CollectingOutputChannel(), sender,
+                                                  input_channel=self.name(), metadata={"clinic": clinic.id}),
+                                      on_new_message, refuse)
 
         return webhook
 
-    async def _answer(self, chat: ChatRequest, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    @staticmethod
+    async def _offered(request: Request, sender: str) -> set:
+        """The buttons of the assistant's last reply to this visitor, read from the tracker store."""
+        agent = getattr(request.app.ctx, "agent", None)
+        tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
+        return offered_payloads(event.as_dict() for event in tracker.events) if tracker else set()
+
+    @staticmethod
+    async def _answer(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       refuse: Callable[[Refusal], HTTPResponse]) -> HTTPResponse:
-        collector = CollectingOutputChannel()
-        message = UserMessage(chat.message, collector, chat.sender, input_channel=self.name(),
-                              metadata={"clinic": chat.clinic.id})
         try:
             await on_new_message(message)
         except (asyncio.CancelledError, Exception) as error:  # never echo the text: it may be personal
-            logger.error("Widget message failed: %s", type(error).__name__)
+            logger.error("Chat message failed: %s", type(error).__name__)
             return refuse(UNAVAILABLE)
+        collector: Optional[CollectingOutputChannel] = message.output_channel
         return response.json(collector.messages)

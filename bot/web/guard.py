@@ -5,17 +5,21 @@ Error messages are written for the visitor: the widget shows them as they are.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Optional, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, Union
 
 from bot.clinics import Clinic, ClinicDirectory
 
 MAX_MESSAGE_CHARS = 1000
 MAX_BODY_BYTES = 16 * 1024
+TOKEN_HEADER = "X-Medius-Token"  # the internal secret between the web server, Rasa and the action server
 _SENDER = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -40,18 +44,45 @@ class Refusal:
 _UNREADABLE = "Sorry, that message could not be read. Please try again."
 _TOO_LONG = f"That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters."
 _NOT_SET_UP = "Sorry, this chat is not set up for this website."
+MALFORMED = Refusal(400, "malformed", _UNREADABLE)
+EMPTY = Refusal(400, "empty", "Please type a message first.")
+TOO_LARGE = Refusal(413, "too_large", _TOO_LONG)
+UNAUTHORISED = Refusal(401, "unauthorised", _NOT_SET_UP)
+UNAVAILABLE = Refusal(503, "unavailable", "Sorry, the assistant could not answer just now. Please try again.")
+
+
+def same_secret(given: Optional[str], expected: str) -> bool:
+    """A constant-time comparison; an unset secret never matches."""
+    return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def bearer(authorization: Optional[str]) -> Optional[str]:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def is_trusted_server(authorization: Optional[str], api_token: str) -> bool:
+    """A clinic's own server, holding MEDIUS_API_TOKEN (`Authorization: Bearer ...`)."""
+    return same_secret(bearer(authorization), api_token)
+
+
+def check_caller(origin: Optional[str], trusted_server: bool) -> Optional[Refusal]:
+    """A browser must say which page it is on; only a trusted server may leave Origin out."""
+    if origin is not None or trusted_server:
+        return None
+    return Refusal(403, "origin_required", _NOT_SET_UP)
 
 
 def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirectory) -> Union[ChatRequest, Refusal]:
     """Check a widget POST: JSON object, sender id, message text and size, clinic, and the page's origin."""
     if len(body) > MAX_BODY_BYTES:
-        return Refusal(413, "too_large", _TOO_LONG)
+        return TOO_LARGE
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return Refusal(400, "malformed", _UNREADABLE)
+        return MALFORMED
     if not isinstance(document, dict):
-        return Refusal(400, "malformed", _UNREADABLE)
+        return MALFORMED
     sender = document.get("sender")
     if not isinstance(sender, str) or not _SENDER.fullmatch(sender):
         return Refusal(400, "bad_sender", "Sorry, this chat could not be identified. Please reload the page.")
@@ -65,9 +96,9 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
         return Refusal(403, "origin_not_allowed", _NOT_SET_UP)
     message = document.get("message")
     if not isinstance(message, str):
-        return Refusal(400, "malformed", _UNREADABLE)
+        return MALFORMED
     if not message.strip():
-        return Refusal(400, "empty", "Please type a message first.")
+        return EMPTY
     if len(message) > MAX_MESSAGE_CHARS:
         return Refusal(413, "too_long", _TOO_LONG)
     return ChatRequest(sender=sender, message=message, clinic=clinic)
@@ -76,7 +107,7 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
 class RateLimiter:
     """At most `limit` messages per key in any `window` seconds (a sliding window).
 
-    Keys are sender ids; the oldest idle keys are dropped beyond `max_keys`, so memory stays bounded.
+    The oldest idle keys are dropped beyond `max_keys`, so memory stays bounded.
     """
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic,
@@ -84,8 +115,8 @@ class RateLimiter:
         self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
         self._hits: "OrderedDict[str, Deque[float]]" = OrderedDict()
 
-    def retry_after(self, key: str) -> Optional[float]:
-        """Record a message; None if it may go ahead, else the seconds until it could."""
+    def wait(self, key: str) -> Optional[float]:
+        """None if one more message may go ahead now, else the seconds until it could."""
         now = self.clock()
         hits = self._hits.pop(key, None) or deque()
         while hits and hits[0] <= now - self.window:
@@ -93,10 +124,56 @@ class RateLimiter:
         self._hits[key] = hits
         if len(self._hits) > self.max_keys:
             self._hits.popitem(last=False)
-        if len(hits) >= self.limit:
-            return max(hits[0] + self.window - now, 0.1)
-        hits.append(now)
-        return None
+        return max(hits[0] + self.window - now, 0.1) if len(hits) >= self.limit else None
+
+    def hit(self, key: str) -> None:
+        self._hits.setdefault(key, deque()).append(self.clock())
+
+    def retry_after(self, key: str) -> Optional[float]:
+        """Record a message if it may go ahead; else the seconds to wait (a refused message does not count)."""
+        return admit([(self, key)])
+
+
+def admit(checks: Iterable["tuple[RateLimiter, str]"]) -> Optional[float]:
+    """Let a message through only if every limiter lets it; count it against all of them, or none."""
+    checks = list(checks)
+    waits = [wait for wait in (limiter.wait(key) for limiter, key in checks) if wait is not None]
+    if waits:
+        return max(waits)
+    for limiter, key in checks:
+        limiter.hit(key)
+    return None
+
+
+class AddressHasher:
+    """Client addresses as keyed hashes: the limiter can tell them apart, and no raw address is kept."""
+
+    def __init__(self, key: Optional[bytes] = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def __call__(self, address: str) -> str:
+        return hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def offered_payloads(events: Iterable[Dict[str, Any]]) -> Set[str]:
+    """Button payloads of the assistant's last reply: bot events after the visitor's last message."""
+    payloads: Set[str] = set()
+    for event in reversed(list(events)):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            payloads |= {str(b.get("payload")) for b in (event.get("data") or {}).get("buttons") or [] if b.get("payload")}
+    return payloads
+
+
+def as_typed_text(message: str, offered: Set[str]) -> str:
+    """A typed '/intent{...}' drives the assistant only if it offered that very button; else it is plain text.
+
+    Rasa reads any text that starts with '/' as an intent, so the slashes go.
+    """
+    if not message.startswith("/") or message in offered:
+        return message
+    return message.lstrip("/").strip()
 
 
 def slow_down(retry_after: float) -> Refusal:

@@ -1,8 +1,8 @@
 /* Medius chat widget. A clinic embeds it with one tag:
  *   <script src="https://HOST/widget.js" data-clinic="stl" async></script>
  * It draws a launcher and a chat panel inside a shadow root (so the clinic's CSS
- * and ours never mix), loads the clinic's settings from HOST, and talks to the
- * Rasa widget channel. Every text is put in the page as text, never as HTML.
+ * and ours never mix), loads the clinic's settings from HOST, and chats through
+ * HOST/chat. Every text is put in the page as text, never as HTML.
  */
 (function () {
   "use strict";
@@ -13,6 +13,8 @@
   window.__mediusWidget = true;
 
   var BASE = new URL(".", script.src).href;
+  var CHAT_URL = BASE + "chat";
+  var DAY_MS = 24 * 60 * 60 * 1000;
   var CLINIC = script.getAttribute("data-clinic") || "";
   var STORE_KEY = "medius.v1." + CLINIC;
   var MAX_HISTORY = 200;
@@ -36,16 +38,20 @@
   }
 
   /* ---- storage: the conversation survives reloads and moving between the site's pages ---- */
-  function load() {
+  /* A conversation idle for longer than the clinic keeps conversations (history_days) is dropped. */
+  function load(historyDays) {
     try {
       var state = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
-      if (state && typeof state.sender === "string" && Array.isArray(state.messages)) return state;
+      var fresh = state && typeof state.active === "number" && Date.now() - state.active < historyDays * DAY_MS;
+      if (fresh && typeof state.sender === "string" && Array.isArray(state.messages)) return state;
+      window.localStorage.removeItem(STORE_KEY);
     } catch (e) { /* unreadable or blocked storage: start fresh */ }
     return { sender: newSenderId(), messages: [], open: false, unread: 0 };
   }
 
   function save(state) {
     state.messages = state.messages.slice(-MAX_HISTORY);
+    if (typeof state.active !== "number") state.active = Date.now();
     try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* storage full or blocked */ }
   }
 
@@ -85,7 +91,7 @@
   }
 
   function start(config) {
-    var state = load();
+    var state = load(config.history_days);
     var busy = false;
 
     var host = el("div", { id: "medius-widget" });
@@ -170,6 +176,7 @@
 
     function add(message) {
       state.messages.push(message);
+      state.active = Date.now();
       if (state.messages.length > MAX_HISTORY) {
         state.messages = state.messages.slice(-MAX_HISTORY);
         redraw();
@@ -214,7 +221,7 @@
       setBusy(true);
       var controller = window.AbortController ? new AbortController() : null;
       var timer = setTimeout(function () { if (controller) controller.abort(); }, config.timeout_ms);
-      fetch(config.chat_url, {
+      fetch(CHAT_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ sender: sender, message: text, metadata: { clinic: config.clinic } }),
