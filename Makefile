@@ -25,9 +25,9 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 # The secret the web server, Rasa and the action server share: from .env, or made
 # once per machine into var/internal-token (readable by its owner only).
 TOKEN_FILE := var/internal-token
-MEDIUS_INTERNAL_TOKEN ?= $(shell cat $(TOKEN_FILE) 2>/dev/null)
+WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install system-deps train secret migrate run shell test validate bench evaluate clean
+.PHONY: help install system-deps train migrate run shell test validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -74,8 +74,6 @@ $(TOKEN_FILE):
 	@mkdir -p $(dir $@)
 	@umask 077 && "$$(scripts/find_python310)" -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
 
-secret: $(TOKEN_FILE)
-
 migrate: $(VENV)/.installed
 	$(PY) -m bot check
 	$(PY) -m bot migrate
@@ -87,17 +85,17 @@ run: $(MODEL) migrate $(TOKEN_FILE)
 	@echo "Or chat in a terminal: make shell (in a second terminal). Stop with Ctrl-C."
 	@echo "Leads: $(PY) -m bot leads list (or export --format json|csv)."
 	@echo
-	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(VENV)/bin/honcho start -f Procfile
+	$(WITH_TOKEN) $(VENV)/bin/honcho start -f Procfile
 
 shell: $(MODEL) $(TOKEN_FILE)
-	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	$(WITH_TOKEN) $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 validate: $(VENV)/.installed
 	$(RASA) data validate --fail-on-warnings
 
 test: validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 	$(PY) -m pytest -p no:cacheprovider
-	MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))} $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
+	$(WITH_TOKEN) $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout

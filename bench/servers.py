@@ -85,7 +85,8 @@ def _wait_until_up(check: Callable[[], bool], honcho: subprocess.Popen, deadline
 
 @contextlib.contextmanager
 def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
-                      env: Optional[Dict[str, str]] = None, processes: Tuple[str, ...] = PROCESSES) -> Iterator[Assistant]:
+                      env: Optional[Dict[str, str]] = None,
+                      processes: Tuple[str, ...] = PROCESSES) -> Iterator[Assistant]:
     """The product as `make run` starts it (same Procfile, same commands), on free ports, logs in log_dir.
 
     `env` adds settings (e.g. DATABASE_URL of a test database) for every process.

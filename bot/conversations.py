@@ -47,5 +47,6 @@ def purge(settings: Settings, now: Optional[datetime] = None) -> int:
         for start in range(0, len(expired), 500):
             connection.execute(_DELETE, {"ids": expired[start:start + 500]})
     if expired:
-        logger.info("Deleted %s conversation(s) idle for over %s days", len(expired), settings.conversation_retention_days)
+        logger.info("Deleted %s conversation(s) idle for over %s days", len(expired),
+                    settings.conversation_retention_days)
     return len(expired)

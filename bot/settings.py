@@ -118,7 +118,7 @@ def _number(env: Mapping[str, str], name: str, default, kind):
 
 
 def require_internal_token(settings: Settings) -> str:
-    """The secret the web server, Rasa and the action server share; a process that needs it will not start without it."""
+    """The secret the web server, Rasa and the action server share; a process needing it will not start without."""
     if len(settings.internal_token) < 16:
         raise SystemExit("MEDIUS_INTERNAL_TOKEN must be set to a random secret of at least 16 characters "
                          "(`make run` makes one for each start).")

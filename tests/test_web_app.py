@@ -45,6 +45,7 @@ def test_each_clinic_gets_its_own_widget_settings_without_staff_details(site):
     assert config["privacy_url"] == "/demo/stl/privacy"
     assert config["timeout_ms"] == 4321 and config["history_days"] == 12
     assert "chat_url" not in config  # the widget chats with the server it came from
+    assert "kept for 12 days" in config["privacy_note"] and "{days}" not in config["privacy_note"]
     assert "911" in config["disclaimer"] and config["starters"][0]["payload"].startswith("/")
     assert "frontdesk@" not in stl.text and "staff" not in config
 
@@ -62,6 +63,11 @@ def test_demo_pages_embed_the_widget_with_one_tag_as_a_clinic_would(site):
             assert response.status_code == 200
             assert response.text.count("<script") == 1
             assert f'<script src="{site.url}/widget.js" data-clinic="{clinic}" async></script>' in response.text
+
+
+def test_the_demo_privacy_page_says_what_the_chat_keeps_and_for_how_long(site):
+    page = requests.get(f"{site.url}/demo/stl/privacy", timeout=5).text
+    assert "12 days after your last message" in page and "365 days" in page and "$" not in page
 
 
 def test_profile_text_is_escaped_in_the_demo_page(site):

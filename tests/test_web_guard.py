@@ -76,29 +76,33 @@ class Clock:
         return self.now
 
 
+def admit_one(limiter, key):
+    return admit([(limiter, key)])
+
+
 def test_the_limiter_allows_the_limit_then_asks_to_wait_until_the_window_frees_up():
     clock = Clock()
     limiter = RateLimiter(limit=20, window=10, clock=clock)
     for _ in range(20):
-        assert limiter.retry_after("a") is None
+        assert admit_one(limiter, "a") is None
         clock.now += 0.1
-    wait = limiter.retry_after("a")
+    wait = admit_one(limiter, "a")
     assert wait == pytest.approx(8.0)
-    assert limiter.retry_after("b") is None  # another visitor is not slowed
+    assert admit_one(limiter, "b") is None  # another visitor is not slowed
     clock.now += 8.01
-    assert limiter.retry_after("a") is None
+    assert admit_one(limiter, "a") is None
 
 
 def test_refused_messages_do_not_count_and_memory_stays_bounded():
     clock = Clock()
     limiter = RateLimiter(limit=2, window=10, clock=clock, max_keys=100)
-    limiter.retry_after("a"), limiter.retry_after("a")
+    admit_one(limiter, "a"), admit_one(limiter, "a")
     for _ in range(50):
-        assert limiter.retry_after("a") is not None
+        assert admit_one(limiter, "a") is not None
     clock.now += 10.01
-    assert limiter.retry_after("a") is None
+    assert admit_one(limiter, "a") is None
     for index in range(1000):
-        limiter.retry_after(f"visitor-{index}")
+        admit_one(limiter, f"visitor-{index}")
     assert len(limiter._hits) <= 100
 
 

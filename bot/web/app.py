@@ -216,7 +216,8 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
 
     async def index(request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
-        links = "".join(f'<li><a href="/demo/{html.escape(c.id)}">{html.escape(c.name)}</a></li>' for c in clinics.all())
+        links = "".join(f'<li><a href="/demo/{html.escape(c.id)}">{html.escape(c.name)}</a></li>'
+                        for c in clinics.all())
         return HTMLResponse(_template("index.html").substitute(links=links, nonce=nonce),
                             headers={"Content-Security-Policy": page_policy(nonce)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional, Text
+from typing import Any, Awaitable, Callable, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -21,7 +21,8 @@ from sanic.response import HTTPResponse
 from bot import data
 from bot.logs import install_logging_policy
 from bot.settings import get_settings, require_internal_token
-from bot.web.guard import EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text, offered_payloads, same_secret
+from bot.web.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
+                           offered_payloads, same_secret)
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class WidgetInput(InputChannel):
         return webhook
 
     @staticmethod
-    async def _offered(request: Request, sender: str) -> set:
+    async def _offered(request: Request, sender: str) -> Set[str]:
         """The buttons of the assistant's last reply to this visitor, read from the tracker store."""
         agent = getattr(request.app.ctx, "agent", None)
         tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
@@ -84,5 +85,4 @@ class WidgetInput(InputChannel):
         except (asyncio.CancelledError, Exception) as error:  # never echo the text: it may be personal
             logger.error("Chat message failed: %s", type(error).__name__)
             return refuse(UNAVAILABLE)
-        collector: Optional[CollectingOutputChannel] = message.output_channel
-        return response.json(collector.messages)
+        return response.json(message.output_channel.messages)

@@ -129,10 +129,6 @@ class RateLimiter:
     def hit(self, key: str) -> None:
         self._hits.setdefault(key, deque()).append(self.clock())
 
-    def retry_after(self, key: str) -> Optional[float]:
-        """Record a message if it may go ahead; else the seconds to wait (a refused message does not count)."""
-        return admit([(self, key)])
-
 
 def admit(checks: Iterable["tuple[RateLimiter, str]"]) -> Optional[float]:
     """Let a message through only if every limiter lets it; count it against all of them, or none."""
@@ -162,7 +158,8 @@ def offered_payloads(events: Iterable[Dict[str, Any]]) -> Set[str]:
         if event.get("event") == "user":
             break
         if event.get("event") == "bot":
-            payloads |= {str(b.get("payload")) for b in (event.get("data") or {}).get("buttons") or [] if b.get("payload")}
+            buttons = (event.get("data") or {}).get("buttons") or []
+            payloads |= {str(button["payload"]) for button in buttons if button.get("payload")}
     return payloads
 
 
