@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    settings = dataclasses.replace(settings_from({}), chat_url="http://127.0.0.1:9/unused")
+    settings = dataclasses.replace(settings_from({}), rasa_url="http://127.0.0.1:9")  # the page load only: no chat
     runs: Dict[bool, List[Dict[str, float]]] = {True: [], False: []}
     with WebServer(create_app(settings), free_port()) as site, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
