@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import make_url
 
-from bot.db import engine_for
+from bot.db import engine_for, ensure_sqlite_folder
 from bot.models import utcnow
 from bot.settings import Settings
 
@@ -29,9 +28,8 @@ _DELETE = text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN :ids").bindparams
 
 def store_arguments(url: str) -> dict:
     """SQLTrackerStore's keyword arguments for a SQLAlchemy URL."""
+    ensure_sqlite_folder(url)
     parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite") and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     return {"dialect": parsed.drivername, "host": parsed.host, "port": parsed.port, "db": parsed.database,
             "username": parsed.username, "password": parsed.password, "query": dict(parsed.query) or None}
 

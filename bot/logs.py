@@ -55,14 +55,6 @@ def clean_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-class RedactingFilter(logging.Filter):
-    """The same check for a handler, for records made before the policy was installed."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        clean_record(record)
-        return True
-
-
 # Keys of Rasa's structured log events that carry what visitors typed or what was
 # extracted from it (Rasa's own anonymizer list, which only Rasa Pro fills in).
 VISITOR_KEYS = frozenset({

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from bot.logs import WITHHELD, RedactingFilter, clean_record, install_logging_policy, redact
+from bot.logs import WITHHELD, clean_record, install_logging_policy, redact
 
 
 def test_phones_and_emails_are_masked_but_dates_and_ids_are_not():
@@ -12,9 +12,9 @@ def test_phones_and_emails_are_masked_but_dates_and_ids_are_not():
     assert "12345" in text and "2026-11-23 18:40:01" in text
 
 
-def test_the_filter_masks_log_records_with_arguments(caplog):
+def test_records_are_masked_as_they_are_made_with_arguments(caplog):
+    install_logging_policy("INFO")
     logger = logging.getLogger("test.redaction")
-    caplog.handler.addFilter(RedactingFilter())
     with caplog.at_level(logging.INFO):
         logger.info("visitor said %s", "my number is 314 555 0123, email pat@example.com")
     assert "314 555 0123" not in caplog.text and "pat@example.com" not in caplog.text
