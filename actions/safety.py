@@ -1,21 +1,16 @@
 """The safety net: red flags answered first in any state, and the nerve screening."""
 from __future__ import annotations
 
-import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.appointment import reset_form
-from bot import data, handoff
-from bot.leads import LeadInput, submit
-from bot.settings import get_settings
+from actions.faq import answer, ask_which_topic, asked_topic
 from bot.triage import EMERGENCY, SEVERITY, URGENT, screening_outcome
-
-logger = logging.getLogger(__name__)
 
 SCREEN_SLOTS = {"screen_where": "where", "screen_numbness": "numbness", "screen_weakness": "weakness",
                 "screen_back_pain": "back_pain", "screen_how_long": "how_long", "screen_tried": "tried",
@@ -24,55 +19,88 @@ LOCATIONS = {"hip": ("hip", "buttock", "bum", "side"), "thigh": ("thigh",),
              "below_knee": ("knee", "calf", "shin", "lower leg", "ankle"), "foot": ("foot", "feet", "toe", "heel")}
 
 
-def entity_values(tracker: Tracker, name: str) -> List[str]:
-    return [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == name]
-
-
 def raised(current: Any, new: str) -> str:
     """Urgency only rises within a conversation."""
     current = current if current in SEVERITY else "routine"
     return max(current, new, key=SEVERITY.index)
 
 
-def record_emergency(tracker: Tracker, trigger: str, rules: List[str]) -> None:
-    """Save an emergency lead (contact details if the visitor gave any) and queue the staff alert."""
-    clinic = data.clinics().resolve(tracker.get_slot("clinic"))
-    lead = LeadInput(
-        clinic=clinic.id, sender_id=tracker.sender_id, name=tracker.get_slot("lead_name") or "Unknown visitor",
-        phone=tracker.get_slot("lead_phone"), email=tracker.get_slot("lead_email"),
-        preferred_time=None, mode=None, consent=False, urgency=EMERGENCY,
-        reason=f"Emergency red flag reported ({', '.join(rules) or 'reported in the screening'}). "
-               f"Visitor's message: {trigger}",
-        screening={"trigger_message": trigger, "red_flags": ", ".join(rules) or "screening answer"},
-        transcript=handoff.transcript(tracker.events),
-    )
-    submit(get_settings(), data.clinics(), lead)
-    logger.warning("Emergency red flag recorded for a visitor of clinic %s", clinic.id)
-
-
-def answer_red_flag(dispatcher: CollectingDispatcher, tracker: Tracker, level: str, trigger: str,
-                    rules: List[str]) -> List[EventType]:
-    if level == EMERGENCY:
-        dispatcher.utter_message(response="utter_emergency")
-        record_emergency(tracker, trigger, rules)
-        dispatcher.utter_message(response="utter_emergency_staff_told")
-        return [SlotSet("urgency", EMERGENCY), SlotSet("emergency_reported", True)] + reset_form()
-    dispatcher.utter_message(response="utter_urgent")
-    return [SlotSet("urgency", raised(tracker.get_slot("urgency"), URGENT))]
-
-
 class ActionHandleRedFlag(Action):
-    """Emergency advice first; the rule layer's level decides, the classifier alone means emergency."""
+    """After the advice a rule has said: latch an emergency, or raise the urgency.
+
+    The emergency's lead and staff alert are made by the action server before
+    this action runs (bot.action_server, bot.emergency_leads), as they are on any
+    later call if the action server was down when the advice was given.
+    """
 
     def name(self) -> Text:
         return "action_handle_red_flag"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        levels = entity_values(tracker, "red_flag_level")
-        # When only the classifier saw a red flag, err on the side of emergency.
-        level = max(levels, key=SEVERITY.index) if levels else EMERGENCY
-        trigger = (tracker.latest_message.get("text") or "")[:1000]
-        return answer_red_flag(dispatcher, tracker, level, trigger, entity_values(tracker, "red_flag"))
+        if last_bot_response(tracker) == "utter_urgent":
+            return [SlotSet("urgency", raised(tracker.get_slot("urgency"), URGENT)), SlotSet("red_flag_level", None)]
+        dispatcher.utter_message(response="utter_emergency_staff_told")
+        return [SlotSet("urgency", EMERGENCY), SlotSet("emergency_reported", True),
+                SlotSet("red_flag_level", None)] + reset_form()
+
+
+def last_bot_response(tracker: Tracker) -> Optional[str]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+class ActionResumeAfterConfirm(Action):
+    """A possible red flag the visitor says is not so: lift the latch, go back to what they were doing."""
+
+    def name(self) -> Text:
+        return "action_resume_after_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events: List[EventType] = [SlotSet("emergency_reported", None), SlotSet("red_flag_level", None)]
+        if tracker.get_slot("urgency") == EMERGENCY:
+            events.append(SlotSet("urgency", None))
+        dispatcher.utter_message(response="utter_red_flag_not_confirmed")
+        raised_by = red_flag_message(tracker.events)
+        if raised_by is None:
+            return events
+        form = raised_by.get("active_loop")
+        if form:
+            return events + [FollowupAction(form)]
+        return events + answer_instead(dispatcher, raised_by.get("parse_data") or {})
+
+
+def red_flag_message(events: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The visitor's last red-flag message, with the form that was active when it came."""
+    found, active = None, None
+    for event in events:
+        if event.get("event") == "active_loop":
+            active = event.get("name")
+        elif event.get("event") == "user" and \
+                ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "report_red_flag":
+            found = {**event, "active_loop": active}
+    return found
+
+
+def answer_instead(dispatcher: CollectingDispatcher, parse_data: Dict[str, Any]) -> List[EventType]:
+    """Answer the message as if no red flag had been seen: the NLU's next guess."""
+    ranking = [r for r in parse_data.get("intent_ranking") or []
+               if r.get("name") not in ("report_red_flag", "nlu_fallback")]
+    intent = ranking[0].get("name") if ranking else None
+    nerve = any(e.get("entity") == "nerve_sign" for e in parse_data.get("entities") or [])
+    if intent == "faq":
+        topic = asked_topic(parse_data)
+        if topic is not None:
+            events = answer(dispatcher, topic)
+            return events + ([FollowupAction("utter_offer_nerve_screen")] if nerve else [])
+    if intent == "explain_weakness_causes":
+        dispatcher.utter_message(response="utter_weakness_causes")
+        return [SlotSet("topic", "weakness_causes"), FollowupAction("utter_offer_cause_finder")]
+    if nerve or intent == "report_nerve_symptoms":
+        return [FollowupAction("utter_offer_nerve_screen")]
+    ask_which_topic(dispatcher, "utter_what_else")
+    return []
 
 
 class ValidateNerveScreenForm(FormValidationAction):
@@ -127,8 +155,10 @@ class ActionScreeningOutcome(Action):
             return clear
         outcome = screening_outcome(answers)
         events: List[EventType] = [SlotSet("screening_answers", answers)] + clear
-        if outcome in (EMERGENCY, URGENT):
-            return events + answer_red_flag(dispatcher, tracker, outcome, "Answered yes or not sure to the "
-                                            "screening's emergency question", [])
+        if outcome == EMERGENCY:  # said as a response, so its lead is made like any other's
+            return events + [FollowupAction("utter_emergency")]
+        if outcome == URGENT:
+            dispatcher.utter_message(response="utter_urgent")
+            return events + [SlotSet("urgency", raised(tracker.get_slot("urgency"), URGENT))]
         dispatcher.utter_message(response=f"utter_screening/{outcome}")
         return events + [SlotSet("urgency", raised(tracker.get_slot("urgency"), outcome))]

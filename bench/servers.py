@@ -89,17 +89,20 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
                       processes: Tuple[str, ...] = PROCESSES) -> Iterator[Assistant]:
     """The product as `make run` starts it (same Procfile, same commands), on free ports, logs in log_dir.
 
-    `env` adds settings (e.g. DATABASE_URL of a test database) for every process.
+    `env` adds settings (e.g. DATABASE_URL of a test database) for every process, and
+    wins over the defaults here (e.g. ACTION_SERVER_URL through a test's own proxy).
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     ports = {"web": free_port(), "rasa": free_port(), "actions": free_port()}
-    env = dict(os.environ, **(env or {}))
+    overrides = env or {}
+    env = dict(os.environ)
     env.update(
         WEB_PORT=str(ports["web"]), RASA_PORT=str(ports["rasa"]), ACTION_PORT=str(ports["actions"]),
         ACTION_SERVER_URL=f"http://127.0.0.1:{ports['actions']}/webhook",
         MEDIUS_RASA_URL=f"http://127.0.0.1:{ports['rasa']}",
         MEDIUS_INTERNAL_TOKEN=secrets.token_urlsafe(32), MEDIUS_API_TOKEN=secrets.token_urlsafe(32),
         RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.update(overrides)
     env.setdefault("CONVERSATIONS_DATABASE_URL", f"sqlite:///{log_dir / 'conversations.db'}")
     env["MEDIUS_MODEL"] = str(model)
     honcho_bin = str(Path(sys.executable).with_name("honcho"))

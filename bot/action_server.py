@@ -3,16 +3,21 @@
 `rasa run actions` listens on every interface, answers anyone and, on an
 error, sends the whole tracker back in its reply and logs the request. Here
 every route but /health needs the internal token that Rasa sends (endpoints.yml),
-and an error is answered with its kind only.
+and an error is answered with its kind only. Every action call also records
+any emergency advice of the conversation not yet recorded as a lead
+(bot.emergency_leads): the advice is said without the action server, so its
+lead follows on the first call that reaches it.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import emergency_leads
 from bot.web.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
 
 logger = logging.getLogger(__name__)
@@ -29,6 +34,24 @@ def create_app(token: str, package: str = "actions") -> Sanic:
             logger.info("Action server request refused: unauthorised")
             return response.json(UNAUTHORISED.body(), status=UNAUTHORISED.status)
         return None
+
+    @app.middleware("response")
+    async def record_emergencies(request: Request, reply: HTTPResponse):
+        if request.path != "/webhook" or reply.status != 200:
+            return None
+        tracker = (request.json or {}).get("tracker") or {}
+        try:
+            recorded_at = emergency_leads.record_pending(str(tracker.get("sender_id")), tracker.get("events") or [],
+                                                         tracker.get("slots") or {})
+        except Exception as error:  # the action's own reply still goes back; the next call tries again
+            logger.error("Recording an emergency lead failed: %s", type(error).__name__)
+            return None
+        if recorded_at is None:
+            return None
+        body = json.loads(reply.body)
+        body["events"] = list(body.get("events") or []) + [
+            {"event": "slot", "name": emergency_leads.RECORDED_SLOT, "value": recorded_at}]
+        return response.json(body)
 
     @app.exception(Exception)
     async def failed(request: Request, exception: Exception) -> HTTPResponse:

@@ -1,6 +1,7 @@
 """The project's data files, loaded and validated once per process."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict
@@ -36,9 +37,12 @@ def cause_finder() -> CauseFinder:
 def load_widget_texts(path: Path = DATA / "widget.yml") -> Dict[str, Any]:
     """The widget's fixed texts and starter quick replies; a missing one stops start-up."""
     texts = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("widget") or {}
-    missing = {"disclaimer", "privacy_note", "unreachable", "starters"} - set(texts)
+    missing = {"disclaimer", "privacy_note", "unreachable", "emergency_heading", "emergency_call",
+               "emergency_number", "starters"} - set(texts)
     if missing:
         raise ValueError(f"{path}: widget texts missing: {', '.join(sorted(missing))}")
+    if not re.fullmatch(r"\+?\d{2,15}", str(texts["emergency_number"])):
+        raise ValueError(f"{path}: emergency_number must be digits only, as dialled (like 911)")
     if not all(isinstance(b, dict) and b.get("title") and b.get("payload") for b in texts["starters"]):
         raise ValueError(f"{path}: every starter needs a title and a payload")
     return texts
@@ -59,3 +63,11 @@ def load_all() -> None:
     clinics()
     knowledge()
     cause_finder()
+
+
+@lru_cache(maxsize=1)
+def emergency_response() -> Dict[str, Any]:
+    """The emergency advice as the widget receives it from Rasa: for when Rasa cannot answer."""
+    document = yaml.safe_load((DATA / "responses" / "safety.yml").read_text(encoding="utf-8"))
+    response = document["responses"]["utter_emergency"][0]
+    return {"text": response["text"], "custom": dict(response["custom"])}

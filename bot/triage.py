@@ -2,8 +2,10 @@
 
 The rule layer of the safety net: spaCy Matcher patterns from data/triage.yml
 over a small English pipeline (rule tokenizer, lookup lemmatizer, sentencizer),
-with negation ("no numbness") and past ("years ago") handled per match. It works
-beside the NLU intent, so an emergency is caught even when the classifier misses it.
+with negation ("no numbness") handled per match, and the past ("years ago") and
+the unreal ("on TV") per clause. Its findings are weighed with the red-flag
+model's view (`assess`) into one of two tiers: a clear red flag, or a possible
+one that a confirming question settles.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 EMERGENCY, URGENT, NERVE_REVIEW, ROUTINE = "emergency", "urgent", "nerve_review", "routine"
+CONFIRM = "confirm"  # a possible red flag: one confirming question decides
+NO_FLAG = "none"  # the red-flag model's label for everything else
 SEVERITY = (ROUTINE, NERVE_REVIEW, URGENT, EMERGENCY)
 YES, NO, UNSURE = "yes", "no", "unsure"
 
@@ -23,6 +27,7 @@ YES, NO, UNSURE = "yes", "no", "unsure"
 @dataclass(frozen=True)
 class Finding:
     rule: str
+    topic: str
     outcome: str
     evidence: str  # the words that matched
 
@@ -30,14 +35,33 @@ class Finding:
 @dataclass(frozen=True)
 class Rule:
     id: str
+    topic: str
     outcome: str
     what: str
     source: str
     concepts: Tuple[Tuple[str, ...], ...]
     sentence: bool = False  # all concepts in one sentence, not just one message
+    history: Tuple[bool, ...] = ()  # per concept: counts even in the past (a history of cancer)
+    unless: Tuple[str, ...] = ()  # patterns that, in the same sentence, make it everyday (numb after sitting)
 
 
-def _normalise(text: str) -> str:
+def _rule(entry: Mapping[str, Any]) -> Rule:
+    concepts = [c if isinstance(c, Mapping) else {"patterns": c} for c in entry["concepts"]]
+    return Rule(entry["id"], entry["topic"], entry["outcome"], entry["what"], entry["source"],
+                tuple(tuple(c["patterns"]) for c in concepts), entry.get("scope") == "sentence",
+                tuple(bool(c.get("history")) for c in concepts), tuple(entry.get("unless") or ()))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the safety net makes of one message."""
+
+    level: Optional[str]  # EMERGENCY, URGENT, CONFIRM, or None: no red flag
+    topic: Optional[str] = None  # the red-flag topic, which words the confirming question
+    rules: Tuple[str, ...] = ()
+
+
+def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("`", "'")
     return re.sub(r"(\w)'(\w)", r"\1\2", text)[:5000]
 
@@ -60,16 +84,23 @@ class Triage:
         self.breaks = set(negation["breaks"])
         self.past_cues = [re.compile(c) for c in table["past"]["cues"]]
         self.current_cues = [re.compile(rf"\b{re.escape(c)}\b") for c in table["past"]["current"]]
-        self.rules = [Rule(r["id"], r["outcome"], r["what"], r["source"],
-                           tuple(tuple(concept) for concept in r["concepts"]), r.get("scope") == "sentence")
-                      for r in table["red_flags"]]
+        self.unreal_cues = [re.compile(c) for c in table["unreal"]["cues"]]
+        self.clause_breaks = set(table["clause_breaks"])
+        self.model_policy: Mapping[str, Any] = table["model"]
+        self.rules = [_rule(r) for r in table["red_flags"]]
         for rule in self.rules:
             if rule.outcome not in (EMERGENCY, URGENT):
                 raise ValueError(f"rules.{rule.id}.outcome: must be emergency or urgent")
+        self.topic_levels = {rule.topic: rule.outcome for rule in self.rules}
         self.matcher = Matcher(self.nlp.vocab)
+        self.history_keys = set()
         for rule in self.rules:
             for index, concept in enumerate(rule.concepts):
                 self.matcher.add(f"{rule.id}#{index}", [self._compile(p) for p in concept])
+                if rule.history[index]:
+                    self.history_keys.add(f"{rule.id}#{index}")
+            if rule.unless:
+                self.matcher.add(f"{rule.id}#unless", [self._compile(p) for p in rule.unless])
         self.matcher.add("nerve", [self._compile(p) for p in table["nerve_signs"]])
 
     def _lemma(self, word: str) -> str:
@@ -103,18 +134,37 @@ class Triage:
                 return True
         return False
 
-    def _only_past(self, sentence: str) -> bool:
-        return any(c.search(sentence) for c in self.past_cues) and not any(c.search(sentence) for c in self.current_cues)
+    def _only_past(self, clause: str) -> bool:
+        return any(c.search(clause) for c in self.past_cues) and not any(c.search(clause) for c in self.current_cues)
 
-    def _live_matches(self, text: str) -> Dict[str, List[Tuple[int, str]]]:
-        """(sentence start, words) of matches by key, leaving out negated ones and those only in the past."""
-        doc = self.nlp(_normalise(text))
+    def _clauses(self, doc) -> List[int]:
+        """The clause number of each token: a new clause at each sentence, comma or joining word."""
+        numbers, current = [], 0
+        for token in doc:
+            if token.is_sent_start or token.text in self.clause_breaks:
+                current += 1
+            numbers.append(current)
+            if token.text in (",", ";", ":", "-"):
+                current += 1
+        return numbers
+
+    def _live_matches(self, text: str, dropped: Optional[set] = None) -> Dict[str, List[Tuple[int, str]]]:
+        """(sentence start, words) of matches by key, leaving out (into `dropped`) those negated, unreal or past."""
+        doc = self.nlp(normalise(text))
+        clause_of = self._clauses(doc)
+        clause_text: Dict[int, str] = {}
+        for token, number in zip(doc, clause_of):
+            clause_text[number] = clause_text.get(number, "") + token.text_with_ws
         found: Dict[str, List[Tuple[int, str]]] = {}
         for match_id, start, end in self.matcher(doc):
-            span = doc[start:end]
-            if self._negated(doc, start) or self._only_past(span.sent.text):
+            key, span = self.nlp.vocab.strings[match_id], doc[start:end]
+            clauses = [clause_text[n] for n in sorted(set(clause_of[start:end]))]
+            if self._negated(doc, start) or any(c.search(part) for part in clauses for c in self.unreal_cues) or (
+                    key not in self.history_keys and all(self._only_past(part) for part in clauses)):
+                if dropped is not None:
+                    dropped.add(key)
                 continue
-            found.setdefault(self.nlp.vocab.strings[match_id], []).append((span.sent.start, span.text))
+            found.setdefault(key, []).append((span.sent.start, span.text))
         return found
 
     @staticmethod
@@ -123,9 +173,10 @@ class Triage:
         keys = [f"{rule.id}#{i}" for i in range(len(rule.concepts))]
         if not all(key in found for key in keys):
             return None
+        everyday = {s for s, _ in found.get(f"{rule.id}#unless", [])}
         if not rule.sentence:
-            return " / ".join(found[key][0][1] for key in keys)
-        for sentence in {s for s, _ in found[keys[0]]}:
+            return None if everyday else " / ".join(found[key][0][1] for key in keys)
+        for sentence in {s for s, _ in found[keys[0]]} - everyday:
             words = [next((w for s, w in found[key] if s == sentence), None) for key in keys]
             if all(words):
                 return " / ".join(words)
@@ -140,8 +191,45 @@ class Triage:
         for rule in self.rules:
             evidence = self._fires(rule, found)
             if evidence:
-                findings.append(Finding(rule.id, rule.outcome, evidence))
+                findings.append(Finding(rule.id, rule.topic, rule.outcome, evidence))
         return sorted(findings, key=lambda f: -SEVERITY.index(f.outcome))
+
+    def discounted(self, text: str) -> set:
+        """Topics whose words the rules read as negated, unreal or past ("watched a crash on TV")."""
+        dropped: set = set()
+        if text and text.strip():
+            self._live_matches(text, dropped)
+        topics = {rule.id: rule.topic for rule in self.rules}
+        return {topics[key.split("#")[0]] for key in dropped if not key.startswith("nerve")}
+
+    def assess(self, findings: Sequence[Finding], scores: Mapping[str, float],
+               classifier_says_red_flag: bool = False, discounted: Iterable[str] = ()) -> Assessment:
+        """Weigh the rules' findings with the red-flag model's scores (topic -> probability).
+
+        Clear: a rule fired and the model sees a red flag too; emergency advice
+        at once (or, for an urgent rule, a doctor within a day). Possible: an
+        emergency rule fired but the model disagrees, or the model alone (or
+        with the NLU classifier) sees an emergency topic; one confirming
+        question decides, unless the rules read the model's topic as negated,
+        unreal or past. An urgent rule the model disagrees with says nothing:
+        "see a doctor within a day" is given only when it is clear.
+        """
+        policy = self.model_policy
+        flag = 1.0 - scores.get(NO_FLAG, 0.0) if scores else 1.0  # no model: the rules alone
+        rules = tuple(f.rule for f in findings)
+        emergencies = [f for f in findings if f.outcome == EMERGENCY]
+        if emergencies:
+            return Assessment(EMERGENCY if flag >= policy["agree"] else CONFIRM, emergencies[0].topic, rules)
+        emergency_topics = {t: p for t, p in scores.items()
+                            if self.topic_levels.get(t) == EMERGENCY and t not in set(discounted)}
+        if emergency_topics:  # the model's emergency outranks an urgent rule
+            topic, p = max(emergency_topics.items(), key=lambda item: item[1])
+            threshold = policy["confirm_with_classifier"] if classifier_says_red_flag else policy["confirm"]
+            if p >= threshold:
+                return Assessment(CONFIRM, topic, rules)
+        if findings and flag >= policy["agree"]:
+            return Assessment(URGENT, findings[0].topic, rules)
+        return Assessment(None)
 
     def nerve_signs(self, text: str) -> List[str]:
         """Nerve-like symptoms described (and not denied) in the text."""

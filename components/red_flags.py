@@ -1,13 +1,20 @@
-"""The rule layer of the red-flag safety net, run on every message inside Rasa's NLU.
+"""The safety net inside Rasa's NLU: rules and a red-flag model, on every message.
 
-If bot.triage finds an emergency or urgent red flag in the text, the message's
-intent becomes `report_red_flag` (whatever the classifier thought), with the
-rule and its level as entities, so the dialogue rules answer it first in any
-state. Nerve-like symptoms are added as `nerve_sign` entities only: they must
-not override an answer to a form question.
+Trained by `rasa train` (the model: bot.red_flag_model, on the generated corpus
+named in data/triage.yml plus the NLU data's ordinary messages); run last in
+the pipeline. For each message it weighs the rules' findings (bot.triage) with
+the model's view and the NLU classifier's intent into a tier
+(`Triage.assess`). A red flag of any tier makes the intent `report_red_flag`
+with the tier as entity `red_flag_level` (emergency, urgent or confirm), so the
+dialogue rules answer it first, in any state, with a domain response. When
+only the NLU classifier said `report_red_flag`, its next guess stands instead.
+Nerve-like symptoms are added as `nerve_sign` entities only: they must not
+override an answer to a form question.
 """
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,52 +23,110 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.red_flag_model import RedFlagModel, expand, load_corpus
 from bot.settings import get_settings
-from bot.triage import cached_triage, worst
+from bot.triage import EMERGENCY, NO_FLAG, Triage, cached_triage
+
+logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENT = "report_red_flag"
 EXTRACTOR = "RedFlagDetector"
+MODEL_FILE = "red_flag_model.joblib"
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+def training_examples(triage: Triage, training_data: TrainingData) -> List[tuple]:
+    """The corpus, plus the NLU data: red-flag examples under the topic a rule finds, all others as none."""
+    corpus = load_corpus(Path(get_settings().triage_file).parent / triage.model_policy["corpus"])
+    examples = expand(corpus)
+    for example in training_data.intent_examples:
+        text, intent = example.get(TEXT), example.get(INTENT)
+        if not text:
+            continue
+        if intent == RED_FLAG_INTENT:
+            findings = triage.red_flags(text)
+            if findings:
+                examples.append((text, findings[0].topic))
+        else:
+            examples.append((text, NO_FLAG))
+    return examples
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RedFlagDetector(GraphComponent):
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "RedFlagDetector":
-        return cls()
+        return cls(model_storage, resource)
 
-    def __init__(self) -> None:
-        self._triage = None
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagDetector":
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = RedFlagModel.load(directory / MODEL_FILE)
+        except (ValueError, OSError):
+            logger.warning("No red-flag model in this Rasa model: the rules decide alone")
+            model = None
+        return cls(model_storage, resource, model)
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource, model: Optional[RedFlagModel] = None) -> None:
+        self._model_storage, self._resource, self.model = model_storage, resource, model
+        self._triage: Optional[Triage] = None
 
     @property
-    def triage(self):
-        if self._triage is None:  # loaded on first use, not at training time
+    def triage(self) -> Triage:
+        if self._triage is None:
             self._triage = cached_triage(str(get_settings().triage_file))
         return self._triage
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = training_examples(self.triage, training_data)
+        self.model = RedFlagModel.train(examples)
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(directory / MODEL_FILE)
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text: Optional[str] = message.get(TEXT)
-            if not text or text.startswith("/"):  # button payloads carry no symptoms
+            if not text:
                 continue
-            findings = self.triage.red_flags(text)
             entities = list(message.get(ENTITIES) or [])
-            if findings:
-                level = worst(findings)
-                entities.append({"entity": "red_flag_level", "value": level, "extractor": EXTRACTOR,
-                                 "start": 0, "end": len(text)})
-                entities += [{"entity": "red_flag", "value": f.rule, "extractor": EXTRACTOR,
-                              "start": 0, "end": len(text)} for f in findings]
-                intent = {"name": RED_FLAG_INTENT, "confidence": 1.0}
-                message.set(INTENT, intent, add_to_output=True)
-                ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != RED_FLAG_INTENT]
-                message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
+            intent = message.get(INTENT) or {}
+            if text.startswith("/"):  # a button's payload carries no symptoms
+                if intent.get("name") == RED_FLAG_INTENT and not any(
+                        e.get("entity") == "red_flag_level" for e in entities):
+                    message.set(ENTITIES, entities + [self._entity("red_flag_level", EMERGENCY, text)],
+                                add_to_output=True)
+                continue
+            classifier = intent.get("name") == RED_FLAG_INTENT
+            scores = self.model.scores(text) if self.model else {}
+            assessment = self.triage.assess(self.triage.red_flags(text), scores, classifier,
+                                            self.triage.discounted(text))
+            ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != RED_FLAG_INTENT]
+            if assessment.level:
+                entities.append(self._entity("red_flag_level", assessment.level, text))
+                if assessment.topic:
+                    entities.append(self._entity("red_flag_topic", assessment.topic, text))
+                entities += [self._entity("red_flag", rule, text) for rule in assessment.rules]
+                top = {"name": RED_FLAG_INTENT, "confidence": 1.0}
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+            elif classifier:
+                # Neither the rules nor the model see a red flag: the classifier's next guess stands.
+                top = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 1.0}
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             for sign in self.triage.nerve_signs(text)[:3]:
-                entities.append({"entity": "nerve_sign", "value": sign, "extractor": EXTRACTOR,
-                                 "start": 0, "end": len(text)})
+                entities.append(self._entity("nerve_sign", sign, text))
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data):  # noqa: ANN001 - Rasa's signature
-        return training_data
+    @staticmethod
+    def _entity(name: str, value: str, text: str) -> Dict[str, Any]:
+        return {"entity": name, "value": value, "extractor": EXTRACTOR, "start": 0, "end": len(text)}

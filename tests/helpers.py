@@ -155,3 +155,8 @@ class Visitor:
     @property
     def buttons(self) -> List[str]:
         return [b["title"] for r in self.replies for b in r.get("buttons", [])]
+
+    @property
+    def triage(self) -> List[str]:
+        """The safety tags of the last reply's messages, in order: emergency, urgent, confirm, nerve."""
+        return [r["custom"]["triage"] for r in self.replies if isinstance(r.get("custom"), dict)]

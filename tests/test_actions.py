@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cause_finder import ActionSummariseCauses
 from actions.fallback import ActionAskRephrase
 from actions.faq import ActionAnswerFaq, ActionAnswerFollowup
-from actions.session import ActionSessionStart
 
 
 def tracker(intent: str = "faq", slots: Optional[Dict[str, Any]] = None, **message: Any) -> Tracker:
@@ -143,14 +142,3 @@ def test_summary_when_nothing_fits_and_some_answers_were_unsure():
 def test_stopping_before_any_answer_just_says_so():
     said, _, _ = run(ActionSummariseCauses(), tracker("stop", finder_slots()))
     assert said == ["utter_causes_nothing_answered"]
-
-
-@pytest.mark.parametrize(
-    "metadata, clinic",
-    [({"clinic": "boston"}, "boston"), ({"clinic": "nowhere"}, "stl"), (None, "stl"), ("junk", "stl"), ({}, "stl")],
-)
-def test_session_start_picks_the_clinic_from_metadata(metadata, clinic):
-    _, _, events = run(ActionSessionStart(), tracker("session_start", {"session_started_metadata": metadata}))
-    assert events[0]["event"] == "session_started"
-    assert SlotSet("clinic", clinic) in events
-    assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"

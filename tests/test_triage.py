@@ -124,7 +124,7 @@ def test_every_rule_is_documented_with_its_outcome_and_source():
     table = yaml.safe_load((DATA / "triage.yml").read_text())
     docs = (ROOT / "docs" / "triage.md").read_text()
     for rule in table["red_flags"]:
-        row = next((line for line in docs.splitlines() if f"`{rule['id']}`" in line), "")
+        row = next((line for line in docs.splitlines() if line.startswith(f"| `{rule['id']}`")), "")
         assert rule["outcome"] in row and rule["source"].split(":")[0].split(" and ")[0] in row, rule["id"]
 
 
@@ -134,3 +134,49 @@ def test_the_safety_set_against_the_rule_layer_alone():
     missed = [m for m in messages["emergency"] if worst(TRIAGE.red_flags(m)) != EMERGENCY]
     alarms = [m for m in messages["benign"] if TRIAGE.red_flags(m)]
     assert missed == [] and alarms == []
+
+
+FLAG, NONE = {"bladder_bowel": 0.9, "none": 0.1}, {"bladder_bowel": 0.05, "none": 0.95}
+
+
+@pytest.mark.parametrize("text, scores, classifier, level", [
+    ("I can't control my bladder", FLAG, False, EMERGENCY),        # rule and model agree: clear
+    ("I can't control my bladder", NONE, False, "confirm"),        # they disagree: ask
+    ("I can't control my bladder", {}, False, EMERGENCY),          # no model: the rule alone decides
+    ("my outer hip aches", FLAG, False, "confirm"),                 # the model alone: ask
+    ("my outer hip aches", {"bladder_bowel": 0.4, "none": 0.6}, False, None),
+    ("my outer hip aches", {"bladder_bowel": 0.4, "none": 0.6}, True, "confirm"),  # with the classifier
+    ("my outer hip aches", NONE, True, None),                       # the classifier alone: nothing
+    ("I've lost weight without trying", {"weight_loss": 0.8, "none": 0.2}, False, URGENT),
+    ("I've lost weight without trying", {"weight_loss": 0.1, "none": 0.9}, False, None),  # urgent only when clear
+    ("I've lost weight without trying", {"weight_loss": 0.99, "none": 0.01}, False, URGENT),
+    ("my outer hip aches", {"weight_loss": 0.99, "none": 0.01}, False, None),  # no confirming q. for urgent topics
+])
+def test_the_tiers(text, scores, classifier, level):
+    assert TRIAGE.assess(TRIAGE.red_flags(text), scores, classifier).level == level
+
+
+def test_a_confirming_question_is_about_the_topic_seen():
+    assert TRIAGE.assess(TRIAGE.red_flags("my butt is numb"), NONE).topic == "saddle_numbness"
+    assert TRIAGE.assess([], {"hip_fracture": 0.9, "none": 0.1}).topic == "hip_fracture"
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("I had breast cancer 5 years ago. Now I have new hip pain.", "cancer_history_with_new_pain"),
+    ("I had my hip replaced 3 months ago and now it's swollen, red and hot, and I'm feverish", "hot_swollen_hip_with_fever"),
+    ("Not much pain just numbness in my groin", "saddle_numbness"),
+    ("I wasnt able to hold my pee this morning", "bladder_bowel"),
+])
+def test_the_past_and_negation_are_judged_per_concept(text, rule):
+    assert rule in rules_for(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I watched a car crash on tv and now my hip hurts",
+    "I had a car accident years ago and now my hip hurts",
+    "i spend hours in my recliner with my legs crossed watching tv, could that be why my hip is weak",
+    "why does crossing your legs make the gluteus medius weak",
+    "what if I lose control of my bladder one day?",
+])
+def test_unreal_and_old_events_and_ordinary_weakness_fire_no_rule(text):
+    assert rules_for(text) == set()

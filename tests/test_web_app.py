@@ -28,11 +28,30 @@ def test_health_says_when_the_assistant_behind_it_is_down(site):
     assert response.json() == {"status": "ok", "assistant": "down", "clinics": ["boston", "stl"]}
 
 
+def chat(site, message):
+    return requests.post(f"{site.url}/chat", json={"sender": "visitor-123456", "message": message,
+                                                   "metadata": {"clinic": "stl"}},
+                         headers={"Origin": "http://localhost:8000"}, timeout=10)
+
+
 def test_chat_with_the_assistant_down_is_a_clear_503_not_a_crash(site):
-    response = requests.post(f"{site.url}/chat", json={"sender": "visitor-123456", "message": "hi",
-                                                       "metadata": {"clinic": "stl"}},
-                             headers={"Origin": "http://localhost:8000"}, timeout=10)
+    response = chat(site, "hi")
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
+
+
+@pytest.mark.parametrize("message", ["I can't control my bladder since this morning",
+                                     "fell an hour ago and now I cannot put any weight on my leg"])
+def test_with_the_assistant_down_an_emergency_still_gets_the_advice(site, message):
+    response = chat(site, message)
+    assert response.status_code == 200
+    [advice] = response.json()
+    assert advice["custom"] == {"triage": "emergency"} and "911" in advice["text"]
+
+
+@pytest.mark.parametrize("message", ["/report_red_flag", "I used to have bladder trouble years ago",
+                                     "no numbness in my groin, just a sore hip"])
+def test_with_the_assistant_down_other_messages_get_the_503(site, message):
+    assert chat(site, message).status_code == 503
 
 
 def test_each_clinic_gets_its_own_widget_settings_without_staff_details(site):

@@ -1,10 +1,14 @@
 """The widget in a real browser (Debian's Chromium driven by Playwright), against the real assistant.
 
+Tests of how the widget draws particular replies (the emergency card, odd payloads) give it canned
+replies from the chat server with page.route, on a web server whose assistant is down (offline_site).
+
 Screenshots of the open widget are saved in results/browser/ as test artifacts.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -51,6 +55,13 @@ def site(assistant, clinics_file, web_ports):
         yield server
 
 
+@pytest.fixture(scope="module")
+def offline_site(clinics_file):
+    """A web server whose assistant is down: for tests that give the widget canned replies with page.route."""
+    with serve(clinics_file, free_port(), f"http://127.0.0.1:{free_port()}") as server:
+        yield server
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -80,6 +91,21 @@ def ask(page: Page, text: str) -> None:
 
 def bot_messages(page: Page):
     return page.locator(".msg.bot")
+
+
+def error_line(page: Page):
+    """The widget's error line (role alert); an emergency card is an alert too, so find it by class."""
+    return page.locator(".error")
+
+
+def emergency_card(page: Page):
+    return page.locator(".msg.bot").get_by_role("alert")
+
+
+def reply_with(page: Page, replies) -> None:
+    """The chat server answers every message with these Rasa bot messages (test input for the widget)."""
+    page.route("**/chat", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                      body=json.dumps(replies)))
 
 
 def wait_for_reply(page: Page, before: int) -> str:
@@ -242,8 +268,9 @@ def test_a_stopped_server_shows_the_clinic_phone_and_retry_works_once_it_is_back
     with serve(clinics_file, web_ports[1], f"http://127.0.0.1:{dead_port}", assistant.env["MEDIUS_INTERNAL_TOKEN"]) as site:
         open_widget(page, f"{site.url}/demo/stl")
         ask(page, "what is the gluteus medius")
-        error = page.get_by_role("alert")
+        error = error_line(page)
         expect(error).to_be_visible(timeout=10_000)
+        expect(error).to_have_attribute("role", "alert")
         expect(error).to_contain_text("314-941-3970")
         expect(error.locator('a[href="tel:3149413970"]')).to_be_visible()
         forwarder = TcpForwarder(dead_port, assistant.ports["rasa"])
@@ -265,7 +292,7 @@ def test_a_server_that_does_not_answer_shows_typing_then_the_error_line(page, cl
             open_widget(page, f"{site.url}/demo/boston")
             ask(page, "hello")
             expect(page.get_by_role("status")).to_contain_text("typing")
-            error = page.get_by_role("alert")
+            error = error_line(page)
             expect(error).to_be_visible(timeout=8000)
             expect(error).to_contain_text("through its website")  # Boston lists no phone
             expect(page.locator(".typing")).to_be_hidden()
@@ -357,7 +384,7 @@ def test_a_visitor_sending_too_fast_is_asked_politely_to_wait(page, site):
     assert statuses == [200] * 20
     ask(page, "what is the gluteus medius")
     expect(page.locator(".msg.note")).to_contain_text("Please wait", timeout=ANSWER_TIMEOUT)
-    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(error_line(page)).to_be_hidden()
 
 
 def test_an_emergency_typed_in_the_widget_gets_911_first_as_a_link_to_call(page, site):
@@ -365,8 +392,13 @@ def test_an_emergency_typed_in_the_widget_gets_911_first_as_a_link_to_call(page,
     ask(page, "I suddenly can't control my bladder and my groin is numb")
     wait_for_reply(page, 1)
     first_answer = bot_messages(page).nth(1)
-    expect(first_answer).to_contain_text("emergency")
-    expect(first_answer.locator('a[href="tel:911"]')).to_be_visible()
+    card = first_answer.get_by_role("alert")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("emergency")
+    call = card.get_by_role("link", name="Call 911", exact=True)
+    expect(call).to_have_attribute("href", "tel:911")
+    expect(call).to_be_visible()
+    expect(call).to_be_in_viewport()
 
 
 def test_a_history_older_than_the_clinics_retention_is_dropped_on_the_next_visit(page, site):
@@ -384,3 +416,179 @@ def test_a_history_older_than_the_clinics_retention_is_dropped_on_the_next_visit
     expect(bot_messages(page)).to_have_count(1)  # the greeting only
     expect(page.locator(".msg.me")).to_have_count(0)
     assert page.evaluate("() => JSON.parse(localStorage.getItem('medius.v1.stl')).sender") != old_sender
+
+
+EMERGENCY = ("Please stop here: what you describe needs emergency care now. Call 911 or go to the nearest "
+             "emergency room straight away. Please don't wait for an appointment or a call back.")
+STAFF_TOLD = "I've also passed your message to More 4 Life Physical Therapy's staff so they know."
+
+
+def test_an_emergency_reply_is_a_card_that_is_announced_and_calls_911(page, offline_site):
+    reply_with(page, [{"recipient_id": "abc", "text": EMERGENCY, "custom": {"triage": "emergency"}},
+                      {"recipient_id": "abc", "text": STAFF_TOLD}])
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    expect(error_line(page)).to_be_hidden()
+    ask(page, "I suddenly can't control my bladder and my groin is numb")
+    wait_for_reply(page, 1)
+    expect(bot_messages(page)).to_have_count(3)
+    card = emergency_card(page)
+    expect(card).to_have_count(1)
+    expect(card).to_be_visible()
+    expect(card.get_by_role("heading", name="Emergency: get help now")).to_be_visible()
+    expect(card).to_contain_text("Call 911 or go to the nearest emergency room")
+    expect(card.locator('p a[href="tel:911"]')).to_have_text("911")  # the number in the text is a link still
+    call = card.get_by_role("link", name="Call 911", exact=True)
+    expect(call).to_have_attribute("href", "tel:911")
+    expect(call).to_be_visible()
+    expect(call).to_be_in_viewport()  # not scrolled away by the message that came after it
+    size = call.bounding_box()
+    assert size["width"] >= 200 and size["height"] >= 48
+    expect(bot_messages(page).last).not_to_have_class(re.compile("emergency"))
+    expect(bot_messages(page).last.get_by_role("alert")).to_have_count(0)
+    # The keyboard reaches the call button: back from the text box with Shift+Tab, and its focus shows.
+    page.get_by_label("Your message").focus()
+    for _ in range(6):
+        page.keyboard.press("Shift+Tab")
+        if active_in_widget(page) == "emergency-call":
+            break
+    assert active_in_widget(page) == "emergency-call"
+    outline = page.evaluate("""() => getComputedStyle(
+        document.getElementById('medius-widget').shadowRoot.activeElement).outlineStyle""")
+    assert outline == "solid"
+    page.screenshot(path=str(ARTIFACTS / "widget-emergency.png"))
+    assert axe_violations(page) == []
+    # The card is drawn the same after a reload.
+    stored = page.evaluate("() => JSON.parse(localStorage.getItem('medius.v1.stl')).messages")
+    assert [m.get("triage") for m in stored if m["who"] == "bot"] == [None, "emergency", None]
+    page.reload()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(bot_messages(page)).to_have_count(3)
+    card = emergency_card(page)
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("Call 911 or go to the nearest emergency room")
+    expect(card.get_by_role("heading", name="Emergency: get help now")).to_be_visible()
+    expect(card.get_by_role("link", name="Call 911", exact=True)).to_have_attribute("href", "tel:911")
+    expect(card.get_by_role("link", name="Call 911", exact=True)).to_be_visible()
+    expect(error_line(page)).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 640, "height": 400}],
+                         ids=["phone", "zoom-200"])
+def test_the_emergency_card_and_its_call_button_fit_a_phone_and_200_percent_zoom(browser, offline_site, viewport):
+    context = browser.new_context(viewport=viewport, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        reply_with(page, [{"recipient_id": "abc", "text": EMERGENCY, "custom": {"triage": "emergency"}},
+                          {"recipient_id": "abc", "text": STAFF_TOLD},
+                          {"recipient_id": "abc", "text": "If you want, I can also explain what may cause it.",
+                           "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}])
+        open_widget(page, f"{offline_site.url}/demo/stl")
+        ask(page, "I suddenly can't control my bladder")
+        wait_for_reply(page, 1)
+        card = emergency_card(page)
+        call = card.get_by_role("link", name="Call 911", exact=True)
+        expect(card.get_by_role("heading")).to_be_in_viewport()
+        expect(call).to_be_in_viewport(ratio=1)
+        log, button = page.locator(".log").bounding_box(), call.bounding_box()
+        assert log["y"] <= button["y"] and button["y"] + button["height"] <= log["y"] + log["height"]
+        assert button["x"] >= 0 and button["x"] + button["width"] <= viewport["width"]
+        assert button["height"] >= 44
+        width = page.evaluate("() => document.getElementById('medius-widget').shadowRoot"
+                              ".querySelector('.log').scrollWidth")
+        assert width <= viewport["width"]  # no sideways scrolling
+        page.screenshot(path=str(ARTIFACTS / f"widget-emergency-{viewport['width']}.png"))
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_urgent_confirm_and_nerve_replies_are_ordinary_messages_with_their_buttons(page, offline_site):
+    yes_no = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    reply_with(page, [
+        {"recipient_id": "abc", "text": "Is this new trouble controlling your bladder or bowels? If yes, call 911 now.",
+         "buttons": yes_no, "custom": {"triage": "confirm"}},
+        {"recipient_id": "abc", "text": "What you describe should be checked by a doctor within a day.",
+         "buttons": [{"title": "Ask the clinic to call me", "payload": "/request_appointment"}],
+         "custom": {"triage": "urgent"}},
+        {"recipient_id": "abc", "text": "Some of what you describe can come from a nerve in the lower back.",
+         "buttons": yes_no, "custom": {"triage": "nerve"}},
+    ])
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "my leg feels numb")
+    wait_for_reply(page, 1)
+    expect(bot_messages(page)).to_have_count(4)
+    expect(page.locator(".log").get_by_role("alert")).to_have_count(0)
+    confirm, urgent, nerve = (bot_messages(page).nth(i) for i in (1, 2, 3))
+    expect(confirm).to_contain_text("bladder or bowels")
+    expect(confirm.locator('a[href="tel:911"]')).to_be_visible()
+    expect(confirm.get_by_role("button")).to_have_text(["Yes", "No"])
+    expect(urgent).to_have_class(re.compile(r"\burgent\b"))
+    expect(urgent.get_by_role("button", name="Ask the clinic to call me")).to_be_enabled()
+    expect(nerve.get_by_role("button")).to_have_text(["Yes", "No"])
+    assert axe_violations(page) == []
+
+
+def test_malformed_custom_payloads_do_not_break_the_widget(page, offline_site):
+    shapes = ["emergency", None, ["emergency"], {"triage": 5}, {"triage": {"level": "emergency"}},
+              {"triage": "EMERGENCY"}, {"triage": "hasOwnProperty"}, 7, True, {}]
+    replies = [{"recipient_id": "abc", "text": f"Reply {i}.", "custom": custom} for i, custom in enumerate(shapes)]
+    replies += [{"recipient_id": "abc", "custom": {"triage": "unknown"}},  # no text: nothing to show
+                {"recipient_id": "abc", "custom": "just a string"},
+                {"recipient_id": "abc", "text": "", "custom": {"triage": "nerve"}},
+                {"recipient_id": "abc", "text": "<b>Last</b> one.",
+                 "buttons": [None, "x", {"title": "OK", "payload": "/affirm"}]},
+                None, "a string", 3]
+    reply_with(page, replies)
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "hello")
+    wait_for_reply(page, 1)
+    expected = [f"Reply {i}." for i in range(len(shapes))] + ["<b>Last</b> one."]
+    expect(bot_messages(page)).to_have_count(1 + len(expected))
+    assert page.locator(".msg.bot p").all_inner_texts()[1:] == expected
+    expect(page.locator(".log").get_by_role("alert")).to_have_count(0)
+    expect(page.locator(".log b")).to_have_count(0)
+    expect(bot_messages(page).last.get_by_role("button")).to_have_text(["OK"])
+    expect(error_line(page)).to_be_hidden()
+    assert page.dialogs == []
+    # The widget goes on working, and the history reloads without a card.
+    reply_with(page, [{"recipient_id": "abc", "text": "Still here."}])
+    count = bot_messages(page).count()
+    ask(page, "are you there?")
+    assert wait_for_reply(page, count).endswith("Still here.")
+    page.reload()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(bot_messages(page)).to_have_count(count + 1)
+    expect(page.locator(".log").get_by_role("alert")).to_have_count(0)
+
+
+def test_an_emergency_without_text_still_shows_the_card_and_unknown_payloads_show_nothing(page, offline_site):
+    reply_with(page, [{"recipient_id": "abc", "custom": {"triage": "emergency"}},
+                      {"recipient_id": "abc", "custom": {"something": "else"}}])
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "help")
+    wait_for_reply(page, 1)
+    expect(bot_messages(page)).to_have_count(2)
+    card = emergency_card(page)
+    expect(card.get_by_role("heading", name="Emergency: get help now")).to_be_visible()
+    expect(card.get_by_role("link", name="Call 911", exact=True)).to_have_attribute("href", "tel:911")
+    expect(card.locator("p")).to_have_count(0)
+
+
+def test_an_emergency_that_comes_while_the_panel_is_closed_is_in_view_when_it_opens(page, offline_site):
+    replies = ([{"recipient_id": "abc", "text": EMERGENCY, "custom": {"triage": "emergency"}}]
+               + [{"recipient_id": "abc", "text": f"More text, part {i}: " + "words " * 30} for i in range(6)])
+    held = []
+    page.route("**/chat", lambda route: held.append(route))  # answered only once the visitor has closed the panel
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "I can't feel my legs")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    held[0].fulfill(status=200, content_type="application/json", body=json.dumps(replies))
+    expect(page.locator(".badge")).to_have_text("7", timeout=ANSWER_TIMEOUT)
+    launcher(page).click()
+    call = emergency_card(page).get_by_role("link", name="Call 911", exact=True)
+    expect(call).to_be_in_viewport(ratio=1)

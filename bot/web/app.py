@@ -31,6 +31,7 @@ from bot import data
 from bot.clinics import Clinic, ClinicDirectory
 from bot.data import clinics_for
 from bot.settings import Settings
+from bot.triage import EMERGENCY, cached_triage, worst
 from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, RateLimiter,
                            Refusal, admit, check_caller, is_trusted_server, parse_chat_request, slow_down)
 
@@ -108,6 +109,9 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
         "privacy_note": texts["privacy_note"].replace("{days}", str(settings.conversation_retention_days)),
         "privacy_url": clinic.privacy_url,
         "unreachable": texts["unreachable"],
+        "emergency_heading": texts["emergency_heading"],  # the card for a message with triage "emergency"
+        "emergency_call": texts["emergency_call"],
+        "emergency_number": str(texts["emergency_number"]),
         "contact": clinic.contact_phrase(),  # "call <name> at <phone>", as the bot says it
         "timeout_ms": settings.widget_timeout_ms,
         "history_days": settings.conversation_retention_days,
@@ -164,12 +168,23 @@ class ChatForwarder:
             replies = answer.json()
         except (httpx.HTTPError, ValueError) as error:
             logger.error("Assistant unreachable: %s", type(error).__name__)
-            return self.refuse(UNAVAILABLE)
+            return self.unavailable(chat.message)
         if answer.status_code == 200 and isinstance(replies, list):
             return JSONResponse(replies)
         if 400 <= answer.status_code < 500 and isinstance(replies, dict) and replies.get("message"):
             return JSONResponse(replies, status_code=answer.status_code)
         logger.error("Assistant answered HTTP %s", answer.status_code)
+        return self.unavailable(chat.message)
+
+    def unavailable(self, message: str) -> Response:
+        """Rasa cannot answer: still give emergency advice where the red-flag rules see an emergency.
+
+        Emergency advice must not depend on one process. Only the rules run here
+        (no model, no confirming question), so a rule's emergency is advised as is.
+        """
+        if not message.startswith("/") and worst(cached_triage(str(self.settings.triage_file)).red_flags(message)) \
+                == EMERGENCY:
+            return JSONResponse([data.emergency_response()])
         return self.refuse(UNAVAILABLE)
 
     @staticmethod

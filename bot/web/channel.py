@@ -11,20 +11,40 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Set, Text
+from typing import Any, Awaitable, Callable, Dict, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import data
+from bot.clinics import Clinic
 from bot.logs import install_logging_policy
 from bot.settings import get_settings, require_internal_token
 from bot.web.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
                            offered_payloads, same_secret)
 
 logger = logging.getLogger(__name__)
+
+
+class WidgetOutput(CollectingOutputChannel):
+    """Rasa's collecting channel, but a response's text, buttons and custom payload stay one message.
+
+    Rasa sends a response's `custom` as a message of its own; the widget and
+    the tests read safety advice as text tagged `{"triage": ...}`.
+    """
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        if message.get("text") and isinstance(message.get("custom"), dict) and not message.get("image"):
+            await self._persist_message(self._message(recipient_id, text=message["text"],
+                                                      buttons=message.get("buttons") or None,
+                                                      custom=message["custom"]))
+            return
+        await super().send_response(recipient_id, message)
 
 
 class WidgetInput(InputChannel):
@@ -64,11 +84,30 @@ class WidgetInput(InputChannel):
                 text = as_typed_text(text, data.starter_payloads() | await self._offered(request, sender))
             if not text:
                 return refuse(EMPTY)
-            return await self._answer(UserMessage(text, CollectingOutputChannel(), sender,
+            await self._start_session(request, sender, clinic)
+            return await self._answer(UserMessage(text, WidgetOutput(), sender,
                                                   input_channel=self.name(), metadata={"clinic": clinic.id}),
                                       on_new_message, refuse)
 
         return webhook
+
+    @staticmethod
+    async def _start_session(request: Request, sender: str, clinic: Clinic) -> None:
+        """A new conversation's session starts here, in Rasa, with the clinic's slots.
+
+        Done by a custom action, a first message with the action server down lost
+        the session's events and got "Sorry, I lost track" even for an emergency.
+        Later sessions are started by Rasa's default action, which carries the slots over.
+        """
+        agent = getattr(request.app.ctx, "agent", None)
+        store = agent.tracker_store if agent else None
+        if store is None or await store.retrieve(sender) is not None:
+            return
+        tracker = DialogueStateTracker.from_events(sender, [
+            ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
+            *[SlotSet(name, value) for name, value in clinic.slots().items()],
+            ActionExecuted(ACTION_LISTEN_NAME)], agent.domain.slots)
+        await store.save(tracker)
 
     @staticmethod
     async def _offered(request: Request, sender: str) -> Set[str]:

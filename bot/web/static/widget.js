@@ -76,6 +76,17 @@
     return fragment;
   }
 
+  /* ---- safety advice: the assistant marks it with a custom payload {"triage": ...} ---- */
+  var TRIAGE = { emergency: true, urgent: true, confirm: true, nerve: true };
+
+  /* The triage level of a reply from the assistant, or "" for none: any other shape of `custom` is ignored. */
+  function triageOf(reply) {
+    var custom = reply.custom;
+    if (!custom || typeof custom !== "object" || Array.isArray(custom)) return "";
+    var level = custom.triage;
+    return typeof level === "string" && TRIAGE.hasOwnProperty(level) ? level : "";
+  }
+
   function chatIcon() {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
@@ -93,6 +104,7 @@
   function start(config) {
     var state = load(config.history_days);
     var busy = false;
+    var unseenEmergency = null; /* an emergency card that came while the panel was closed */
 
     var host = el("div", { id: "medius-widget" });
     var root = host.attachShadow({ mode: "open" });
@@ -150,12 +162,24 @@
       badge.hidden = !(state.unread > 0);
     }
 
+    /* An emergency: a card screen readers announce at once, with a large button that dials the number. */
+    function emergencyCard(message) {
+      var number = config.emergency_number || "911";
+      return el("div", { "class": "emergency-card", role: "alert" }, [
+        el("h3", { "class": "emergency-heading", text: config.emergency_heading || "Emergency" }),
+        el("a", { "class": "emergency-call", href: "tel:" + number, text: config.emergency_call || "Call " + number }),
+        message.text ? el("p", {}, [richText(message.text)]) : null
+      ]);
+    }
+
     function renderMessage(message) {
-      var item = el("div", { "class": "msg " + message.who });
+      var emergency = message.who === "bot" && message.triage === "emergency";
+      var urgent = message.who === "bot" && message.triage === "urgent";
+      var item = el("div", { "class": "msg " + message.who + (emergency ? " emergency" : "") + (urgent ? " urgent" : "") });
       if (message.who !== "note") {
         item.appendChild(el("span", { "class": "visually-hidden", text: message.who === "me" ? "You said: " : "Assistant: " }));
       }
-      item.appendChild(el("p", {}, [richText(message.text || "")]));
+      item.appendChild(emergency ? emergencyCard(message) : el("p", {}, [richText(message.text || "")]));
       if (message.buttons && message.buttons.length) {
         var group = el("div", { "class": "quick", role: "group", "aria-label": "Suggested replies" });
         message.buttons.forEach(function (button) {
@@ -172,20 +196,31 @@
       }
       log.appendChild(item);
       log.scrollTop = log.scrollHeight;
+      return item;
+    }
+
+    /* Scroll the log back up if needed so that an emergency card's top (its heading and call button)
+       stays in view, even when more messages came after it or the log is short (phones, zoom). */
+    function keepInView(item) {
+      var above = item.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+      if (above < 0) log.scrollTop += above;
     }
 
     function add(message) {
       state.messages.push(message);
       state.active = Date.now();
-      if (state.messages.length > MAX_HISTORY) {
-        state.messages = state.messages.slice(-MAX_HISTORY);
-        redraw();
-      } else {
-        renderMessage(message);
+      /* Past MAX_HISTORY, drop the oldest messages from the page too, without redrawing the rest:
+         a redraw would make screen readers announce every emergency card again. */
+      var dropped = state.messages.length - MAX_HISTORY;
+      if (dropped > 0) {
+        state.messages = state.messages.slice(dropped);
+        for (var i = 0; i < dropped && log.firstChild; i++) log.removeChild(log.firstChild);
       }
+      var item = renderMessage(message);
       if (message.who === "bot" && panel.hidden) state.unread += 1;
       save(state);
       updateLauncher();
+      return item;
     }
 
     function greet() {
@@ -235,11 +270,23 @@
         setBusy(false);
         if (sender !== state.sender) return; /* the visitor started over meanwhile */
         if (result.status === 200 && Array.isArray(result.body)) {
+          var firstEmergency = null;
           result.body.forEach(function (reply) {
-            if (typeof reply.text === "string" && reply.text) {
-              add({ who: "bot", text: reply.text, buttons: Array.isArray(reply.buttons) ? reply.buttons : [] });
-            }
+            if (!reply || typeof reply !== "object") return;
+            var text = typeof reply.text === "string" ? reply.text : "";
+            var triage = triageOf(reply);
+            /* A reply without text is shown only if it is an emergency: the card then says enough. */
+            if (!text && triage !== "emergency") return;
+            var buttons = (Array.isArray(reply.buttons) ? reply.buttons : []).filter(function (button) {
+              return button && typeof button.title === "string" && typeof button.payload === "string";
+            });
+            var message = { who: "bot", text: text, buttons: buttons };
+            if (triage) message.triage = triage; /* kept in the history, so a reload draws the same card */
+            var item = add(message);
+            if (triage === "emergency" && !firstEmergency) firstEmergency = item;
           });
+          if (firstEmergency && panel.hidden) unseenEmergency = firstEmergency; /* brought into view on open */
+          else if (firstEmergency) keepInView(firstEmergency);
         } else if (result.status >= 400 && result.status < 500 && result.body && result.body.message) {
           add({ who: "note", text: result.body.message });
         } else {
@@ -276,6 +323,8 @@
       save(state);
       updateLauncher();
       log.scrollTop = log.scrollHeight;
+      if (unseenEmergency && unseenEmergency.parentNode === log) keepInView(unseenEmergency);
+      unseenEmergency = null;
       if (focusInput !== false) input.focus();
     }
 

@@ -1,0 +1,93 @@
+"""The red-flag model: a small text classifier for red-flag topics, beside the rules.
+
+Rules are exact about words and blind to meaning; a model trained on many
+phrasings (data/red_flag_corpus.yml: combinatorial templates and hand-written
+messages, with hard negatives such as negations, the past, other people and
+"weak" in ordinary questions) generalises to words nobody wrote a rule for.
+`bot.triage.Triage.assess` weighs the two. scikit-learn ships with Rasa.
+"""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+
+import yaml
+
+from bot.triage import NO_FLAG, normalise
+
+Example = Tuple[str, str]  # (text, topic)
+SEED = 42
+
+
+def load_corpus(path: Path) -> Mapping[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["red_flag_corpus"]
+
+
+def expand(corpus: Mapping[str, Any], seed: int = SEED) -> List[Example]:
+    """Every hand-written message, and `per_template` distinct fillings of each template."""
+    rng = random.Random(seed)
+    fillers: Mapping[str, Sequence[str]] = corpus["fillers"]
+    per_template = int(corpus["per_template"])
+    examples: List[Example] = []
+    for topic, templates in corpus["templates"].items():
+        for template in templates:
+            names = sorted(set(re.findall(r"\{(\w+)\}", template)))
+            texts: Dict[str, None] = {}
+            for _ in range(per_template * 4):
+                if len(texts) >= per_template:
+                    break
+                text = template.format(**{name: rng.choice(fillers[name]) for name in names})
+                texts[" ".join(text.split())] = None
+            examples += [(text, topic) for text in texts]
+    for topic, messages in corpus["messages"].items():
+        examples += [(message, topic) for message in messages]
+    return examples
+
+
+class RedFlagModel:
+    """Topic probabilities for a message: TF-IDF over words and characters, logistic regression."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    @classmethod
+    def train(cls, examples: Iterable[Example]) -> "RedFlagModel":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline, make_union
+
+        texts, topics = zip(*examples)
+        features = make_union(
+            TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 3), sublinear_tf=True, min_df=1,
+                            token_pattern=r"(?u)\b\w+\b"),
+            TfidfVectorizer(preprocessor=normalise, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                            min_df=2),
+        )
+        pipeline = make_pipeline(features, LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced"))
+        pipeline.fit(list(texts), list(topics))
+        return cls(pipeline)
+
+    def scores(self, text: str) -> Dict[str, float]:
+        probabilities = self.pipeline.predict_proba([text])[0]
+        return {str(topic): float(p) for topic, p in zip(self.pipeline.classes_, probabilities)}
+
+    def topics(self) -> List[str]:
+        return [str(t) for t in self.pipeline.classes_]
+
+    def save(self, path: Path) -> None:
+        import joblib
+
+        joblib.dump(self.pipeline, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "RedFlagModel":
+        import joblib
+
+        return cls(joblib.load(path))
+
+
+def no_flag_examples(texts: Iterable[str]) -> List[Example]:
+    """Ordinary messages (the NLU data's other intents) as examples of no red flag."""
+    return [(text, NO_FLAG) for text in texts]
