@@ -142,3 +142,9 @@ def test_summary_when_nothing_fits_and_some_answers_were_unsure():
 def test_stopping_before_any_answer_just_says_so():
     said, _, _ = run(ActionSummariseCauses(), tracker("stop", finder_slots()))
     assert said == ["utter_causes_nothing_answered"]
+
+
+def test_an_unplaced_message_describing_nerve_symptoms_gets_the_screening_offer():
+    t = tracker("nlu_fallback", entities=[{"entity": "nerve_sign", "value": "buckles"}])
+    said, _, events = run(ActionAskRephrase(), t)
+    assert said == [] and events == [FollowupAction("utter_offer_nerve_screen")]
