@@ -60,5 +60,4 @@ def test_false_alarms_confirming_questions_and_nerve_handling_are_measured(answe
     print("\n" + report)
     assert benign_alarms == []
     assert len(benign_confirms) / benign_total <= 0.05, benign_confirms
-    # Offers measured 31/40 here when the tiers came (issue 10); the rest get an FAQ answer about nerves.
-    assert nerve_alarms == [] and len(nerve_offers) / nerve_total >= 0.75
+    assert nerve_alarms == [] and len(nerve_offers) / nerve_total >= 0.95
