@@ -15,7 +15,16 @@ from bot.settings import get_settings
 
 FORM_SLOTS = ["lead_name", "lead_contact", "lead_phone", "lead_email", "lead_contact_time", "lead_mode",
               "lead_consent", "lead_invalid_answers"]
-MAX_TRIES_BEFORE_PHONE = 2
+# What a lead says for a question the visitor skipped or could not answer: staff ask it.
+NOT_GIVEN = {"lead_name": "(not given)", "lead_contact_time": "(not given)", "lead_mode": "no preference"}
+GAVE_UP = "(none)"  # no usable phone or email after two tries: no lead, the clinic's phone instead
+SKIP_BUTTON = {"title": "Skip", "payload": "/skip"}
+
+
+def is_clinic_number(tracker: Tracker, phone: Optional[str]) -> bool:
+    """The clinic's own phone number: never taken as the visitor's."""
+    own = data.clinics().resolve(tracker.get_slot("clinic")).phone
+    return bool(phone and own and find_contact(own).phone == phone)
 
 
 def reset_form() -> List[EventType]:
@@ -28,6 +37,8 @@ class ValidateAppointmentForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("lead_contact") == GAVE_UP:
+            return []  # no way to reach the visitor: the booking ends (action_submit_appointment says so)
         # Ask in person or online only where the clinic offers both.
         if tracker.get_slot("clinic_offers_remote"):
             return domain_slots
@@ -43,27 +54,55 @@ class ValidateAppointmentForm(FormValidationAction):
         if not tracker.get_slot("lead_contact") or tracker.get_slot("requested_slot") == "lead_contact":
             return []
         found = find_contact(tracker.latest_message.get("text") or "")
-        if found.problem:
-            return []
+        if found.problem or is_clinic_number(tracker, found.phone):
+            return []  # "can I just call you at <the clinic's number>?" is not a new number
         phone = found.phone or tracker.get_slot("lead_phone")
         email = found.email or tracker.get_slot("lead_email")
         dispatcher.utter_message(response="utter_contact_updated", contact=handoff.contact_method(phone, email))
         return [SlotSet("lead_phone", phone), SlotSet("lead_email", email)]
 
     def _invalid(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
-        """Say what was wrong; from the second miss on, offer the clinic's phone too."""
+        """Say what was wrong, without letting a question loop.
+
+        A question is asked again once: with a Skip button where the clinic can
+        do without the answer (name, time, mode), which after a second miss is
+        left for staff to ask; the contact details the clinic cannot do without
+        end the booking after a second miss, with the clinic's phone instead.
+        """
         counts = dict(tracker.get_slot("lead_invalid_answers") or {})
-        counts[slot] = counts.get(slot, 0) + 1
+        counts[slot] = misses = counts.get(slot, 0) + 1
+        if slot in NOT_GIVEN:
+            if misses >= 2:
+                dispatcher.utter_message(response="utter_question_left_for_staff")
+                return {slot: NOT_GIVEN[slot], "lead_invalid_answers": counts}
+            dispatcher.utter_message(response=response)
+            dispatcher.utter_message(response="utter_offer_skip", buttons=[SKIP_BUTTON])
+            return {slot: None, "lead_invalid_answers": counts}
         dispatcher.utter_message(response=response)
-        if counts[slot] >= MAX_TRIES_BEFORE_PHONE:
-            dispatcher.utter_message(response="utter_offer_clinic_phone")
+        if misses >= 2:
+            dispatcher.utter_message(response="utter_booking_needs_contact")
+            return {slot: GAVE_UP, "lead_invalid_answers": counts}
         return {slot: None, "lead_invalid_answers": counts}
+
+    def _skipped(self, slot: str, value: Any) -> Optional[Dict[Text, Any]]:
+        return {slot: NOT_GIVEN[slot]} if value == "skipped" and slot in NOT_GIVEN else None
 
     def _carries_contact(self, value: Any) -> bool:
         return not find_contact(str(value or "")).problem
 
     def validate_lead_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Dict[Text, Any]:
+        skipped = self._skipped("lead_name", value)
+        if skipped:
+            return skipped
+        found = find_contact(str(value or ""))
+        if not found.problem and not is_clinic_number(tracker, found.phone):
+            # Contact details given early: kept for their question; the name asked again, unless it
+            # already was (then it is left for staff: no question three times).
+            missed = (tracker.get_slot("lead_invalid_answers") or {}).get("lead_name")
+            return {"lead_name": NOT_GIVEN["lead_name"] if missed else None,
+                    "lead_contact": handoff.contact_method(found.phone, found.email),
+                    "lead_phone": found.phone, "lead_email": found.email}
         name = clean_name(str(value or ""))
         if name is None:
             return self._invalid("lead_name", "utter_invalid_name", dispatcher, tracker)
@@ -72,6 +111,8 @@ class ValidateAppointmentForm(FormValidationAction):
     def validate_lead_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         found = find_contact(str(value or ""))
+        if is_clinic_number(tracker, found.phone):
+            return self._invalid("lead_contact", "utter_invalid_contact/clinic_number", dispatcher, tracker)
         if found.problem:
             return self._invalid("lead_contact", f"utter_invalid_contact/{found.problem}", dispatcher, tracker)
         return {"lead_contact": handoff.contact_method(found.phone, found.email),
@@ -79,6 +120,9 @@ class ValidateAppointmentForm(FormValidationAction):
 
     def validate_lead_contact_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
+        skipped = self._skipped("lead_contact_time", value)
+        if skipped:
+            return skipped
         text = " ".join(str(value or "").split())
         if self._carries_contact(text):
             return {"lead_contact_time": None}  # a contact change, handled in run()
@@ -86,8 +130,19 @@ class ValidateAppointmentForm(FormValidationAction):
             return self._invalid("lead_contact_time", "utter_invalid_contact_time", dispatcher, tracker)
         return {"lead_contact_time": text}
 
+    async def extract_lead_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        """A typed "in person please" or "online is fine" answers the question, whatever the intent."""
+        if tracker.get_slot("requested_slot") != "lead_mode":
+            return {}
+        mode = handoff.mode_from_text(tracker.latest_message.get("text") or "")
+        return {"lead_mode": mode} if mode else {}
+
     def validate_lead_mode(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Dict[Text, Any]:
+        skipped = self._skipped("lead_mode", value)
+        if skipped:
+            return skipped
         mode = value if value in ("online", "in_person") else handoff.mode_from_text(str(value or ""))
         if self._carries_contact(value):
             return {"lead_mode": None}
@@ -117,8 +172,16 @@ class ActionExplainField(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         slot = tracker.get_slot("requested_slot") or "lead_contact"
+        counts = dict(tracker.get_slot("lead_invalid_answers") or {})
+        counts[slot] = counts.get(slot, 0) + 1
+        if counts[slot] >= 2 and slot in NOT_GIVEN:  # refused again: not asked a third time
+            dispatcher.utter_message(response="utter_question_left_for_staff")
+            return [SlotSet(slot, NOT_GIVEN[slot]), SlotSet("lead_invalid_answers", counts)]
+        if counts[slot] >= 2 and slot == "lead_contact":
+            dispatcher.utter_message(response="utter_booking_needs_contact")
+            return [SlotSet(slot, GAVE_UP), SlotSet("lead_invalid_answers", counts)]
         dispatcher.utter_message(response=f"utter_why/{slot}")
-        return []
+        return [SlotSet("lead_invalid_answers", counts)]
 
 
 class ActionCancelAppointment(Action):
@@ -140,6 +203,8 @@ class ActionSubmitAppointment(Action):
         return "action_submit_appointment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("lead_contact") == GAVE_UP:
+            return reset_form()  # utter_booking_needs_contact has said what to do instead
         if tracker.get_slot("lead_consent") is not True:
             dispatcher.utter_message(response="utter_appointment_no_consent")
             return reset_form()

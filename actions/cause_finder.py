@@ -7,6 +7,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.typed_answers import TypedYesNo
 from bot import data
 from bot.causes import summarise
 
@@ -17,7 +18,9 @@ CAUSE_NAMES = {
 }
 
 
-class ValidateCauseFinderForm(FormValidationAction):
+class ValidateCauseFinderForm(TypedYesNo, FormValidationAction):
+    yes_no_slots = frozenset(data.cause_finder().slots)
+
     def name(self) -> Text:
         return "validate_cause_finder_form"
 
@@ -62,7 +65,8 @@ class ActionSummariseCauses(Action):
         result = ", ".join(CAUSE_NAMES.get(cause, cause) for cause in summary.causes) or "no common cause fitted"
         # Clear the answers so the check can be taken again from the start.
         events = [SlotSet(slot, None) for slot in finder.slots] + [
-            SlotSet("topic", "weakness_causes"),
+            SlotSet("topic", "found_causes" if summary.answered else "weakness_causes"),
+            SlotSet("causes_found", summary.causes if summary.answered else None),
             SlotSet("cause_finder_result", result if summary.answered else None),
         ]
         if summary.nerve_sign:

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import data
-from bot.knowledge import CAUSE_FINDER, Topic
+from bot.causes import tips_for
+from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
 
 FOLLOWUP_INTENTS = {
     "followup_more": "more",
@@ -81,4 +82,10 @@ class ActionAnswerFollowup(Action):
         if target == CAUSE_FINDER:
             # As an action of its own, so the rules for answering the offer apply.
             return [FollowupAction("utter_offer_cause_finder")]
+        if target == CAUSE_TIPS:  # "how do I fix that?" after the causes: their tips
+            dispatcher.utter_message(response="utter_tips_intro")
+            for tip in tips_for(data.cause_finder(), tracker.get_slot("causes_found")):
+                dispatcher.utter_message(response=tip)
+            dispatcher.utter_message(response="utter_check_with_clinician")
+            return [SlotSet("topic", "tfl_exercise")]
         return answer(dispatcher, data.knowledge().topics[target])

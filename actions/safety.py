@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.appointment import reset_form
 from actions.faq import answer, ask_which_topic, asked_topic
+from actions.typed_answers import TypedYesNo
 from bot.triage import EMERGENCY, SEVERITY, URGENT, screening_outcome
 
 SCREEN_SLOTS = {"screen_where": "where", "screen_numbness": "numbness", "screen_weakness": "weakness",
@@ -89,21 +90,23 @@ def answer_instead(dispatcher: CollectingDispatcher, parse_data: Dict[str, Any])
                if r.get("name") not in ("report_red_flag", "nlu_fallback")]
     intent = ranking[0].get("name") if ranking else None
     nerve = any(e.get("entity") == "nerve_sign" for e in parse_data.get("entities") or [])
-    if intent == "faq":
+    if intent == "explain_weakness_causes":
+        dispatcher.utter_message(response="utter_weakness_causes")
+        return [SlotSet("topic", "weakness_causes"), FollowupAction("utter_offer_cause_finder")]
+    if intent == "faq" or "?" in (parse_data.get("text") or ""):  # a question asked: its answer first
         topic = asked_topic(parse_data)
         if topic is not None:
             events = answer(dispatcher, topic)
             return events + ([FollowupAction("utter_offer_nerve_screen")] if nerve else [])
-    if intent == "explain_weakness_causes":
-        dispatcher.utter_message(response="utter_weakness_causes")
-        return [SlotSet("topic", "weakness_causes"), FollowupAction("utter_offer_cause_finder")]
     if nerve or intent == "report_nerve_symptoms":
         return [FollowupAction("utter_offer_nerve_screen")]
     ask_which_topic(dispatcher, "utter_what_else")
     return []
 
 
-class ValidateNerveScreenForm(FormValidationAction):
+class ValidateNerveScreenForm(TypedYesNo, FormValidationAction):
+    yes_no_slots = frozenset({"screen_numbness", "screen_weakness", "screen_back_pain", "screen_red_flags"})
+
     def name(self) -> Text:
         return "validate_nerve_screen_form"
 
@@ -116,7 +119,7 @@ class ValidateNerveScreenForm(FormValidationAction):
                               domain: DomainDict) -> Dict[Text, Any]:
         if value in LOCATIONS or value == "skipped":
             return {"screen_where": value}
-        text = str(value or "").lower()
+        text = f"{value or ''} {tracker.latest_message.get('text') or ''}".lower()  # the words, not a partial entity
         for place, words in reversed(list(LOCATIONS.items())):  # the lowest place named wins
             if any(word in text for word in words):
                 return {"screen_where": place}

@@ -24,6 +24,7 @@ class CauseFinder:
     questions: List[Question]
     causes: Mapping[str, str]
     always_mention: str
+    always_tip: str  # the TFL exercise: TFL dominance cannot be asked about
 
     @property
     def slots(self) -> List[str]:
@@ -50,7 +51,15 @@ def load_cause_finder(path: Path) -> CauseFinder:
         if raw["cause"] not in causes:
             raise ValueError(f"questions.{slot}.cause: unknown cause {raw['cause']!r}")
         questions.append(Question(slot=slot, cause=raw["cause"], tip=raw["tip"]))
-    return CauseFinder(questions=questions, causes=causes, always_mention=document["always_mention"])
+    return CauseFinder(questions=questions, causes=causes, always_mention=document["always_mention"],
+                       always_tip=document["always_tip"])
+
+
+def tips_for(finder: CauseFinder, causes: Optional[List[str]]) -> List[str]:
+    """The tips for these causes, or for every cause when none is known; the TFL exercise always."""
+    wanted = set(causes or finder.causes)
+    tips = [question.tip for question in finder.questions if question.cause in wanted]
+    return list(dict.fromkeys(tips)) + [finder.always_tip]
 
 
 def summarise(finder: CauseFinder, answers: Mapping[str, Optional[str]]) -> Summary:

@@ -24,6 +24,7 @@ class Clinic:
     id: str
     name: str
     city: str
+    address: Optional[str]
     phone: Optional[str]
     booking_url: Optional[str]
     offers_remote: bool
@@ -57,6 +58,8 @@ class Clinic:
             "clinic_hours": self.hours,
             "clinic_offers_remote": self.offers_remote,
             "clinic_callback_time": self.callback_time,
+            "clinic_location": f"at {self.address}" if self.address else f"in {self.city}",
+            "clinic_free_call": self.free_phone_consultation,
         }
 
 
@@ -64,7 +67,7 @@ _REQUIRED_TEXT = ("name", "city", "hours", "timezone", "callback_time", "privacy
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # White text on the clinic's colour must stay readable: WCAG 2.1 AA for normal text.
 _MIN_CONTRAST_WITH_WHITE = 4.5
-_OPTIONAL_TEXT = ("phone", "booking_url")
+_OPTIONAL_TEXT = ("address", "phone", "booking_url")
 _FLAGS = ("offers_remote", "free_phone_consultation")
 
 

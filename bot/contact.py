@@ -64,11 +64,20 @@ def display_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+# Answers to "what name?" that are not names: greetings, thanks, yes / no, fillers.
+NOT_NAMES = re.compile(
+    r"(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks?|thank you|thx|cheers|ta|ok|okay|k|sure|fine|"
+    r"yes|yeah|yep|yup|no|nope|nah|not sure|maybe|whatever|none|nothing|idk|dunno|n/?a|test|name|my name)"
+    r"( (you|very much|please|thanks|then|there))*", re.I)
+
+
 def clean_name(text: str) -> Optional[str]:
-    """A plausible name from an answer, or None: letters required, questions refused."""
+    """A plausible name from an answer, or None: letters required; questions, greetings and yes/no refused."""
     name = re.sub(r"^(my name is|my name's|i am|i'm|it's|it is|this is|call me)\s+", "", text.strip(), flags=re.I)
-    name = " ".join(name.split()).strip(" .!")
+    name = " ".join(name.split()).strip(" .!,")
     if not name or len(name) > 80 or "?" in name or "@" in name or looks_like_phone(name):
+        return None
+    if NOT_NAMES.fullmatch(name):
         return None
     if not re.search(r"[^\W\d_]", name) or len(name.split()) > 6:
         return None

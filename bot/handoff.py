@@ -14,7 +14,8 @@ BOOKING_SLOTS = frozenset({"lead_name", "lead_contact", "lead_phone", "lead_emai
                            "lead_invalid_answers"})
 BOOKING_ECHOES = frozenset({"utter_ask_lead_consent", "utter_contact_updated", "utter_appointment_submitted"})
 _ONLINE = re.compile(r"\b(online|on ?line|video|zoom|remote|remotely|virtual|computer|from home)\b", re.I)
-_IN_PERSON = re.compile(r"\b(in[- ]?person|person|in the clinic|office|come in|visit|face to face|f2f)\b", re.I)
+_IN_PERSON = re.compile(r"\b(in[- ]?person|person|(in|at) (the|your)? ?clinic|office|come in|come to you|visit|"
+                        r"face[- ]to[- ]face|f2f|physically)\b", re.I)
 
 
 def _answers_a_booking_question(events: List[Dict[str, Any]], index: int) -> bool:
@@ -85,5 +86,5 @@ def summary(name: str, phone: Optional[str], email: Optional[str], time: Optiona
     if time:
         parts.append(f"best time {time}")
     if mode:
-        parts.append("online" if mode == "online" else "in person")
+        parts.append({"online": "online", "in_person": "in person"}.get(mode, mode))
     return ", ".join(parts)

@@ -9,6 +9,8 @@ import yaml
 
 FOLLOWUP_KINDS = ("more", "why", "fix", "exercise")
 CAUSE_FINDER = "cause_finder"
+# The tips for the causes the cause finder found (all of them when it found none).
+CAUSE_TIPS = "cause_tips"
 
 
 def topic_payload(key: str) -> str:
@@ -54,7 +56,7 @@ class Knowledge:
         return self.topics.get(full_retrieval_intent.split("/", 1)[1])
 
     def followup(self, topic_key: Optional[str], kind: str) -> Optional[str]:
-        """Where a follow-up of this kind goes after `topic_key`: a topic key or CAUSE_FINDER."""
+        """Where a follow-up of this kind goes after `topic_key`: a topic key, CAUSE_FINDER or CAUSE_TIPS."""
         topic = self.topics.get(topic_key or "")
         if topic is None:
             return None
@@ -84,7 +86,7 @@ def load_knowledge(path: Path) -> Knowledge:
             clinician_reminder=bool(raw.get("clinician_reminder", False)),
             custom_response=raw.get("response"),
         )
-    targets = set(topics) | {CAUSE_FINDER}
+    targets = set(topics) | {CAUSE_FINDER, CAUSE_TIPS}
     for topic in topics.values():
         for kind, target in topic.followups.items():
             if target not in targets:

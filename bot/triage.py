@@ -203,7 +203,7 @@ class Triage:
         return {topics[key.split("#")[0]] for key in dropped if not key.startswith("nerve")}
 
     def assess(self, findings: Sequence[Finding], scores: Mapping[str, float],
-               classifier_says_red_flag: bool = False, discounted: Iterable[str] = ()) -> Assessment:
+               classifier_says_red_flag: bool = False, discounted: Iterable[str] = (), words: int = 99) -> Assessment:
         """Weigh the rules' findings with the red-flag model's scores (topic -> probability).
 
         Clear: a rule fired and the model sees a red flag too; emergency advice
@@ -222,7 +222,7 @@ class Triage:
             return Assessment(EMERGENCY if flag >= policy["agree"] else CONFIRM, emergencies[0].topic, rules)
         emergency_topics = {t: p for t, p in scores.items()
                             if self.topic_levels.get(t) == EMERGENCY and t not in set(discounted)}
-        if emergency_topics:  # the model's emergency outranks an urgent rule
+        if emergency_topics and words >= policy["min_words"]:  # the model's emergency outranks an urgent rule
             topic, p = max(emergency_topics.items(), key=lambda item: item[1])
             threshold = policy["confirm_with_classifier"] if classifier_says_red_flag else policy["confirm"]
             if p >= threshold:

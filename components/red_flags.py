@@ -32,6 +32,9 @@ from bot.triage import EMERGENCY, NO_FLAG, Triage, cached_triage
 logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENT = "report_red_flag"
+NERVE_INTENT = "report_nerve_symptoms"
+BARE_ANSWERS = ("affirm", "deny", "unsure")
+FALLBACK_THRESHOLD = 0.4  # the FallbackClassifier's (config.yml): for the classifier's next guess
 EXTRACTOR = "RedFlagDetector"
 MODEL_FILE = "red_flag_model.joblib"
 
@@ -58,7 +61,7 @@ class RedFlagDetector(GraphComponent):
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "RedFlagDetector":
-        return cls(model_storage, resource)
+        return cls(model_storage, resource, fallback_threshold=config.get("fallback_threshold", FALLBACK_THRESHOLD))
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -69,10 +72,12 @@ class RedFlagDetector(GraphComponent):
         except (ValueError, OSError):
             logger.warning("No red-flag model in this Rasa model: the rules decide alone")
             model = None
-        return cls(model_storage, resource, model)
+        return cls(model_storage, resource, model, config.get("fallback_threshold", FALLBACK_THRESHOLD))
 
-    def __init__(self, model_storage: ModelStorage, resource: Resource, model: Optional[RedFlagModel] = None) -> None:
+    def __init__(self, model_storage: ModelStorage, resource: Resource, model: Optional[RedFlagModel] = None,
+                 fallback_threshold: float = FALLBACK_THRESHOLD) -> None:
         self._model_storage, self._resource, self.model = model_storage, resource, model
+        self.fallback_threshold = fallback_threshold
         self._triage: Optional[Triage] = None
 
     @property
@@ -107,7 +112,7 @@ class RedFlagDetector(GraphComponent):
             classifier = intent.get("name") == RED_FLAG_INTENT
             scores = self.model.scores(text) if self.model else {}
             assessment = self.triage.assess(self.triage.red_flags(text), scores, classifier,
-                                            self.triage.discounted(text))
+                                            self.triage.discounted(text), len(text.split()))
             ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != RED_FLAG_INTENT]
             if assessment.level:
                 entities.append(self._entity("red_flag_level", assessment.level, text))
@@ -117,12 +122,26 @@ class RedFlagDetector(GraphComponent):
                 top = {"name": RED_FLAG_INTENT, "confidence": 1.0}
                 message.set(INTENT, top, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
-            elif classifier:
-                # Neither the rules nor the model see a red flag: the classifier's next guess stands.
-                top = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 1.0}
+            signs = self.triage.nerve_signs(text)[:3]
+            if not assessment.level and signs and intent.get("name") in BARE_ANSWERS and len(text.split()) >= 5:
+                # "my leg gives way now and then, but I've never fallen" is a symptom story, not a bare no;
+                # a form's yes/no question still takes it as an answer (actions/typed_answers.py).
+                top = {"name": NERVE_INTENT, "confidence": 1.0}
                 message.set(INTENT, top, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            for sign in self.triage.nerve_signs(text)[:3]:
+                message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+            elif classifier and not assessment.level:
+                # The classifier alone saw a red flag: a symptom story. With nerve-like signs, it is one
+                # of those; otherwise its next guess, if it is sure enough of it.
+                if signs:
+                    top = {"name": NERVE_INTENT, "confidence": 1.0}
+                elif ranking and ranking[0].get("confidence", 0.0) >= self.fallback_threshold:
+                    top = ranking[0]
+                else:
+                    top = {"name": "nlu_fallback", "confidence": 1.0}
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top] + [r for r in ranking if r.get("name") != top["name"]],
+                            add_to_output=True)
+            for sign in signs:
                 entities.append(self._entity("nerve_sign", sign, text))
             message.set(ENTITIES, entities, add_to_output=True)
         return messages

@@ -81,9 +81,23 @@ def test_follow_ups_answer_about_the_topic_just_discussed(topic, intent, expecte
 
 
 def test_a_follow_up_that_leads_to_the_cause_finder_offers_it_as_the_next_action():
-    said, _, events = run(ActionAnswerFollowup(), tracker("followup_fix", {"topic": "weakness_causes"}))
+    said, _, events = run(ActionAnswerFollowup(), tracker("followup_more", {"topic": "weakness_causes"}))
     assert said == []
     assert events == [FollowupAction("utter_offer_cause_finder")]
+
+
+def test_how_do_i_fix_that_after_the_causes_gives_the_tips_for_the_causes_found():
+    said, _, _ = run(ActionAnswerFollowup(), tracker("followup_fix", {"topic": "found_causes",
+                                                                     "causes_found": ["foot_ankle"]}))
+    assert said == ["utter_tips_intro", "utter_tip/foot_and_ankle", "utter_faq/tfl_exercise",
+                    "utter_check_with_clinician"]
+
+
+def test_how_do_i_fix_that_with_no_cause_found_gives_the_tips_for_all_four():
+    said, _, _ = run(ActionAnswerFollowup(), tracker("followup_fix", {"topic": "weakness_causes"}))
+    assert said[0] == "utter_tips_intro" and said[-2:] == ["utter_faq/tfl_exercise", "utter_check_with_clinician"]
+    assert {"utter_tip/sit_uncrossed", "utter_tip/pillow_between_knees", "utter_tip/foot_and_ankle",
+            "utter_tip/rule_out_nerve"} <= set(said)
 
 
 def test_a_follow_up_moves_the_topic_on():
@@ -148,3 +162,17 @@ def test_an_unplaced_message_describing_nerve_symptoms_gets_the_screening_offer(
     t = tracker("nlu_fallback", entities=[{"entity": "nerve_sign", "value": "buckles"}])
     said, _, events = run(ActionAskRephrase(), t)
     assert said == [] and events == [FollowupAction("utter_offer_nerve_screen")]
+
+
+def test_a_question_refused_twice_is_not_asked_a_third_time():
+    from actions.appointment import ActionExplainField
+
+    said, _, events = run(ActionExplainField(), tracker("refuse", {"requested_slot": "lead_name"}))
+    assert said == ["utter_why/lead_name"]
+    counts = events[-1]["value"]
+    said, _, events = run(ActionExplainField(), tracker("refuse", {"requested_slot": "lead_name",
+                                                                  "lead_invalid_answers": counts}))
+    assert said == ["utter_question_left_for_staff"] and SlotSet("lead_name", "(not given)") in events
+    said, _, events = run(ActionExplainField(), tracker("refuse", {"requested_slot": "lead_contact",
+                                                                  "lead_invalid_answers": {"lead_contact": 1}}))
+    assert said == ["utter_booking_needs_contact"] and SlotSet("lead_contact", "(none)") in events

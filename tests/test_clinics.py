@@ -96,8 +96,14 @@ def test_clinic_slots_carry_what_responses_need():
     slots = load_clinics(DATA / "clinics.yml")["boston"].slots()
     assert slots["clinic"] == "boston"
     assert slots["clinic_offers_remote"] is True
-    assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours",
-                          "clinic_offers_remote", "clinic_callback_time"}
+    assert set(slots) == {"clinic", "clinic_name", "clinic_contact", "clinic_hours", "clinic_offers_remote",
+                          "clinic_callback_time", "clinic_location", "clinic_free_call"}
+    assert slots["clinic_location"] == "in Boston, MA" and slots["clinic_free_call"] is True
+
+
+def test_an_address_is_where_the_clinic_is_said_to_be(tmp_path):
+    clinic = load_clinics(write(tmp_path, GOOD.replace("hours:", "address: 12 Elm Street, Springfield\n    hours:")))["a"]
+    assert clinic.slots()["clinic_location"] == "at 12 Elm Street, Springfield"
 
 
 def test_greeting_defaults_to_the_clinic_name_and_origins_are_gathered_for_cors(tmp_path):

@@ -60,3 +60,10 @@ def test_contact_method_and_summary_read_naturally():
     assert contact_method(None, "a@example.com") == "by email at a@example.com"
     assert summary("Mary", "+13145550123", None, "mornings", "online") == (
         "name Mary, phone (314) 555-0123, best time mornings, online")
+
+
+def test_the_summary_says_a_skipped_mode_as_it_is():
+    from bot.handoff import summary
+
+    assert summary("(not given)", None, "a@example.com", "(not given)", "no preference").endswith("no preference")
+    assert summary("Ann", None, "a@example.com", None, "in_person").endswith("in person")

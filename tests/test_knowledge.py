@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import CAUSE_FINDER, FOLLOWUP_KINDS, TopicDataError, load_knowledge, topic_payload
+from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, FOLLOWUP_KINDS, TopicDataError, load_knowledge, topic_payload
 from bot.paths import DATA
 
 KNOWLEDGE = load_knowledge(DATA / "topics.yml")
@@ -12,7 +12,7 @@ def test_every_topic_has_a_target_for_every_follow_up_kind():
     for topic in KNOWLEDGE.topics.values():
         for kind in FOLLOWUP_KINDS:
             target = KNOWLEDGE.followup(topic.key, kind)
-            assert target in KNOWLEDGE.topics or target == CAUSE_FINDER, (topic.key, kind)
+            assert target in KNOWLEDGE.topics or target in (CAUSE_FINDER, CAUSE_TIPS), (topic.key, kind)
 
 
 def test_follow_ups_lead_somewhere_new_for_more():

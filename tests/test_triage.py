@@ -180,3 +180,8 @@ def test_the_past_and_negation_are_judged_per_concept(text, rule):
 ])
 def test_unreal_and_old_events_and_ordinary_weakness_fire_no_rule(text):
     assert rules_for(text) == set()
+
+
+def test_a_one_word_answer_never_raises_a_confirming_question_from_the_model_alone():
+    assert TRIAGE.assess([], {"fast_weakness": 0.9, "none": 0.1}, words=1).level is None
+    assert TRIAGE.assess([], {"fast_weakness": 0.9, "none": 0.1}, words=6).level == "confirm"

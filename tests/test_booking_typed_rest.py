@@ -1,0 +1,90 @@
+"""The booking form answered by typing, as visitors do, through the real servers: it never loops."""
+import pytest
+
+from tests.helpers import Visitor
+from tests.test_booking_rest import by_sender
+
+MODE_QUESTION = "in person, or online"
+
+
+def to_mode_question(visitor: Visitor) -> None:
+    assert "what name" in visitor.says("I'd like to book an appointment").lower()
+    assert "phone number or email" in visitor.says("Mary Green")
+    assert "good time" in visitor.says("314-555-0123")
+    assert MODE_QUESTION in visitor.says("weekday mornings")
+
+
+@pytest.mark.parametrize("typed, mode", [
+    ("in person please", "in_person"),
+    ("online please", "online"),
+    ("video is fine for me", "online"),
+    ("I'd rather come in to the clinic", "in_person"),
+    ("face-to-face", "in_person"),
+    ("ONLINE", "online"),
+])
+def test_the_mode_question_takes_typed_answers(assistant, lead_db, typed, mode):
+    visitor = Visitor(assistant)
+    to_mode_question(visitor)
+    consent = visitor.says(typed)
+    assert MODE_QUESTION not in consent and "May More 4 Life" in consent
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["mode"] == mode
+
+
+def test_a_question_is_never_asked_a_third_time(assistant, lead_db):
+    visitor = Visitor(assistant)
+    to_mode_question(visitor)
+    visitor.says("hmm")
+    assert {"In person", "Online", "Skip"} <= set(visitor.buttons)  # asked again once, with a way out
+    third = visitor.says("what do you mean")
+    assert "clinic will ask you" in third and MODE_QUESTION not in third and "May More 4 Life" in third
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["mode"] == "no preference"
+
+
+def test_skip_leaves_a_question_for_staff(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    assert "phone number or email" in visitor.says("skip")
+    visitor.says("mary@example.com")
+    assert MODE_QUESTION in visitor.says("skip")
+    visitor.says("online")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert (lead["name"], lead["preferred_time"], lead["email"]) == ("(not given)", "(not given)", "mary@example.com")
+
+
+def test_contact_details_that_never_come_end_the_booking_with_the_clinics_phone(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    visitor.says("555")
+    last = visitor.says("dunno")
+    assert "nothing has been sent" in last and "314-941-3970" in last and "best phone number" not in last
+    assert "what name" not in visitor.says("what is the gluteus medius").lower()  # the form is over
+    assert by_sender(lead_db, visitor.sender) == []
+
+
+@pytest.mark.parametrize("not_a_name", ["ok", "thanks", "hello", "yes", "no thanks"])
+def test_a_greeting_thanks_or_yes_no_is_not_taken_as_a_name(assistant, not_a_name):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    reply = visitor.says(not_a_name)
+    assert "phone number or email" not in reply
+
+
+def test_the_clinics_own_number_is_never_taken_as_the_visitors(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    assert "clinic's own number" in visitor.says("314-941-3970")
+    assert "good time" in visitor.says("314-555-0123")
+    reply = visitor.says("can I just call you at 314-941-3970 instead?")
+    assert "updated" not in reply
+    visitor.says("weekday mornings")
+    visitor.says("online")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["phone"] == "+13145550123"
