@@ -185,3 +185,15 @@ def test_unreal_and_old_events_and_ordinary_weakness_fire_no_rule(text):
 def test_a_one_word_answer_never_raises_a_confirming_question_from_the_model_alone():
     assert TRIAGE.assess([], {"fast_weakness": 0.9, "none": 0.1}, words=1).level is None
     assert TRIAGE.assess([], {"fast_weakness": 0.9, "none": 0.1}, words=6).level == "confirm"
+
+
+@pytest.mark.parametrize("text", ["standing on tiptoe is harder on my left side",
+                                  "the physio exercises have not helped at all after two months",
+                                  "burning in my bum that goes down the leg", "a dull pain below my knee"])
+def test_everyday_nerve_signs_are_found(text):
+    assert TRIAGE.nerve_signs(text)
+
+
+@pytest.mark.parametrize("text", ["exercises help my hip a lot", "which exercises help?", "whats your phone number"])
+def test_ordinary_words_are_not_nerve_signs(text):
+    assert TRIAGE.nerve_signs(text) == []
