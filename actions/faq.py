@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import data
 from bot.causes import tips_for
-from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
+from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
 
 FOLLOWUP_INTENTS = {
     "followup_more": "more",
@@ -61,6 +61,11 @@ class ActionAnswerFaq(Action):
             ask_which_topic(dispatcher, "utter_ask_rephrase")
             return []
         events = answer(dispatcher, topic)
+        selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+        other = data.knowledge().runner_up(selector.get("ranking") or [], topic)
+        if other is not None:  # a close call: the other reading, one tap away
+            dispatcher.utter_message(text=data.knowledge().close_call_prompt,
+                                     buttons=[{"title": other.label, "payload": topic_payload(other.key)}])
         if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
             # A question that also describes nerve-like symptoms: offer the screening too.
             events.append(FollowupAction("utter_offer_nerve_screen"))

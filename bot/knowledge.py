@@ -48,6 +48,17 @@ class Topic:
 class Knowledge:
     topics: Mapping[str, Topic]
     menu: List[str]
+    close_call_margin: float = 0.0  # top two FAQ topics closer than this: offer the second as a button
+    close_call_prompt: str = "Or did you mean:"
+
+    def runner_up(self, selector_ranking: List[Mapping[str, object]], answered: Topic) -> Optional[Topic]:
+        """The second FAQ topic when the response selector's top two are a close call, else None."""
+        ranked = [(self.topic_for_intent(str(r.get("intent_response_key") or "")), float(r.get("confidence") or 0))
+                  for r in selector_ranking[:2]]
+        if len(ranked) < 2 or not all(topic for topic, _ in ranked) or ranked[0][0] != answered:
+            return None
+        (_, first), (second, confidence) = ranked
+        return second if first - confidence < self.close_call_margin and second != answered else None
 
     def topic_for_intent(self, full_retrieval_intent: Optional[str]) -> Optional[Topic]:
         """The topic answered for a retrieval intent such as 'faq/self_test'."""
@@ -95,4 +106,5 @@ def load_knowledge(path: Path) -> Knowledge:
     for key in menu:
         if key not in topics:
             raise TopicDataError(f"menu: unknown topic {key!r}")
-    return Knowledge(topics=topics, menu=menu)
+    return Knowledge(topics=topics, menu=menu, close_call_margin=float(document.get("close_call_margin", 0.0)),
+                     close_call_prompt=str(document.get("close_call_prompt") or "Or did you mean:"))

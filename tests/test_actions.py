@@ -176,3 +176,22 @@ def test_a_question_refused_twice_is_not_asked_a_third_time():
     said, _, events = run(ActionExplainField(), tracker("refuse", {"requested_slot": "lead_contact",
                                                                   "lead_invalid_answers": {"lead_contact": 1}}))
     assert said == ["utter_booking_needs_contact"] and SlotSet("lead_contact", "(none)") in events
+
+
+def ranking(*pairs):
+    return {"faq": {"response": {"intent_response_key": f"faq/{pairs[0][0]}"},
+                    "ranking": [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in pairs]}}
+
+
+def test_a_close_call_between_two_topics_offers_the_other_as_a_button():
+    said, messages, _ = run(ActionAnswerFaq(), tracker(response_selector=ranking(("scar_tissue", 0.5),
+                                                                                  ("why_injured", 0.4))))
+    assert said[0] == "utter_faq/scar_tissue"
+    [offer] = [m for m in messages if m.get("text") == "Or did you mean:"]
+    assert offer["buttons"] == [{"title": "Why it gets injured", "payload": '/faq{"faq_topic": "why_injured"}'}]
+
+
+def test_a_clear_answer_comes_without_the_other_reading():
+    _, messages, _ = run(ActionAnswerFaq(), tracker(response_selector=ranking(("scar_tissue", 0.9),
+                                                                             ("why_injured", 0.05))))
+    assert not [m for m in messages if m.get("text") == "Or did you mean:"]
