@@ -7,9 +7,12 @@ the model's view and the NLU classifier's intent into a tier
 (`Triage.assess`). A red flag of any tier makes the intent `report_red_flag`
 with the tier as entity `red_flag_level` (emergency, urgent or confirm), so the
 dialogue rules answer it first, in any state, with a domain response. When
-only the NLU classifier said `report_red_flag`, its next guess stands instead.
-Nerve-like symptoms are added as `nerve_sign` entities only: they must not
-override an answer to a form question.
+only the NLU classifier said `report_red_flag`, the message is read as nerve
+symptoms if it has nerve-like signs, else as the classifier's next guess when
+that is sure enough, else as not understood. Nerve-like signs are added as
+`nerve_sign` entities; they change the intent only of a long message the
+classifier took for a bare yes, no or not sure (a form's yes/no question still
+takes it as an answer).
 """
 from __future__ import annotations
 
