@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from bot import data, handoff
+from bot.leads import LeadInput, submit
+from bot.settings import get_settings
+
 logger = logging.getLogger(__name__)
 
 ADVICE = "utter_emergency"
@@ -82,10 +86,6 @@ def record_pending(sender_id: str, events: List[Mapping[str, Any]], slots: Mappi
     The lead carries the advice's own time, so recording it again (a retry, a
     spool replay) updates the same lead instead of alerting staff twice.
     """
-    from bot import data, handoff
-    from bot.leads import LeadInput, submit
-    from bot.settings import get_settings
-
     pending = unrecorded(events, slots.get(RECORDED_SLOT))
     if not pending:
         return None

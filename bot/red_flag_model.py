@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import yaml
 
-from bot.triage import NO_FLAG, normalise
+from bot.triage import normalise
 
 Example = Tuple[str, str]  # (text, topic)
 SEED = 42
@@ -87,7 +87,3 @@ class RedFlagModel:
 
         return cls(joblib.load(path))
 
-
-def no_flag_examples(texts: Iterable[str]) -> List[Example]:
-    """Ordinary messages (the NLU data's other intents) as examples of no red flag."""
-    return [(text, NO_FLAG) for text in texts]

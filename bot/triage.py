@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -50,6 +50,15 @@ def _rule(entry: Mapping[str, Any]) -> Rule:
     return Rule(entry["id"], entry["topic"], entry["outcome"], entry["what"], entry["source"],
                 tuple(tuple(c["patterns"]) for c in concepts), entry.get("scope") == "sentence",
                 tuple(bool(c.get("history")) for c in concepts), tuple(entry.get("unless") or ()))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the rules see in one message."""
+
+    findings: List[Finding]  # rules that fire, emergencies first
+    discounted: FrozenSet[str]  # topics whose words are negated, unreal or past
+    nerve_signs: List[str]  # nerve-like symptoms, not denied
 
 
 @dataclass(frozen=True)
@@ -182,25 +191,30 @@ class Triage:
                 return " / ".join(words)
         return None
 
-    def red_flags(self, text: str) -> List[Finding]:
-        """Every rule whose concepts all appear, live, in the text; emergencies first."""
+    def read(self, text: str) -> Reading:
+        """Everything the rules see in a message, from one pass of the pipeline and matcher."""
         if not text or not text.strip():
-            return []
-        found = self._live_matches(text)
+            return Reading([], frozenset(), [])
+        dropped: set = set()
+        found = self._live_matches(text, dropped)
         findings = []
         for rule in self.rules:
             evidence = self._fires(rule, found)
             if evidence:
                 findings.append(Finding(rule.id, rule.topic, rule.outcome, evidence))
-        return sorted(findings, key=lambda f: -SEVERITY.index(f.outcome))
-
-    def discounted(self, text: str) -> set:
-        """Topics whose words the rules read as negated, unreal or past ("watched a crash on TV")."""
-        dropped: set = set()
-        if text and text.strip():
-            self._live_matches(text, dropped)
         topics = {rule.id: rule.topic for rule in self.rules}
-        return {topics[key.split("#")[0]] for key in dropped if not key.startswith("nerve")}
+        return Reading(sorted(findings, key=lambda f: -SEVERITY.index(f.outcome)),
+                       frozenset(topics[key.split("#")[0]] for key in dropped
+                                 if key.split("#")[0] in topics and not key.endswith("#unless")),
+                       [words for _, words in found.get("nerve", [])])
+
+    def red_flags(self, text: str) -> List[Finding]:
+        """Every rule whose concepts all appear, live, in the text; emergencies first."""
+        return self.read(text).findings
+
+    def discounted(self, text: str) -> FrozenSet[str]:
+        """Topics whose words the rules read as negated, unreal or past ("watched a crash on TV")."""
+        return self.read(text).discounted
 
     def assess(self, findings: Sequence[Finding], scores: Mapping[str, float],
                classifier_says_red_flag: bool = False, discounted: Iterable[str] = (), words: int = 99) -> Assessment:
@@ -233,9 +247,7 @@ class Triage:
 
     def nerve_signs(self, text: str) -> List[str]:
         """Nerve-like symptoms described (and not denied) in the text."""
-        if not text or not text.strip():
-            return []
-        return [words for _, words in self._live_matches(text).get("nerve", [])]
+        return self.read(text).nerve_signs
 
 
 def worst(findings: Iterable[Finding]) -> Optional[str]:

@@ -114,8 +114,9 @@ class RedFlagDetector(GraphComponent):
                 continue
             classifier = intent.get("name") == RED_FLAG_INTENT
             scores = self.model.scores(text) if self.model else {}
-            assessment = self.triage.assess(self.triage.red_flags(text), scores, classifier,
-                                            self.triage.discounted(text), len(text.split()))
+            reading = self.triage.read(text)  # one pass: findings, discounted topics, nerve signs
+            assessment = self.triage.assess(reading.findings, scores, classifier, reading.discounted,
+                                            len(text.split()))
             ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != RED_FLAG_INTENT]
             if assessment.level:
                 entities.append(self._entity("red_flag_level", assessment.level, text))
@@ -125,7 +126,7 @@ class RedFlagDetector(GraphComponent):
                 top = {"name": RED_FLAG_INTENT, "confidence": 1.0}
                 message.set(INTENT, top, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
-            signs = self.triage.nerve_signs(text)[:3]
+            signs = reading.nerve_signs[:3]
             if not assessment.level and signs and intent.get("name") in BARE_ANSWERS and len(text.split()) >= 5:
                 # "my leg gives way now and then, but I've never fallen" is a symptom story, not a bare no;
                 # a form's yes/no question still takes it as an answer (actions/typed_answers.py).

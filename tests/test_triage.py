@@ -197,3 +197,8 @@ def test_everyday_nerve_signs_are_found(text):
 @pytest.mark.parametrize("text", ["exercises help my hip a lot", "which exercises help?", "whats your phone number"])
 def test_ordinary_words_are_not_nerve_signs(text):
     assert TRIAGE.nerve_signs(text) == []
+
+
+def test_one_reading_gives_the_findings_the_discounted_topics_and_the_nerve_signs():
+    reading = TRIAGE.read("I watched a car crash on tv, and now my foot tingles")
+    assert reading.findings == [] and "major_trauma" in reading.discounted and reading.nerve_signs == ["tingles"]
