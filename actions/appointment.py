@@ -8,7 +8,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.context import answer
+from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
 from bot import data, handoff
+from bot.answers import booking_answers, is_question
 from bot.contact import MAX_TEXT, clean_name, find_contact
 from bot.leads import LeadInput, submit
 from bot.settings import get_settings
@@ -69,6 +72,13 @@ class ValidateAppointmentForm(FormValidationAction):
         left for staff to ask; the contact details the clinic cannot do without
         end the booking after a second miss, with the clinic's phone instead.
         """
+        text = tracker.latest_message.get("text") or ""
+        topic = asked_topic(tracker.latest_message)
+        if is_question(text) and topic is not None and topic_confidence(tracker.latest_message) >= SURE_TOPIC:
+            # A question asked instead of an answer ("are the exercises meant to hurt?"): answered, and
+            # the question asked again without counting a miss.
+            answer(dispatcher, topic)
+            return {slot: None}
         counts = dict(tracker.get_slot("lead_invalid_answers") or {})
         counts[slot] = misses = counts.get(slot, 0) + 1
         if slot in NOT_GIVEN:
@@ -97,14 +107,16 @@ class ValidateAppointmentForm(FormValidationAction):
             return skipped
         found = find_contact(str(value or ""))
         if not found.problem and not is_clinic_number(tracker, found.phone):
-            # Contact details given early: kept for their question; the name asked again, unless it
-            # already was (then it is left for staff: no question three times).
+            # Contact details given early: kept for their question. The name with them ("I'm Linda Cho,
+            # linda@...") is taken; without one it is asked again, unless it already was (then it is
+            # left for staff: no question three times).
             missed = (tracker.get_slot("lead_invalid_answers") or {}).get("lead_name")
-            return {"lead_name": NOT_GIVEN["lead_name"] if missed else None,
+            name = booking_answers().name(str(value))
+            return {"lead_name": name or (NOT_GIVEN["lead_name"] if missed else None),
                     "lead_contact": handoff.contact_method(found.phone, found.email),
                     "lead_phone": found.phone, "lead_email": found.email}
         name = clean_name(str(value or ""))
-        if name is None:
+        if name is None or booking_answers().time(str(value)):  # "evenings" answers another question
             return self._invalid("lead_name", "utter_invalid_name", dispatcher, tracker)
         return {"lead_name": name}
 
@@ -130,6 +142,48 @@ class ValidateAppointmentForm(FormValidationAction):
             return self._invalid("lead_contact_time", "utter_invalid_contact_time", dispatcher, tracker)
         return {"lead_contact_time": text}
 
+    def _typed(self, tracker: Tracker, slot: str) -> Optional[str]:
+        """The latest message, when it may answer `slot`, the question just asked: not a question
+        itself, and never a red flag (the safety rules answer those, whatever the form asked)."""
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        red_flag = intent == "report_red_flag" or any(
+            e.get("entity") == "red_flag_level" for e in tracker.latest_message.get("entities") or [])
+        if tracker.get_slot("requested_slot") != slot or red_flag or is_question(text) or text.startswith("/"):
+            return None
+        return text
+
+    # Typed answers, whatever the NLU made of them: "Jean Hollis" is no FAQ question,
+    # "ok go ahead" no fallback. Each reads only an answer to the question just asked.
+    async def extract_lead_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        text = self._typed(tracker, "lead_name")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if text is None or intent in ("skip", "refuse") or booking_answers().name(text) is None:
+            return {}
+        # The whole answer: its validation keeps contact details given with the name.
+        return {"lead_name": text}
+
+    async def extract_lead_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        text = self._typed(tracker, "lead_contact")
+        return {"lead_contact": text} if text is not None and not find_contact(text).problem else {}
+
+    async def extract_lead_contact_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Dict[Text, Any]:
+        text = self._typed(tracker, "lead_contact_time")
+        time = booking_answers().time(text) if text is not None else None
+        return {"lead_contact_time": time} if time else {}
+
+    async def extract_lead_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = self._typed(tracker, "lead_consent")
+        if text is None or intent in ("affirm", "deny"):  # the slot mappings read those
+            return {}
+        consent = booking_answers().consent(text)
+        return {} if consent is None else {"lead_consent": consent}
+
     async def extract_lead_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
         """A typed "in person please" or "online is fine" answers the question, whatever the intent."""
@@ -149,6 +203,23 @@ class ValidateAppointmentForm(FormValidationAction):
         if mode is None:
             return self._invalid("lead_mode", "utter_invalid_mode", dispatcher, tracker)
         return {"lead_mode": mode}
+
+
+class ActionAskLeadName(Action):
+    """The name question: with the hand-off's introduction the first time only."""
+
+    def name(self) -> Text:
+        return "action_ask_lead_name"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        asked = False
+        for event in reversed(tracker.events):  # since this booking began
+            if event.get("event") == "active_loop" and event.get("name") == "appointment_form":
+                break
+            asked = asked or (event.get("event") == "bot"
+                              and (event.get("metadata") or {}).get("utter_action") == "utter_ask_lead_name")
+        dispatcher.utter_message(response="utter_ask_lead_name_again" if asked else "utter_ask_lead_name")
+        return []
 
 
 class ActionAskLeadConsent(Action):

@@ -1,17 +1,18 @@
-"""Typed answers to yes / no / not sure questions, for visitors who type instead of pressing a button.
+"""Typed answers to a form's questions, for visitors who type instead of pressing a button.
 
-The NLU reads "my arches are flat" as a question about flat feet and "yeah a
-bit" as something else; in a form that asks a yes/no question, both are answers.
-Vocabulary in data/answers.yml.
+The NLU reads "my arches are flat" as a question about flat feet, "Jean Hollis"
+as an FAQ question and "ok go ahead" as nothing at all; in a form that has just
+asked the matching question, each is an answer. Vocabulary in data/answers.yml.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
+from bot.contact import clean_name, find_contact
 from bot.paths import DATA
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -35,6 +36,8 @@ class TypedAnswers:
     def answer(self, text: str, slot: Optional[str] = None) -> Optional[str]:
         """yes, no or unsure from a typed answer, or None if it is not one."""
         said = _normalise(text or "")
+        if self.negated_subject(text, slot):
+            return YES  # "every night, no pillow": the question's own negated subject is a yes
         for kind in (UNSURE, NO, YES):
             if _has(said, self.words[kind]):
                 return kind
@@ -43,8 +46,93 @@ class TypedAnswers:
             return NO if _has(said, self.negations) else YES
         return None
 
+    def negated_subject(self, text: str, slot: Optional[str]) -> bool:
+        """The answer names the question's own negated subject ("no pillow" to "without a pillow?")."""
+        mentions: Sequence[str] = self.mentions.get(slot or "", [])
+        return _has(_normalise(text or ""), [m for m in mentions if _has(f" {m} ", self.negations)])
+
+    def also_answered(self, text: str, slots: Iterable[str]) -> Dict[str, str]:
+        """Other questions an answer settles by naming their subject ("no, and my feet are fine").
+
+        Read per clause, so a negation answers only the subject it goes with.
+        """
+        found: Dict[str, str] = {}
+        for clause in re.split(r"[,.;!?]+|\b(?:but|and|though)\b", text or ""):
+            said = _normalise(clause)
+            for slot in slots:
+                if slot not in found and _has(said, self.mentions.get(slot, [])):
+                    found[slot] = NO if _has(said, self.negations) else YES
+        return found
+
+
+# A question rather than an answer: answered by the FAQ, and the form asks again.
+QUESTION = re.compile(r"\?|(^|[,.;:!-]\s*)(what|whats|why|how|does|do|is|are|can|could|should|would|when|where|which|who)\b",
+                      re.I)
+_EMAIL = re.compile(r"\S+@\S+")
+_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
+_CONTACT_WORDS = re.compile(r"\b(and )?(my |the )?(e-?mail( address)?|(phone |mobile |cell )?(number|no)|phone|mobile|cell)"
+                            r"( is|'s|:)?", re.I)
+_INTRO = re.compile(r"^(hi|hello|hey)?[ ,]*(my name is|my name's|name's|name is|name:|i am|i'm|im|it's|its|it is|"
+                    r"this is|call me|you can call me)\s+", re.I)
+
+
+def is_question(text: str) -> bool:
+    return bool(QUESTION.search(text or ""))
+
+
+class BookingAnswers:
+    """The booking form's typed answers: a name, a time to call, consent."""
+
+    def __init__(self, table: Mapping[str, object]) -> None:
+        self.time_words = [_normalise(p).strip() for p in table["time_words"]]  # type: ignore[union-attr]
+        self.not_name_words = {_normalise(p).strip() for p in table["not_name_words"]}  # type: ignore[union-attr]
+        consent: Mapping[str, List[str]] = table["consent"]  # type: ignore[assignment]
+        self.consent_words = {kind: [_normalise(p).strip() for p in consent[kind]] for kind in (NO, YES)}
+
+    def name(self, text: str) -> Optional[str]:
+        """A name given as an answer ("Jean Hollis", "I'm Linda Cho and my email is ..."), or None.
+
+        Strict on purpose, for messages the NLU read as something else: one to
+        four words, none of them a common word, a time or a body part.
+        """
+        if not text or is_question(text) or text.startswith("/"):
+            return None
+        rest = _CONTACT_WORDS.sub(" ", _PHONE.sub(" ", _EMAIL.sub(" ", text)))
+        rest = _INTRO.sub("", rest.strip())
+        piece = re.split(r"[,;]| and | & ", rest, maxsplit=1)[0].strip(" .!-")
+        words = piece.split()
+        if not 1 <= len(words) <= 4 or not all(re.fullmatch(r"[^\W\d_][\w'.-]*", w) for w in words):
+            return None
+        said = {_normalise(w).strip() for w in words}
+        if said & self.not_name_words or _has(_normalise(piece), self.time_words):
+            return None
+        return clean_name(piece)
+
+    def time(self, text: str) -> Optional[str]:
+        """An answer to "when is a good time?": the visitor's words, when they name a time."""
+        if not text or is_question(text) or text.startswith("/") or not find_contact(text).problem:
+            return None
+        return " ".join(text.split()) if _has(_normalise(text), self.time_words) else None
+
+    def consent(self, text: str) -> Optional[bool]:
+        """True or False from a typed answer to the consent question, or None."""
+        if not text or is_question(text) or text.startswith("/"):
+            return None
+        said = _normalise(text)
+        if _has(said, self.consent_words[NO]):
+            return False
+        return True if _has(said, self.consent_words[YES]) else None
+
+
+def _table() -> Mapping[str, object]:
+    return yaml.safe_load((DATA / "answers.yml").read_text(encoding="utf-8"))
+
 
 @lru_cache(maxsize=1)
 def typed_answers() -> TypedAnswers:
-    table = yaml.safe_load((DATA / "answers.yml").read_text(encoding="utf-8"))["typed_answers"]
-    return TypedAnswers(table)
+    return TypedAnswers(_table()["typed_answers"])
+
+
+@lru_cache(maxsize=1)
+def booking_answers() -> BookingAnswers:
+    return BookingAnswers(_table()["booking"])

@@ -18,6 +18,10 @@ _IN_PERSON = re.compile(r"\b(in[- ]?person|person|(in|at) (the|your)? ?clinic|of
                         r"face[- ]to[- ]face|f2f|physically)\b", re.I)
 
 
+_CANNOT_COME = re.compile(r"too far|(can'?t|cannot|can not|unable to|not able to|won'?t be able to|rather not) "
+                          r"(get|come|travel|drive|make it)", re.I)
+
+
 def _answers_a_booking_question(events: List[Dict[str, Any]], index: int) -> bool:
     """Whether the user turn at `index` was read as a booking answer (a booking slot set before the next turn)."""
     for event in events[index + 1:]:
@@ -63,6 +67,8 @@ def reason(topic_label: Optional[str], cause_finder_result: Optional[str]) -> st
 def mode_from_text(text: str) -> Optional[str]:
     """'online' or 'in_person' from a typed answer, or None if it says neither (or both)."""
     online, in_person = bool(_ONLINE.search(text or "")), bool(_IN_PERSON.search(text or ""))
+    if online and in_person and _CANNOT_COME.search(text or ""):
+        return "online"  # "online, it's too far to come in"
     if online == in_person:
         return None
     return "online" if online else "in_person"

@@ -26,7 +26,7 @@ def book(visitor: Visitor, name="Mary Green", contact="314-555-0123", clinic="Mo
     assert "in person, or online" in visitor.says("weekday mornings")
     consent = visitor.says("/choose_mode{\"mode\": \"online\"}")
     assert contact.split("@")[0] in consent.replace("(314) 555-0123", "314-555-0123")
-    assert f"May {clinic}" in consent
+    assert f"OK for {clinic}" in consent
     return visitor.says("yes")
 
 

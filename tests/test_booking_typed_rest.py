@@ -26,7 +26,7 @@ def test_the_mode_question_takes_typed_answers(assistant, lead_db, typed, mode):
     visitor = Visitor(assistant)
     to_mode_question(visitor)
     consent = visitor.says(typed)
-    assert MODE_QUESTION not in consent and "May More 4 Life" in consent
+    assert MODE_QUESTION not in consent and "OK for More 4 Life" in consent
     visitor.says("yes")
     [lead] = by_sender(lead_db, visitor.sender)
     assert lead["mode"] == mode
@@ -38,7 +38,7 @@ def test_a_question_is_never_asked_a_third_time(assistant, lead_db):
     visitor.says("hmm")
     assert {"In person", "Online", "Skip"} <= set(visitor.buttons)  # asked again once, with a way out
     third = visitor.says("what do you mean")
-    assert "clinic will ask you" in third and MODE_QUESTION not in third and "May More 4 Life" in third
+    assert "clinic will ask you" in third and MODE_QUESTION not in third and "OK for More 4 Life" in third
     visitor.says("yes")
     [lead] = by_sender(lead_db, visitor.sender)
     assert lead["mode"] == "no preference"
@@ -88,3 +88,83 @@ def test_the_clinics_own_number_is_never_taken_as_the_visitors(assistant, lead_d
     visitor.says("yes")
     [lead] = by_sender(lead_db, visitor.sender)
     assert lead["phone"] == "+13145550123"
+
+
+@pytest.mark.parametrize("name", [
+    "Agnes McAllister", "winifred stone", "Tomás Ruiz", "it's Yvonne Clarke-Baker", "Dr. Raj Patel", "Bartholomew",
+])
+def test_names_are_taken_whatever_the_nlu_makes_of_them(assistant, lead_db, name):
+    # Some names read as an FAQ question or as "stop" to the NLU; at the name question they are names.
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    assert "phone number or email" in visitor.says(name)
+    assert "good time" in visitor.says("314-555-0188")
+    visitor.says("weekday mornings")
+    visitor.says("online")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["name"] == name.replace("it's ", "")
+
+
+def test_a_name_and_an_email_in_one_answer_are_both_kept(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I want to book in")
+    reply = visitor.says("I'm Gerald Moss, email gerald.moss@example.org")
+    assert "good time" in reply and "what name" not in reply.lower()
+    visitor.says("after 4pm")
+    visitor.says("in person")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert (lead["name"], lead["email"]) == ("Gerald Moss", "gerald.moss@example.org")
+
+
+@pytest.mark.parametrize("time", [
+    "tuesdays after lunch", "any time before noon", "evenings, after 7 ideally", "weekend mornings UK time",
+    "whenever suits, I'm home all day",
+])
+def test_the_time_question_takes_typed_answers(assistant, lead_db, time):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    assert "good time" in visitor.says("314-555-0123")
+    assert MODE_QUESTION in visitor.says(time)
+    visitor.says("online")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["preferred_time"] == time
+
+
+@pytest.mark.parametrize("typed, saved", [
+    ("ok go on then", True), ("sure thing", True), ("that's fine by me", True), ("please do", True),
+    ("alright, you can", True),
+    ("actually no, don't", False), ("I'd rather not now", False), ("changed my mind sorry", False),
+    ("nah leave it", False), ("no, nobody needs to call me", False),
+])
+def test_the_consent_question_takes_typed_answers(assistant, lead_db, typed, saved):
+    visitor = Visitor(assistant)
+    to_mode_question(visitor)
+    assert "OK for More 4 Life" in visitor.says("in person")
+    reply = visitor.says(typed)
+    assert "OK for More 4 Life" not in reply  # answered, not asked again
+    assert len(by_sender(lead_db, visitor.sender)) == (1 if saved else 0)
+    assert ("will contact you" in reply) == saved
+
+
+def test_a_question_at_the_contact_step_is_answered_then_the_question_asked_again(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    reply = visitor.says("wait, what's the clinic's address?")
+    assert "couldn't find a phone number" not in reply
+    assert "314-941-3970" in reply and "phone number or email" in reply
+    assert "good time" in visitor.says("mary.green@example.com")
+
+
+def test_a_question_instead_of_contact_details_is_answered_without_counting_a_miss(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    reply = visitor.says("hold on, is the strengthening exercise meant to hurt?")
+    assert "never hurt" in reply and "phone number or email" in reply
+    assert "couldn't find a phone number" not in reply
+    assert "good time" in visitor.says("314-555-0123")

@@ -53,6 +53,8 @@ def test_mode_from_typed_answers():
     assert mode_from_text("I'll come in person") == "in_person"
     assert mode_from_text("either") is None
     assert mode_from_text("in person or online") is None
+    assert mode_from_text("video, I can't get to the clinic these days") == "online"
+    assert mode_from_text("online - it's too far for me to come in") == "online"
 
 
 def test_contact_method_and_summary_read_naturally():
