@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
+import re
+
 import yaml
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -20,11 +22,24 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """Words that tell of a cause in a visitor's own story, and the responses that answer them."""
+
+    cause: str
+    patterns: List["re.Pattern[str]"]
+    say: List[str]
+    screen: bool = False  # offer the nerve screening after the answer
+
+
+@dataclass(frozen=True)
 class CauseFinder:
     questions: List[Question]
     causes: Mapping[str, str]
     always_mention: str
     always_tip: str  # the TFL exercise: TFL dominance cannot be asked about
+    mentions: List[Mention] = field(default_factory=list)
+    mention_negations: List["re.Pattern[str]"] = field(default_factory=list)
+    general_topics: List[str] = field(default_factory=list)  # too general to answer a story of a cause
 
     @property
     def slots(self) -> List[str]:
@@ -51,8 +66,46 @@ def load_cause_finder(path: Path) -> CauseFinder:
         if raw["cause"] not in causes:
             raise ValueError(f"questions.{slot}.cause: unknown cause {raw['cause']!r}")
         questions.append(Question(slot=slot, cause=raw["cause"], tip=raw["tip"]))
+    mentions = [Mention(cause=cause, patterns=[re.compile(p) for p in raw["patterns"]], say=list(raw["say"]),
+                        screen=bool(raw.get("screen", False)))
+                for cause, raw in (document.get("mentions") or {}).items()]
     return CauseFinder(questions=questions, causes=causes, always_mention=document["always_mention"],
-                       always_tip=document["always_tip"])
+                       always_tip=document["always_tip"], mentions=mentions,
+                       mention_negations=[re.compile(p) for p in document.get("mention_negations") or []],
+                       general_topics=list(document.get("general_topics") or []))
+
+
+_CLAUSES = re.compile(r"[.;!?,]+|\b(?:but|and|although|though|however|whereas)\b")
+
+
+def mentioned_causes(finder: CauseFinder, text: str) -> "tuple[List[Mention], List[str]]":
+    """The causes a visitor's story tells of, and those it rules out ("I never cross my legs").
+
+    A mention counts unless the clause it starts in has a negation, so "I cross
+    my legs but my feet are fine" finds crossed legs and rules out the feet.
+    """
+    said = (text or "").lower().replace("\u2019", "'")
+    bounds = [0] + [b for m in _CLAUSES.finditer(said) for b in (m.start(), m.end())] + [len(said)]
+    clauses = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
+
+    def negated(position: int) -> bool:
+        """A negation in the mention's clause, or a bare one after it ("flat feet? not me")."""
+        index = next((i for i, c in enumerate(clauses) if c[0] <= position <= c[1]), 0)
+        start, end = clauses[index]
+        if any(p.search(said[start:end]) for p in finder.mention_negations):
+            return True
+        after = said[clauses[index + 1][0]:clauses[index + 1][1]] if index + 1 < len(clauses) else ""
+        return len(after.split()) <= 3 and any(p.search(after) for p in finder.mention_negations)
+
+    found: Dict[str, Mention] = {}
+    denied: List[str] = []
+    for mention in finder.mentions:
+        for match in (m for p in mention.patterns for m in p.finditer(said)):
+            if negated(match.start()):
+                denied.append(mention.cause)
+            else:
+                found.setdefault(mention.cause, mention)
+    return list(found.values()), [cause for cause in dict.fromkeys(denied) if cause not in found]
 
 
 def tips_for(finder: CauseFinder, causes: Optional[List[str]]) -> List[str]:

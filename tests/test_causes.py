@@ -1,6 +1,6 @@
 import pytest
 
-from bot.causes import load_cause_finder, summarise
+from bot.causes import load_cause_finder, mentioned_causes, summarise
 from bot.paths import DATA
 
 FINDER = load_cause_finder(DATA / "causes.yml")
@@ -70,3 +70,50 @@ def test_stopping_before_any_answer_yields_nothing():
 
 def test_unknown_answer_values_are_ignored():
     assert summarise(FINDER, answers("YES!!", 3, [], {"x": 1})).answered == 0
+
+
+def found(text):
+    mentions, denied = mentioned_causes(FINDER, text)
+    return sorted(m.cause for m in mentions), sorted(denied)
+
+
+@pytest.mark.parametrize(
+    "text, causes",
+    [
+        ("been sitting cross legged on the couch most of my life, now my hip's giving out", ["crossed_legs"]),
+        ("my husband always has one leg over the other at the table, could that be why his hip is weak", ["crossed_legs"]),
+        ("I'm a side sleeper and never use a pillow between my knees", ["crossed_legs"]),
+        ("podiatrist says I've got fallen arches. hip weak too. connected?", ["foot_ankle"]),
+        ("ankles are so stiff in the morning and my outer hip aches", ["foot_ankle"]),
+        ("when i walk my knee caves in and my hip drops", ["tfl_dominance"]),
+        ("my physio mentioned TFL being overactive", ["tfl_dominance"]),
+        ("pins and needles down my shin and the hip feels weak", ["pinched_nerve"]),
+        ("my calf went weak last year and my hip now too", ["pinched_nerve"]),
+        ("Strained my lower back gardening in spring and the side of my hip has hurt since", ["low_back"]),
+        ("I cross my legs all day at work and I have flat feet", ["crossed_legs", "foot_ankle"]),
+        ("why is my hip weak?", []),
+    ],
+)
+def test_a_visitors_story_points_to_the_causes_it_tells_of(text, causes):
+    assert found(text)[0] == causes
+
+
+@pytest.mark.parametrize(
+    "text, causes, denied",
+    [
+        ("I never cross my legs, but my arches have collapsed", ["foot_ankle"], ["crossed_legs"]),
+        ("no numbness at all, I just sit cross-legged a lot", ["crossed_legs"], ["pinched_nerve"]),
+        ("I don't cross my legs and I don't have flat feet", [], ["crossed_legs", "foot_ankle"]),
+        ("flat feet? not me. but my knee does roll in", ["tfl_dominance"], ["foot_ankle"]),
+    ],
+)
+def test_a_cause_the_story_rules_out_is_not_offered(text, causes, denied):
+    assert found(text) == (causes, denied)
+
+
+def test_every_mention_says_responses_of_the_domain():
+    domain = (DATA.parent / "domain.yml").read_text(encoding="utf-8")
+    for mention in FINDER.mentions:
+        assert mention.say, mention.cause
+        for response in mention.say:
+            assert f"  {response}:" in domain, response

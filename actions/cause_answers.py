@@ -1,0 +1,49 @@
+"""Why is my hip weak? Answered from what the visitor told: the causes their story points to, with tips."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import answer_in_context, describes_nerve_symptoms, last_utterance
+from bot import data
+from bot.causes import Mention, mentioned_causes
+
+
+def story_mentions(tracker: Tracker) -> "tuple[List[Mention], List[str]]":
+    return mentioned_causes(data.cause_finder(), tracker.latest_message.get("text") or "")
+
+
+def explain_causes(dispatcher: CollectingDispatcher, tracker: Tracker, mentions: List[Mention]) -> List[EventType]:
+    """The causes the visitor's story points to, each with its tip, or the four common ones; then an offer.
+
+    The offer is the nerve screening where the story or the rule layer points
+    to a nerve, else the cause finder's check of the rest.
+    """
+    screen = describes_nerve_symptoms(tracker) or any(m.screen for m in mentions)
+    offer_response = "utter_offer_nerve_screen" if screen else "utter_offer_cause_finder"
+    # The same offer twice in a row is a repeated question: not made again just after it was made.
+    offer = FollowupAction("action_listen" if last_utterance(tracker) == offer_response else offer_response)
+    if not mentions:
+        dispatcher.utter_message(response="utter_weakness_causes")
+        return [SlotSet("topic", "weakness_causes"), offer]
+    dispatcher.utter_message(response="utter_causes_from_story")
+    for response in dict.fromkeys(r for m in mentions for r in m.say):
+        dispatcher.utter_message(response=response)
+    return [SlotSet("topic", "found_causes"), SlotSet("causes_found", [m.cause for m in mentions]), offer]
+
+
+class ActionExplainCauses(Action):
+    def name(self) -> Text:
+        return "action_explain_causes"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        # "what if I lose my balance?" after the exercise reads as a cause question to the NLU.
+        in_context = answer_in_context(dispatcher, tracker)
+        if in_context is not None:
+            return in_context + [FollowupAction("action_listen")]  # no cause-finder offer after it
+        return explain_causes(dispatcher, tracker, story_mentions(tracker)[0])
