@@ -12,7 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import ask_which_topic, describes_nerve_symptoms
+from actions.cause_answers import explain_causes, story_mentions
+from actions.context import describes_nerve_symptoms
+from actions.faq import ask_which_topic, in_context_or_follow_up
 
 
 class ActionAskRephrase(Action):
@@ -22,6 +24,12 @@ class ActionAskRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        in_context = in_context_or_follow_up(dispatcher, tracker)  # "should it hurt?" about the last answer
+        if in_context is not None:
+            return in_context
+        mentions = story_mentions(tracker)[0]
+        if mentions and not tracker.active_loop.get("name"):
+            return explain_causes(dispatcher, tracker, mentions)  # a story the NLU could not place
         if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
             return [FollowupAction("utter_offer_nerve_screen")]
         ask_which_topic(dispatcher, "utter_ask_rephrase")

@@ -7,9 +7,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cause_answers import explain_causes, story_mentions
+from actions.context import OFFERS, answer, answer_in_context, describes_nerve_symptoms, last_utterance, start_offered
 from bot import data
+from bot.answers import YES, is_question, typed_answers
 from bot.causes import tips_for
 from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
+
+# The response selector's confidence at which a message that is mainly something else (a "no" to an
+# offer, a question asked instead of a form's answer) is also answered with its FAQ topic.
+SURE_TOPIC = 0.5
 
 FOLLOWUP_INTENTS = {
     "followup_more": "more",
@@ -32,17 +39,10 @@ def asked_topic(latest_message: Dict[Text, Any]) -> Optional[Topic]:
     return knowledge.topic_for_intent(full_intent)
 
 
-def describes_nerve_symptoms(tracker: Tracker) -> bool:
-    """The rule layer found nerve-like symptoms (not denied) in the latest message."""
-    return any(e.get("entity") == "nerve_sign" for e in tracker.latest_message.get("entities") or [])
-
-
-def answer(dispatcher: CollectingDispatcher, topic: Topic) -> List[EventType]:
-    """Say a topic's answer, its clinician reminder if it has one, and remember the topic."""
-    dispatcher.utter_message(response=topic.response)
-    if topic.clinician_reminder:
-        dispatcher.utter_message(response="utter_check_with_clinician")
-    return [SlotSet("topic", topic.key)]
+def topic_confidence(latest_message: Dict[Text, Any]) -> float:
+    """How sure the response selector is of its FAQ topic for a message."""
+    selector = (latest_message.get("response_selector") or {}).get("faq") or {}
+    return float((selector.get("response") or {}).get("confidence") or 0)
 
 
 def ask_which_topic(dispatcher: CollectingDispatcher, response: str) -> None:
@@ -56,7 +56,18 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        in_context = answer_in_context(dispatcher, tracker)
+        if in_context is not None:
+            return in_context
+        mentions, denied = story_mentions(tracker)
         topic = asked_topic(tracker.latest_message)
+        story = mentions and (not is_question(tracker.latest_message.get("text") or "")
+                              or (topic is not None and topic.key in data.cause_finder().general_topics))
+        if not tracker.active_loop.get("name") and (len(mentions) >= 2 or (mentions and denied) or story):
+            # A story of several causes ("I cross my legs and have flat feet"), one that rules the topic's
+            # cause out, or one told without a question or with a general one: the causes that fit,
+            # rather than one topic.
+            return explain_causes(dispatcher, tracker, mentions)
         if topic is None:
             ask_which_topic(dispatcher, "utter_ask_rephrase")
             return []
@@ -72,6 +83,47 @@ class ActionAnswerFaq(Action):
         return events
 
 
+def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:
+    """Answer a follow-up of this kind ("more", "why", "fix", "exercise") about the topic just discussed."""
+    target = data.knowledge().followup(tracker.get_slot("topic"), kind)
+    if target is None:
+        ask_which_topic(dispatcher, "utter_which_topic")
+        return []
+    if target == CAUSE_FINDER and tracker.active_loop.get("name"):
+        # Mid-form, no second offer of a check: the causes in brief, and the form asks again.
+        dispatcher.utter_message(response="utter_weakness_causes")
+        return []
+    if target == CAUSE_FINDER and last_utterance(tracker) == "utter_offer_cause_finder":
+        if typed_answers().answer(tracker.latest_message.get("text") or "") == YES:
+            return start_offered(dispatcher, "utter_offer_cause_finder")  # "go on then, run it"
+        target = CAUSE_TIPS  # "tell me more" with the offer made: no second offer, the tips
+    if target == CAUSE_FINDER:
+        # As an action of its own, so the rules for answering the offer apply.
+        return [FollowupAction("utter_offer_cause_finder")]
+    if target == CAUSE_TIPS:  # "how do I fix that?" after the causes: their tips
+        dispatcher.utter_message(response="utter_tips_intro")
+        for tip in tips_for(data.cause_finder(), tracker.get_slot("causes_found")):
+            dispatcher.utter_message(response=tip)
+        dispatcher.utter_message(response="utter_check_with_clinician")
+        return [SlotSet("topic", "tfl_exercise")]
+    return answer(dispatcher, data.knowledge().topics[target])
+
+
+def in_context_or_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """For a message the NLU could not place: a question about the last answer, a yes to the offer
+    just made, or a follow-up in general words ("and after that?"); None when it is none of these."""
+    in_context = answer_in_context(dispatcher, tracker)
+    if in_context is not None:
+        return in_context
+    offer = last_utterance(tracker)
+    if offer in OFFERS and typed_answers().answer(tracker.latest_message.get("text") or "") == YES:
+        return start_offered(dispatcher, offer)  # "go on then, do it" to the offer just made
+    kind = data.knowledge().followup_kind(tracker.latest_message.get("text") or "")
+    if kind and tracker.get_slot("topic"):
+        return follow_up(dispatcher, tracker, kind)
+    return None
+
+
 class ActionAnswerFollowup(Action):
     def name(self) -> Text:
         return "action_answer_followup"
@@ -79,18 +131,44 @@ class ActionAnswerFollowup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        in_context = answer_in_context(dispatcher, tracker)
+        if in_context is not None:
+            return in_context
         kind = FOLLOWUP_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name"), "more")
-        target = data.knowledge().followup(tracker.get_slot("topic"), kind)
-        if target is None:
-            ask_which_topic(dispatcher, "utter_which_topic")
-            return []
-        if target == CAUSE_FINDER:
-            # As an action of its own, so the rules for answering the offer apply.
-            return [FollowupAction("utter_offer_cause_finder")]
-        if target == CAUSE_TIPS:  # "how do I fix that?" after the causes: their tips
-            dispatcher.utter_message(response="utter_tips_intro")
-            for tip in tips_for(data.cause_finder(), tracker.get_slot("causes_found")):
-                dispatcher.utter_message(response=tip)
-            dispatcher.utter_message(response="utter_check_with_clinician")
-            return [SlotSet("topic", "tfl_exercise")]
-        return answer(dispatcher, data.knowledge().topics[target])
+        return follow_up(dispatcher, tracker, kind)
+
+
+class ActionAnswerCapabilities(Action):
+    """"What can you do?" or a stray yes / no, unless it is a short follow-up ("so what's my next step?")
+    or a yes to an offer the NLU did not see as one."""
+
+    def name(self) -> Text:
+        return "action_answer_capabilities"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        events = in_context_or_follow_up(dispatcher, tracker)
+        if events is not None:
+            return events
+        dispatcher.utter_message(response="utter_capabilities")
+        return []
+
+
+class ActionDeclineOffer(Action):
+    """No to an offered check, and maybe a question with it ("no thanks, just tell me about the pillow")."""
+
+    def name(self) -> Text:
+        return "action_decline_offer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        topic = asked_topic(tracker.latest_message)
+        sure = topic is not None and topic_confidence(tracker.latest_message) >= SURE_TOPIC
+        if sure and len(text.split()) >= 4:
+            dispatcher.utter_message(response="utter_no_problem_short")
+            return answer(dispatcher, topic)
+        dispatcher.utter_message(response="utter_no_problem")
+        return []

@@ -1,7 +1,8 @@
 """FAQ topics and where context follow-ups ("why?", "how do I fix that?") lead."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
@@ -45,11 +46,43 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Detail:
+    """A short question about the answer just given ("how heavy?") and the response that answers it."""
+
+    when: "re.Pattern[str]"
+    say: str
+
+
+@dataclass(frozen=True)
 class Knowledge:
     topics: Mapping[str, Topic]
     menu: List[str]
     close_call_margin: float = 0.0  # top two FAQ topics closer than this: offer the second as a button
     close_call_prompt: str = "Or did you mean:"
+    details: Mapping[str, List[Detail]] = field(default_factory=dict)
+    generic_followups: Mapping[str, "re.Pattern[str]"] = field(default_factory=dict)
+    detail_max_words: int = 8
+
+    def _short(self, text: str) -> Optional[str]:
+        said = " ".join((text or "").lower().replace("\u2019", "'").split())
+        if not said or said.startswith("/") or len(said.split()) > self.detail_max_words:
+            return None
+        return said
+
+    def in_context(self, topic_key: Optional[str], text: str) -> Optional[str]:
+        """A short question about the last topic's answer ("how heavy?" after the exercise):
+        the response (or topic key) that answers it, or None."""
+        said = self._short(text)
+        if said is None or topic_key not in self.topics:
+            return None
+        return next((d.say for d in self.details.get(topic_key or "", []) if d.when.search(said)), None)
+
+    def followup_kind(self, text: str) -> Optional[str]:
+        """The follow-up a short message asks for in general words ("and after that?": more), or None."""
+        said = self._short(text)
+        if said is None:
+            return None
+        return next((kind for kind, words in self.generic_followups.items() if words.search(said)), None)
 
     def runner_up(self, selector_ranking: List[Mapping[str, object]], answered: Topic) -> Optional[Topic]:
         """The second FAQ topic when the response selector's top two are a close call, else None."""
@@ -102,9 +135,21 @@ def load_knowledge(path: Path) -> Knowledge:
         for kind, target in topic.followups.items():
             if target not in targets:
                 raise TopicDataError(f"topics.{topic.key}.followups.{kind}: unknown target {target!r}")
+    raw_details = document.get("details") or {}
+    details = {key: [Detail(when=re.compile(d["when"]), say=str(d["say"])) for d in entries]
+               for key, entries in (raw_details.get("topics") or {}).items()}
+    for key in details:
+        if key not in topics:
+            raise TopicDataError(f"details.topics: unknown topic {key!r}")
+    for kind in raw_details.get("generic") or {}:
+        if kind not in FOLLOWUP_KINDS:
+            raise TopicDataError(f"details.generic: unknown follow-up kind {kind!r}")
     menu = list(document.get("menu") or [])
     for key in menu:
         if key not in topics:
             raise TopicDataError(f"menu: unknown topic {key!r}")
     return Knowledge(topics=topics, menu=menu, close_call_margin=float(document.get("close_call_margin", 0.0)),
-                     close_call_prompt=str(document.get("close_call_prompt") or "Or did you mean:"))
+                     close_call_prompt=str(document.get("close_call_prompt") or "Or did you mean:"),
+                     details=details, detail_max_words=int(raw_details.get("max_words", 8)),
+                     generic_followups={kind: re.compile(words)
+                                        for kind, words in (raw_details.get("generic") or {}).items()})

@@ -120,11 +120,53 @@ def test_every_message_gets_a_reply(assistant, text):
     assert replies and any(r.get("text") for r in replies)
 
 
-def test_more_after_the_causes_offers_the_check_and_yes_starts_it(assistant):
+def test_more_after_the_causes_gives_their_tips_rather_than_a_second_offer(assistant):
     visitor = Visitor(assistant)
     visitor.says("why is my glute med weak")
-    assert "quick check" in visitor.says("tell me more")
-    assert "leg crossed" in visitor.says("yes")
+    reply = visitor.says("tell me more")
+    assert "Here is what tends to help" in reply and "quick check" not in reply
+
+
+@pytest.mark.parametrize("accept", ["yes", "go on then", "ok, let's do it", "yeah go for it"])
+def test_the_offer_of_the_check_is_taken_up_in_any_words(assistant, accept):
+    visitor = Visitor(assistant)
+    visitor.says("why is my glute med weak")
+    assert "leg crossed" in visitor.says(accept)
+
+
+def test_no_to_the_offer_with_a_question_answers_the_question(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("what makes the glute med weak")
+    reply = visitor.says("no thanks, but what was that about a pillow when I sleep on my side")
+    assert "pillow between your knees" in reply and "quick check" not in reply
+
+
+def test_every_night_no_pillow_is_a_yes_to_the_pillow_question(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    visitor.says("no")
+    assert "arches" in visitor.says("every night, no pillow")
+    visitor.says("no")
+    assert "pillow between your knees" in visitor.says("no")
+
+
+def test_an_answer_that_settles_a_later_question_skips_it(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    reply = visitor.says("nope, and my feet and ankles are fine too")
+    assert "pillow" in reply
+    reply = visitor.says("no")
+    assert "arches" not in reply and "numbness" in reply
+
+
+def test_an_answer_to_a_later_question_is_kept_and_the_question_asked_again(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    visitor.says("yes")
+    reply = visitor.says("my arches are flat though")
+    assert "pillow" in reply  # the side-sleeping question again
+    assert "numbness" in visitor.says("no")  # the arches question is not asked
+    assert "Feet and ankles" in visitor.says("no")
 
 
 def test_yes_after_the_summary_starts_the_appointment_hand_off(assistant):

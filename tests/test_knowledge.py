@@ -66,3 +66,33 @@ def test_topic_buttons_parse_as_the_faq_intent_with_the_topic_entity():
         assert parsed.get("entities")[0]["entity"] == "faq_topic"
         assert parsed.get("entities")[0]["value"] in KNOWLEDGE.topics
     assert topic_payload("self_test") == '/faq{"faq_topic": "self_test"}'
+
+
+@pytest.mark.parametrize("topic, text, says", [
+    ("after_treatment_exercise", "how heavy??", "utter_detail/exercise_weight"),
+    ("after_treatment_exercise", "and how many sets", "utter_detail/exercise_sets"),
+    ("after_treatment_exercise", "is it supposed to ache", "utter_detail/exercise_pain"),
+    ("tfl_exercise", "I'm worried I'll topple over", "utter_detail/single_leg_balance"),
+    ("self_test", "which leg goes on top", "utter_detail/self_test_legs"),
+    ("pinched_nerve", "how would I know if I have one", "nerve_early_signs"),
+    ("treatment", "how heavy", None),  # a question about an answer not given
+    ("after_treatment_exercise", "I have been doing the exercise every day for three weeks and it is hard to say "
+                                 "whether it helps, what do you think", None),  # no short question
+])
+def test_a_short_question_is_read_against_the_answer_just_given(topic, text, says):
+    assert KNOWLEDGE.in_context(topic, text) == says
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("and after that?", "more"), ("what next", "more"), ("how do i sort that out", "fix"),
+    ("how come?", "why"), ("what is the gluteus medius", None),
+])
+def test_follow_ups_in_general_words(text, kind):
+    assert KNOWLEDGE.followup_kind(text) == kind
+
+
+def test_every_detail_answer_is_a_response_or_a_topic():
+    domain = (DATA.parent / "domain.yml").read_text(encoding="utf-8")
+    for details in KNOWLEDGE.details.values():
+        for detail in details:
+            assert detail.say in KNOWLEDGE.topics or f"  {detail.say}:" in domain, detail.say

@@ -1,0 +1,60 @@
+"""Answers that depend on what was just said: the topic answer that is remembered, short questions about it."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import data
+from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
+
+
+# An offer the visitor may accept in words the NLU does not place: its opening line and its form.
+OFFERS = {
+    "utter_offer_cause_finder": ("utter_cause_finder_start", "cause_finder_form"),
+    "utter_offer_nerve_screen": ("utter_nerve_screen_start", "nerve_screen_form"),
+}
+
+
+def last_utterance(tracker: Tracker) -> Optional[str]:
+    """The response the bot last said, e.g. "utter_offer_cause_finder"."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def start_offered(dispatcher: CollectingDispatcher, offer: str) -> List[EventType]:
+    """Start what an offer ("utter_offer_cause_finder") offered: its opening line, then its form."""
+    opening, form = OFFERS[offer]
+    dispatcher.utter_message(response=opening)
+    return [FollowupAction(form)]
+
+
+def describes_nerve_symptoms(tracker: Tracker) -> bool:
+    """The rule layer found nerve-like symptoms (not denied) in the latest message."""
+    return any(e.get("entity") == "nerve_sign" for e in tracker.latest_message.get("entities") or [])
+
+
+def answer(dispatcher: CollectingDispatcher, topic: Topic) -> List[EventType]:
+    """Say a topic's answer, its clinician reminder if it has one, and remember the topic."""
+    dispatcher.utter_message(response=topic.response)
+    if topic.clinician_reminder:
+        dispatcher.utter_message(response="utter_check_with_clinician")
+    return [SlotSet("topic", topic.key)]
+
+
+def answer_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A short question about the answer just given ("how heavy?", "and after that?"), or None."""
+    if any(e.get("entity") == "faq_topic" for e in tracker.latest_message.get("entities") or []):
+        return None  # a topic button names its topic
+    knowledge = data.knowledge()
+    target = knowledge.in_context(tracker.get_slot("topic"), tracker.latest_message.get("text") or "")
+    if target is None or target in (CAUSE_FINDER, CAUSE_TIPS):
+        return None
+    if target in knowledge.topics:
+        return answer(dispatcher, knowledge.topics[target])
+    dispatcher.utter_message(response=target)
+    return []  # the topic stays: the next short question is about it too
