@@ -6,7 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/medius.tar.gz
-TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
+# What the model is trained from. The other data files (topics, causes, typed
+# answers, clinics, widget) are read by the actions and the web server at run time.
+TRAIN_INPUTS := config.yml domain.yml data/triage.yml data/red_flag_corpus.yml \
+	$(shell find data/nlu data/rules data/stories data/responses -type f -name '*.yml' 2>/dev/null)
 
 # Settings from .env (if present) reach every command below.
 -include .env
@@ -34,7 +37,7 @@ help:
 	@echo "make test   set up and run every check"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
 	@echo "make bench  speed and memory, against Rasa's stock default config"
-	@echo "make evaluate  held-out intent accuracy (ours against Rasa's stock default config) and the safety net's figures"
+	@echo "make evaluate  held-out intent accuracy and answer-level scores (ours against Rasa's stock default config), and the safety net's figures"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@[ -x $(PY) ] || "$$(scripts/find_python310)" -m venv $(VENV)
@@ -101,6 +104,7 @@ test: validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
 	$(PY) -m bench.safety
+	$(PY) -m bench.answers
 
 bench: $(MODEL) system-deps
 	$(PY) -m bench.speed
