@@ -79,6 +79,8 @@ class ValidateAppointmentForm(FormValidationAction):
             # the question asked again without counting a miss.
             answer(dispatcher, topic)
             return {slot: None}
+        if is_question(text):  # one it cannot place: said so, rather than "that is no phone number"
+            response = "utter_question_for_staff"
         counts = dict(tracker.get_slot("lead_invalid_answers") or {})
         counts[slot] = misses = counts.get(slot, 0) + 1
         if slot in NOT_GIVEN:

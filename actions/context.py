@@ -8,13 +8,17 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import data
+from bot.answers import YES, typed_answers
 from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
 
 
-# An offer the visitor may accept in words the NLU does not place: its opening line and its form.
+# An offer the visitor may accept in words the NLU does not place: its opening line (if any) and its form.
 OFFERS = {
     "utter_offer_cause_finder": ("utter_cause_finder_start", "cause_finder_form"),
     "utter_offer_nerve_screen": ("utter_nerve_screen_start", "nerve_screen_form"),
+    "utter_causes_closing": (None, "appointment_form"),
+    "utter_screening/nerve_review": (None, "appointment_form"),
+    "utter_screening/routine": (None, "appointment_form"),
 }
 
 
@@ -26,11 +30,29 @@ def last_utterance(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def start_offered(dispatcher: CollectingDispatcher, offer: str) -> List[EventType]:
-    """Start what an offer ("utter_offer_cause_finder") offered: its opening line, then its form."""
+def start_offered(dispatcher: CollectingDispatcher, tracker: Tracker, offer: str) -> List[EventType]:
+    """Start what an offer ("utter_offer_cause_finder") offered: its opening line, then its form.
+
+    The cause finder's questions that the accepting words already answer ("yes, usually right over
+    left") are not asked.
+    """
     opening, form = OFFERS[offer]
-    dispatcher.utter_message(response=opening)
-    return [FollowupAction(form)]
+    if opening:
+        dispatcher.utter_message(response=opening)
+    answered: List[EventType] = []
+    if form == "cause_finder_form":
+        text = tracker.latest_message.get("text") or ""
+        found = typed_answers().also_answered(text, data.cause_finder().slots)
+        answered = [SlotSet(slot, value) for slot, value in found.items()]
+    return answered + [FollowupAction(form)]
+
+
+def accept_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A yes in any words ("go on then, do it") to the offer just made starts it; None otherwise."""
+    offer = last_utterance(tracker)
+    if offer in OFFERS and typed_answers().answer(tracker.latest_message.get("text") or "") == YES:
+        return start_offered(dispatcher, tracker, offer)
+    return None
 
 
 def describes_nerve_symptoms(tracker: Tracker) -> bool:

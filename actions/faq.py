@@ -8,9 +8,9 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cause_answers import explain_causes, story_mentions
-from actions.context import OFFERS, answer, answer_in_context, describes_nerve_symptoms, last_utterance, start_offered
+from actions.context import accept_offer, answer, answer_in_context, describes_nerve_symptoms, last_utterance
 from bot import data
-from bot.answers import YES, is_question, typed_answers
+from bot.answers import is_question
 from bot.causes import tips_for
 from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
 
@@ -94,8 +94,9 @@ def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> 
         dispatcher.utter_message(response="utter_weakness_causes")
         return []
     if target == CAUSE_FINDER and last_utterance(tracker) == "utter_offer_cause_finder":
-        if typed_answers().answer(tracker.latest_message.get("text") or "") == YES:
-            return start_offered(dispatcher, "utter_offer_cause_finder")  # "go on then, run it"
+        accepted = accept_offer(dispatcher, tracker)  # "go on then, run it"
+        if accepted is not None:
+            return accepted
         target = CAUSE_TIPS  # "tell me more" with the offer made: no second offer, the tips
     if target == CAUSE_FINDER:
         # As an action of its own, so the rules for answering the offer apply.
@@ -115,9 +116,9 @@ def in_context_or_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) 
     in_context = answer_in_context(dispatcher, tracker)
     if in_context is not None:
         return in_context
-    offer = last_utterance(tracker)
-    if offer in OFFERS and typed_answers().answer(tracker.latest_message.get("text") or "") == YES:
-        return start_offered(dispatcher, offer)  # "go on then, do it" to the offer just made
+    accepted = accept_offer(dispatcher, tracker)
+    if accepted is not None:
+        return accepted
     kind = data.knowledge().followup_kind(tracker.latest_message.get("text") or "")
     if kind and tracker.get_slot("topic"):
         return follow_up(dispatcher, tracker, kind)
@@ -166,8 +167,8 @@ class ActionDeclineOffer(Action):
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
         topic = asked_topic(tracker.latest_message)
-        sure = topic is not None and topic_confidence(tracker.latest_message) >= SURE_TOPIC
-        if sure and len(text.split()) >= 4:
+        asked = topic_confidence(tracker.latest_message) >= SURE_TOPIC or data.knowledge().asks_for_a_topic(text)
+        if topic is not None and asked and len(text.split()) >= 4:
             dispatcher.utter_message(response="utter_no_problem_short")
             return answer(dispatcher, topic)
         dispatcher.utter_message(response="utter_no_problem")

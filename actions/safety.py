@@ -9,8 +9,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.appointment import reset_form
+from actions.cause_answers import explain
 from actions.faq import answer, ask_which_topic, asked_topic
 from actions.typed_answers import TypedYesNo
+from bot import data
+from bot.causes import mentioned_causes
 from bot.triage import EMERGENCY, SEVERITY, URGENT, screening_outcome
 
 SCREEN_SLOTS = {"screen_where": "where", "screen_numbness": "numbness", "screen_weakness": "weakness",
@@ -91,8 +94,8 @@ def answer_instead(dispatcher: CollectingDispatcher, parse_data: Dict[str, Any])
     intent = ranking[0].get("name") if ranking else None
     nerve = any(e.get("entity") == "nerve_sign" for e in parse_data.get("entities") or [])
     if intent == "explain_weakness_causes":
-        dispatcher.utter_message(response="utter_weakness_causes")
-        return [SlotSet("topic", "weakness_causes"), FollowupAction("utter_offer_cause_finder")]
+        mentions = mentioned_causes(data.cause_finder(), parse_data.get("text") or "")[0]
+        return explain(dispatcher, mentions, nerve, said_last=None)
     if intent == "faq" or "?" in (parse_data.get("text") or ""):  # a question asked: its answer first
         topic = asked_topic(parse_data)
         if topic is not None:

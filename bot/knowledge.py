@@ -62,6 +62,11 @@ class Knowledge:
     details: Mapping[str, List[Detail]] = field(default_factory=dict)
     generic_followups: Mapping[str, "re.Pattern[str]"] = field(default_factory=dict)
     detail_max_words: int = 8
+    request_words: Optional["re.Pattern[str]"] = None
+
+    def asks_for_a_topic(self, text: str) -> bool:
+        """Words that ask for a topic ("tell me about ..."), in a message that is mainly something else."""
+        return bool(self.request_words and self.request_words.search((text or "").lower()))
 
     def _short(self, text: str) -> Optional[str]:
         said = " ".join((text or "").lower().replace("\u2019", "'").split())
@@ -152,4 +157,5 @@ def load_knowledge(path: Path) -> Knowledge:
                      close_call_prompt=str(document.get("close_call_prompt") or "Or did you mean:"),
                      details=details, detail_max_words=int(raw_details.get("max_words", 8)),
                      generic_followups={kind: re.compile(words)
-                                        for kind, words in (raw_details.get("generic") or {}).items()})
+                                        for kind, words in (raw_details.get("generic") or {}).items()},
+                     request_words=re.compile(document["request_words"]) if document.get("request_words") else None)

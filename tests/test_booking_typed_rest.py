@@ -168,3 +168,12 @@ def test_a_question_instead_of_contact_details_is_answered_without_counting_a_mi
     assert "never hurt" in reply and "phone number or email" in reply
     assert "couldn't find a phone number" not in reply
     assert "good time" in visitor.says("314-555-0123")
+
+
+def test_a_question_it_cannot_place_mid_form_is_not_called_a_wrong_answer(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to book an appointment")
+    visitor.says("Mary Green")
+    reply = visitor.says("sorry, what do you need that for?")
+    assert "couldn't find a phone number" not in reply and "phone number or email" in reply
+    assert "good time" in visitor.says("314-555-0123")

@@ -175,3 +175,19 @@ def test_yes_after_the_summary_starts_the_appointment_hand_off(assistant):
     visitor.says("yes")
     assert "may play a part" in visitor.says("stop")
     assert "what name should they use" in visitor.says("yes")
+
+
+def test_taking_up_the_check_with_an_answer_skips_that_question(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("why is my glute med weak")
+    reply = visitor.says("sure, and I sit with one leg over the other most evenings")
+    assert "pillow" in reply and "leg crossed over" not in reply
+
+
+def test_the_offer_of_help_after_the_summary_is_taken_up_in_any_words(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("start the cause finder")
+    for answer in ("no", "no", "no", "no"):
+        summary = visitor.says(answer)
+    assert "Would you like help" in summary
+    assert "what name" in visitor.says("ok that would be good actually").lower()
