@@ -26,6 +26,13 @@ FOLLOWUP_INTENTS = {
 }
 
 
+def faq_selection(latest_message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """The response selector's output for FAQ topics: under "faq" with our config, under "default"
+    with a ResponseSelector that names no retrieval intent (Rasa's stock config)."""
+    selectors = latest_message.get("response_selector") or {}
+    return selectors.get("faq") or selectors.get("default") or {}
+
+
 def asked_topic(latest_message: Dict[Text, Any]) -> Optional[Topic]:
     """The FAQ topic of a message: a topic button's entity, else the response selector's pick."""
     knowledge = data.knowledge()
@@ -34,14 +41,14 @@ def asked_topic(latest_message: Dict[Text, Any]) -> Optional[Topic]:
             topic = knowledge.topics.get(str(entity.get("value")))
             if topic is not None:
                 return topic
-    selector = (latest_message.get("response_selector") or {}).get("faq") or {}
+    selector = faq_selection(latest_message)
     full_intent = (selector.get("response") or {}).get("intent_response_key")
     return knowledge.topic_for_intent(full_intent)
 
 
 def topic_confidence(latest_message: Dict[Text, Any]) -> float:
     """How sure the response selector is of its FAQ topic for a message."""
-    selector = (latest_message.get("response_selector") or {}).get("faq") or {}
+    selector = faq_selection(latest_message)
     return float((selector.get("response") or {}).get("confidence") or 0)
 
 
@@ -72,7 +79,7 @@ class ActionAnswerFaq(Action):
             ask_which_topic(dispatcher, "utter_ask_rephrase")
             return []
         events = answer(dispatcher, topic)
-        selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+        selector = faq_selection(tracker.latest_message)
         other = data.knowledge().runner_up(selector.get("ranking") or [], topic)
         if other is not None:  # a close call: the other reading, one tap away
             dispatcher.utter_message(text=data.knowledge().close_call_prompt,
