@@ -88,6 +88,8 @@ run: $(MODEL) migrate $(TOKEN_FILE)
 	@echo "  http://localhost:$(WEB_PORT)/demo/stl      (or /demo/boston; all demos at http://localhost:$(WEB_PORT)/)"
 	@echo "Or chat in a terminal: make shell (in a second terminal). Stop with Ctrl-C."
 	@echo "Leads: $(PY) -m bot leads list (or export --format json|csv)."
+	@echo "Staff inbox: http://localhost:$(WEB_PORT)/inbox, after making an account:"
+	@echo "  $(PY) -m bot staff add --clinic stl --email you@example.com   (type the password, then Enter)"
 	@echo
 	$(WITH_TOKEN) $(VENV)/bin/honcho start -f Procfile
 

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cause_answers import explain_causes, story_mentions
 from actions.context import describes_nerve_symptoms
 from actions.faq import ask_which_topic, in_context_or_follow_up
+from actions.gaps import note_gap
 
 
 class ActionAskRephrase(Action):
@@ -33,5 +34,7 @@ class ActionAskRephrase(Action):
         if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
             return [FollowupAction("utter_offer_nerve_screen")]
         ask_which_topic(dispatcher, "utter_ask_rephrase")
+        if not tracker.active_loop.get("name"):  # mid-form, an answer the form could not read is no content gap
+            await note_gap(tracker, "fallback")
         # Forget the misunderstood message so it does not steer the next prediction.
         return [UserUtteranceReverted()]

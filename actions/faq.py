@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cause_answers import explain_causes, story_mentions
 from actions.context import accept_offer, answer, answer_in_context, describes_nerve_symptoms, last_utterance
+from actions.gaps import note_gap
 from bot import data
 from bot.answers import is_question
 from bot.causes import tips_for
@@ -77,6 +78,7 @@ class ActionAnswerFaq(Action):
             return explain_causes(dispatcher, tracker, mentions)
         if topic is None:
             ask_which_topic(dispatcher, "utter_ask_rephrase")
+            await note_gap(tracker, "fallback")
             return []
         events = answer(dispatcher, topic)
         selector = faq_selection(tracker.latest_message)

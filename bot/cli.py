@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
 import time
 from typing import List, Optional
 
-from bot import conversations, data, leads
+from bot import conversations, data, gaps, leads, staff
 from bot.db import migrate
 from bot.logs import configure_logging
 from bot.notify import deliver_due, smtp_problem
@@ -48,7 +49,77 @@ def _parser() -> argparse.ArgumentParser:
     lead.add_parser("purge", help="delete leads older than LEAD_RETENTION_DAYS and conversations idle "
                                   "for CONVERSATION_RETENTION_DAYS")
     lead.add_parser("replay", help="move spooled leads into the database now")
+
+    people = commands.add_parser("staff", help="staff accounts for the inbox (/inbox)").add_subparsers(
+        dest="action", required=True)
+    add = people.add_parser("add", help="a new account; the password is read from standard input")
+    add.add_argument("--email", required=True)
+    add.add_argument("--clinic", help="the clinic whose leads the account sees")
+    add.add_argument("--admin", action="store_true", help="an account that sees every clinic")
+    people.add_parser("list", help="every account, one per line")
+    disable = people.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("--email", required=True)
+    reset = people.add_parser("reset-password", help="a new password (from standard input); lifts a lockout")
+    reset.add_argument("--email", required=True)
+
+    tokens = commands.add_parser("tokens", help="clinics' API tokens for /inbox/api").add_subparsers(
+        dest="action", required=True)
+    new_token = tokens.add_parser("add", help="a new token for a clinic, printed once")
+    new_token.add_argument("--clinic", required=True)
+    new_token.add_argument("--label", default="integration", help="what the token is for")
+    tokens.add_parser("list", help="every token (never the token itself)")
+    revoke = tokens.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id", type=int)
     return parser
+
+
+def _read_password() -> str:
+    """The password from standard input, never from the command line (argv is visible to every user)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise staff.StaffError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _staff_command(settings, args) -> int:
+    if args.action == "add":
+        if args.clinic and data.clinics().get(args.clinic) is None:
+            raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
+        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin)
+        print(f"added {account.email} ({'admin, every clinic' if account.is_admin else account.clinic})")
+    elif args.action == "list":
+        for row in staff.list_accounts(settings):
+            flags = " ".join(flag for flag in ("admin", "disabled", "locked") if row[flag])
+            print(f"{row['email']:<40} {row['clinic']:<10} {flags:<16} last login {row['last_login'] or 'never'}")
+    elif args.action == "disable":
+        staff.disable_account(settings, args.email)
+        print(f"disabled {args.email}")
+    elif args.action == "reset-password":
+        staff.reset_password(settings, args.email, _read_password())
+        print(f"new password set for {args.email}; its sessions are ended")
+    return 0
+
+
+def _token_command(settings, args) -> int:
+    if args.action == "add":
+        if data.clinics().get(args.clinic) is None:
+            raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
+        token_id, token = staff.add_token(settings, args.clinic, args.label)
+        print(f"token {token_id} for {args.clinic} (shown only now, store it safely):")
+        print(token)
+    elif args.action == "list":
+        for row in staff.list_tokens(settings):
+            state = "revoked" if row["revoked"] else "active"
+            print(f"{row['id']:>4}  {row['clinic']:<10} {state:<8} {row['label']:<24} created {row['created']}  "
+                  f"last used {row['last_used'] or 'never'}")
+    elif args.action == "revoke":
+        if not staff.revoke_token(settings, args.id):
+            print(f"no token with id {args.id}", file=sys.stderr)
+            return 1
+        print(f"revoked token {args.id}")
+    return 0
 
 
 PURGE_EVERY_SECONDS = 3600
@@ -67,6 +138,7 @@ def _notify_round(settings) -> None:
 def _purge_conversations(settings) -> None:
     try:
         conversations.purge(settings)
+        gaps.purge(settings)
     except Exception as error:  # the conversation store may be away: try again next time
         logger.warning("Conversation purge failed (%s); will retry", type(error).__name__)
 
@@ -114,6 +186,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 _purge_conversations(settings)
                 last_purge = time.monotonic()
             time.sleep(args.interval)
+    if args.command in ("staff", "tokens"):
+        try:
+            return (_staff_command if args.command == "staff" else _token_command)(settings, args)
+        except staff.StaffError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.action == "list":
         for record in leads.list_leads(settings, args.clinic):
             contact = record["phone"] or record["email"]
@@ -138,6 +216,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.action == "purge":
         print(f"deleted {leads.purge(settings)} lead(s) older than {settings.lead_retention_days} days")
         print(f"deleted {conversations.purge(settings)} conversation(s) idle for over "
+              f"{settings.conversation_retention_days} days")
+        print(f"deleted {gaps.purge(settings)} unanswered question(s) older than "
               f"{settings.conversation_retention_days} days")
         return 0
     if args.action == "replay":

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
@@ -177,6 +178,17 @@ def purge(settings: Settings, now: Optional[datetime] = None) -> int:
         return len(ids)
 
 
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?!\d))")
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet would run a cell starting with = @ + - as a formula: such text gets a leading '.
+
+    A visitor types the name and the reason's words; an E.164 phone number ("+1314...") stays as it is.
+    """
+    return "'" + value if isinstance(value, str) and _FORMULA.match(value) else value
+
+
 def export(records: List[Dict[str, Any]], fmt: str) -> str:
     """JSON array or CSV (nested fields as JSON text) of lead records."""
     if fmt == "json":
@@ -186,7 +198,7 @@ def export(records: List[Dict[str, Any]], fmt: str) -> str:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for record in records:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                             for k, v in record.items()})
+            writer.writerow({k: _cell(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+                             for k, v in record.items() if k in EXPORT_FIELDS})
         return out.getvalue()
     raise ValueError("format must be json or csv")

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
 
 URGENCIES = ("routine", "nerve_review", "urgent", "emergency")
+PRIORITY = frozenset({"nerve_review", "urgent", "emergency"})  # pinned on top of the staff inbox
 STATUSES = ("new", "contacted", "booked", "closed")
+NOTE_REQUIRED = frozenset({"closed"})  # a lead is closed only with a note saying why
 
 
 def utcnow() -> datetime:
@@ -37,6 +39,7 @@ class Lead(Base):
     transcript = Column(JSON, nullable=False, default=list)
 
     status_changes = relationship("StatusChange", order_by="StatusChange.id", cascade="all, delete-orphan")
+    notes = relationship("LeadNote", order_by="LeadNote.id", cascade="all, delete-orphan")
     notifications = relationship("Notification", order_by="Notification.id", cascade="all, delete-orphan")
 
 
@@ -49,6 +52,19 @@ class StatusChange(Base):
     old_status = Column(String(16))
     new_status = Column(String(16), nullable=False)
     note = Column(Text)
+    actor = Column(String(254))  # the staff account's email, or None for the assistant and the command line
+
+
+class LeadNote(Base):
+    """Staff's internal notes on a lead; never shown to the visitor."""
+
+    __tablename__ = "lead_notes"
+
+    id = Column(Integer, primary_key=True)
+    lead_id = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    actor = Column(String(254), nullable=False)
+    text = Column(Text, nullable=False)
 
 
 class Notification(Base):
@@ -79,3 +95,58 @@ class DeliveryAttempt(Base):
     at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     ok = Column(Integer, nullable=False)
     error = Column(String(500))
+
+
+class StaffAccount(Base):
+    """A clinic's staff member (or, with is_admin, an operator who sees every clinic)."""
+
+    __tablename__ = "staff_accounts"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    clinic = Column(String(64))  # None only for an admin
+    is_admin = Column(Boolean, nullable=False, default=False)
+    password_hash = Column(String(200), nullable=False)  # argon2id
+    disabled = Column(Boolean, nullable=False, default=False)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_login_at = Column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """A logged-in browser: the cookie holds the token, the table only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    account_id = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class ApiToken(Base):
+    """A clinic's token for its own integrations (read-only lead API); stored as SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id = Column(Integer, primary_key=True)
+    clinic = Column(String(64), nullable=False, index=True)
+    label = Column(String(100), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_used_at = Column(DateTime(timezone=True))
+    revoked_at = Column(DateTime(timezone=True))
+
+
+class ContentGap(Base):
+    """A visitor question the assistant could not answer, with names, phones and emails already removed."""
+
+    __tablename__ = "content_gaps"
+
+    id = Column(Integer, primary_key=True)
+    clinic = Column(String(64), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    kind = Column(String(16), nullable=False)  # "fallback" or "out_of_scope"
+    text = Column(String(500), nullable=False)

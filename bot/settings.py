@@ -45,6 +45,10 @@ class Settings:
     trusted_proxies: str
     conversations_url: str
     conversation_retention_days: int
+    inbox_session_minutes: int
+    inbox_lockout_attempts: int
+    inbox_lockout_minutes: int
+    inbox_poll_seconds: float
 
 
 def _project_path(value: str) -> Path:
@@ -87,6 +91,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         trusted_proxies=env.get("MEDIUS_TRUSTED_PROXIES", "").strip(),
         conversations_url=env.get("CONVERSATIONS_DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'conversations.db'}",
         conversation_retention_days=_number(env, "CONVERSATION_RETENTION_DAYS", 30, int),
+        inbox_session_minutes=_number(env, "INBOX_SESSION_MINUTES", 480, int),
+        inbox_lockout_attempts=_number(env, "INBOX_LOCKOUT_ATTEMPTS", 5, int),
+        inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
+        inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
     )
 
 

@@ -80,6 +80,22 @@ def clinics_file(web_ports, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright, one for the whole run; screenshots go to results/browser/."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    (ROOT / "results" / "browser").mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def assistant(lead_db, clinics_file, tmp_path_factory):
     if not MODEL.exists():
         pytest.fail("no trained model: run `make test`, which trains it first")

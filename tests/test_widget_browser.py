@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from bench.browser import CHROMIUM, launch_chromium
 from bench.servers import WebServer, free_port
 from bot.settings import settings_from
 from bot.web.app import create_app
@@ -26,17 +25,6 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "results" / "browser"
 STL = "More 4 Life Physical Therapy"
 ANSWER_TIMEOUT = 20_000
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def serve(clinics_file, port: int, rasa_url: str, token: str = "t" * 32, timeout_ms: int = 8000,

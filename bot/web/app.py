@@ -1,4 +1,5 @@
-"""The one public web server: widget.js and its CSS, per-clinic widget settings, demo pages, the chat endpoint.
+"""The one public web server: widget.js and its CSS, per-clinic widget settings, demo pages, the chat endpoint,
+and the staff inbox under /inbox (bot/web/inbox.py).
 
 Run with `python -m bot web` (uvicorn). Every check on a visitor's request is
 made here (bot/web/guard.py); what passes is forwarded to Rasa's widget
@@ -7,6 +8,8 @@ never reachable from outside.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import logging
 import secrets
@@ -32,6 +35,8 @@ from bot.clinics import Clinic, ClinicDirectory
 from bot.data import clinics_for
 from bot.settings import Settings
 from bot.triage import EMERGENCY, cached_triage, worst
+from bot.web.csrf import FormCSRFMiddleware, outside
+from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, RateLimiter,
                            Refusal, admit, check_caller, is_trusted_server, parse_chat_request, slow_down)
 
@@ -257,12 +262,23 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/chat", chat.handle, methods=["POST"]),
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
+        *Inbox(settings, clinics).routes(),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
                       allow_headers=["Content-Type"])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip],
+    csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
+                      cookie_name="medius_csrf", cookie_path=INBOX, header_name="x-csrf-token",
+                      cookie_secure=settings.inbox_base_url.startswith("https://"))
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
                      exception_handlers={404: not_found}, lifespan=lifespan)
+
+
+def csrf_secret(settings: Settings) -> str:
+    """The key that signs the inbox's CSRF tokens: derived from the internal secret, so every web worker agrees."""
+    if not settings.internal_token:
+        return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
+    return hmac.new(settings.internal_token.encode(), b"medius-inbox-csrf", hashlib.sha256).hexdigest()
 
 
 def demo_page(clinic: Clinic, page: str, base_url: str, nonce: str, settings: Settings) -> str:

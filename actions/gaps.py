@@ -1,0 +1,45 @@
+"""Questions the assistant could not answer, noted for the clinic's content gaps page (bot/gaps.py)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import gaps
+from bot.settings import get_settings
+from bot.triage import cached_triage
+
+logger = logging.getLogger(__name__)
+
+
+async def note_gap(tracker: Tracker, kind: str) -> None:
+    """Store the visitor's last message as a content gap, redacted; never fails the visitor's turn.
+
+    A message with a red flag is not a content gap: symptoms are kept with a lead, where staff need them.
+    """
+    text = tracker.latest_message.get("text") or ""
+    settings = get_settings()
+    if not text or cached_triage(str(settings.triage_file)).red_flags(text):
+        return
+    clinic = str(tracker.get_slot("clinic") or settings.default_clinic)
+    try:
+        await asyncio.to_thread(gaps.record, settings, clinic, text, kind)
+    except Exception as error:  # the lead store may be away: the answer matters more than the gap
+        logger.warning("Content gap not recorded: %s", type(error).__name__)
+
+
+class ActionAnswerOutOfScope(Action):
+    """Say what the assistant can help with, and note the question for the clinic."""
+
+    def name(self) -> Text:
+        return "action_answer_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_out_of_scope")
+        await note_gap(tracker, "out_of_scope")
+        return []

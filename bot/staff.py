@@ -1,0 +1,241 @@
+"""Staff accounts, their browser sessions, and clinics' API tokens for the inbox.
+
+Passwords are hashed with argon2id (argon2-cffi). Session and API tokens are
+long random strings, so a SHA-256 of them is enough to store: nobody can guess
+one from its hash, and checking one costs nothing on every request.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import List, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from bot.db import session_scope
+from bot.models import ApiToken, StaffAccount, StaffSession, utcnow
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class StaffError(ValueError):
+    """A request the command line or the inbox refuses, with a message fit to show."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who is logged in, and which clinic's leads they may see (every clinic's for an admin)."""
+
+    id: int
+    email: str
+    clinic: Optional[str]
+    is_admin: bool
+
+    def sees(self, clinic: str) -> bool:
+        return self.is_admin or clinic == self.clinic
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    staff: Optional[Staff] = None
+    token: Optional[str] = None
+    locked_minutes: int = 0  # > 0: the account is locked for about this long
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _aware(value: Optional[datetime]) -> Optional[datetime]:
+    """SQLite gives back naive datetimes; every time here is UTC."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+def _as_staff(account: StaffAccount) -> Staff:
+    return Staff(account.id, account.email, account.clinic, bool(account.is_admin))
+
+
+def normal_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise StaffError(f"not an email address: {email!r}")
+    return email
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
+    return password
+
+
+# --- accounts (the command line) ---
+
+def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False) -> Staff:
+    email, password = normal_email(email), check_password(password)
+    if not admin and not clinic:
+        raise StaffError("an account needs --clinic (or --admin for one that sees every clinic)")
+    with session_scope(settings.database_url) as session:
+        if session.execute(select(StaffAccount.id).where(StaffAccount.email == email)).first():
+            raise StaffError(f"an account for {email} already exists")
+        account = StaffAccount(email=email, clinic=clinic, is_admin=admin, password_hash=_hasher.hash(password),
+                               disabled=False, failed_logins=0)
+        session.add(account)
+        session.flush()
+        return _as_staff(account)
+
+
+def list_accounts(settings: Settings) -> List[dict]:
+    with session_scope(settings.database_url) as session:
+        return [{"email": a.email, "clinic": a.clinic or "(all)", "admin": bool(a.is_admin),
+                 "disabled": bool(a.disabled), "locked": bool(a.locked_until and _aware(a.locked_until) > utcnow()),
+                 "last_login": _aware(a.last_login_at).isoformat(timespec="minutes") if a.last_login_at else ""}
+                for a in session.execute(select(StaffAccount).order_by(StaffAccount.email)).scalars()]
+
+
+def _account(session, email: str) -> StaffAccount:
+    account = session.execute(select(StaffAccount).where(StaffAccount.email == normal_email(email))).scalar_one_or_none()
+    if account is None:
+        raise StaffError(f"no account for {email}")
+    return account
+
+
+def disable_account(settings: Settings, email: str) -> None:
+    """Disabled at once: its sessions end too."""
+    with session_scope(settings.database_url) as session:
+        account = _account(session, email)
+        account.disabled = True
+        session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+
+
+def reset_password(settings: Settings, email: str, password: str) -> None:
+    """A new password also lifts a lockout and ends every session of the account."""
+    password = check_password(password)
+    with session_scope(settings.database_url) as session:
+        account = _account(session, email)
+        account.password_hash = _hasher.hash(password)
+        account.failed_logins, account.locked_until, account.disabled = 0, None, False
+        session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+
+
+# --- logging in (the inbox) ---
+
+def log_in(settings: Settings, email: str, password: str, now: Optional[datetime] = None) -> LoginResult:
+    """A session for the right email and password; a lockout after INBOX_LOCKOUT_ATTEMPTS failures in a row."""
+    now = now or utcnow()
+    try:
+        email = normal_email(email)
+    except StaffError:
+        email = ""
+    with session_scope(settings.database_url) as session:
+        account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
+            if email else None
+        if account is None or account.disabled:
+            _verify(_DUMMY_HASH, password)
+            return LoginResult()
+        locked_until = _aware(account.locked_until)
+        if locked_until and locked_until > now:
+            return LoginResult(locked_minutes=_minutes_left(locked_until, now))
+        if not _verify(account.password_hash, password):
+            account.failed_logins = (account.failed_logins or 0) + 1
+            if account.failed_logins >= settings.inbox_lockout_attempts:
+                account.failed_logins = 0
+                account.locked_until = now + timedelta(minutes=settings.inbox_lockout_minutes)
+                logger.warning("Staff account %s locked after repeated failed logins", account.id)
+                return LoginResult(locked_minutes=settings.inbox_lockout_minutes)
+            return LoginResult()
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = _hasher.hash(password)
+        account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+        token = secrets.token_urlsafe(32)
+        session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now,
+                                 expires_at=now + timedelta(minutes=settings.inbox_session_minutes)))
+        session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
+        return LoginResult(staff=_as_staff(account), token=token)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _minutes_left(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds() + 59) // 60)
+
+
+def session_staff(settings: Settings, token: Optional[str], now: Optional[datetime] = None) -> Optional[Staff]:
+    """The staff member a session cookie belongs to, or None if it is unknown, expired or disabled."""
+    if not token:
+        return None
+    with session_scope(settings.database_url) as session:
+        row = session.execute(
+            select(StaffSession, StaffAccount).join(StaffAccount, StaffAccount.id == StaffSession.account_id)
+            .where(StaffSession.token_hash == token_hash(token))).first()
+        if row is None:
+            return None
+        staff_session, account = row
+        if account.disabled or _aware(staff_session.expires_at) <= (now or utcnow()):
+            session.delete(staff_session)
+            return None
+        return _as_staff(account)
+
+
+def log_out(settings: Settings, token: Optional[str]) -> None:
+    if token:
+        with session_scope(settings.database_url) as session:
+            session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+
+
+# --- API tokens (the command line makes them, integrations use them) ---
+
+def add_token(settings: Settings, clinic: str, label: str) -> tuple:
+    """A new token for the clinic: (id, token). The token is shown once and stored only as a hash."""
+    token = "mdt_" + secrets.token_urlsafe(32)
+    with session_scope(settings.database_url) as session:
+        row = ApiToken(clinic=clinic, label=(label or "integration")[:100], token_hash=token_hash(token))
+        session.add(row)
+        session.flush()
+        return row.id, token
+
+
+def list_tokens(settings: Settings) -> List[dict]:
+    with session_scope(settings.database_url) as session:
+        return [{"id": t.id, "clinic": t.clinic, "label": t.label,
+                 "created": _aware(t.created_at).isoformat(timespec="minutes"),
+                 "last_used": _aware(t.last_used_at).isoformat(timespec="minutes") if t.last_used_at else "",
+                 "revoked": bool(t.revoked_at)}
+                for t in session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()]
+
+
+def revoke_token(settings: Settings, token_id: int) -> bool:
+    with session_scope(settings.database_url) as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            return False
+        row.revoked_at = row.revoked_at or utcnow()
+        return True
+
+
+def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
+    """The clinic an API token (not revoked) belongs to."""
+    if not token:
+        return None
+    with session_scope(settings.database_url) as session:
+        row = session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash(token),
+                                                     ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+        if row is None:
+            return None
+        row.last_used_at = utcnow()
+        return row.clinic

@@ -1,0 +1,329 @@
+"""The staff inbox under /inbox: log in, work the clinic's leads (priority first), content gaps, a read-only API.
+
+Pages need a staff session (cookie `medius_inbox`, server-side in the lead
+store); the API takes the session or a clinic's API token (Bearer). A lead of
+another clinic is answered 404, exactly like a lead that does not exist. Every
+form carries a CSRF token (bot/web/csrf.py). Database work runs in a thread,
+so a slow database never stalls the chat.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from bot import gaps, inbox, leads, staff
+from bot.clinics import ClinicDirectory
+from bot.contact import display_phone
+from bot.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
+from bot.settings import Settings
+from bot.staff import Staff, StaffError
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+PREFIX = "/inbox"
+COOKIE = "medius_inbox"
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": POLICY}
+LOGIN_MESSAGES = {
+    "expired": "Your session has expired. Please log in again.",
+    "out": "You have logged out.",
+    "wrong": "The email or password is not right.",
+}
+
+
+def safe_next(target: Optional[str]) -> str:
+    """Where to go after logging in: an inbox path only, never another site."""
+    target = target or ""
+    if target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target and "\n" not in target:
+        return target
+    return f"{PREFIX}/leads"
+
+
+class Inbox:
+    """The inbox's routes, bound to one settings object and clinic directory."""
+
+    def __init__(self, settings: Settings, clinics: ClinicDirectory) -> None:
+        self.settings, self.clinics = settings, clinics
+        self.templates = Jinja2Templates(directory=str(HERE / "templates" / "inbox"))
+        env = self.templates.env
+        env.globals.update(words=inbox.words(), statuses=STATUSES, urgencies=URGENCIES, priority=PRIORITY,
+                           note_required=NOTE_REQUIRED, clinic_name=self.clinic_name)
+        env.filters["local"] = self.local_time
+        env.filters["phone"] = display_phone
+        gaps.vocabulary()  # a bad data/inbox.yml stops start-up, not a staff member's page
+
+    # --- helpers ---
+
+    def clinic_name(self, clinic_id: Optional[str]) -> str:
+        clinic = self.clinics.get(clinic_id) if clinic_id else None
+        return clinic.name if clinic else (clinic_id or "All clinics")
+
+    def zone(self, clinic_id: Optional[str]) -> ZoneInfo:
+        clinic = self.clinics.get(clinic_id) if clinic_id else None
+        try:
+            return ZoneInfo(clinic.timezone) if clinic and clinic.timezone else ZoneInfo("UTC")
+        except (KeyError, ValueError):
+            return ZoneInfo("UTC")
+
+    def local_time(self, value: Any, clinic_id: Optional[str] = None) -> str:
+        """A time in the clinic's own time zone, as staff read it."""
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            return ""
+        local = value.astimezone(self.zone(clinic_id))
+        return local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or "")
+
+    async def current(self, request: Request) -> Optional[Staff]:
+        return await run_in_threadpool(staff.session_staff, self.settings, request.cookies.get(COOKIE))
+
+    def page(self, request: Request, name: str, context: Dict[str, Any], status: int = 200) -> Response:
+        context = {"csrf_token": request.state.csrf_token, **context}
+        return self.templates.TemplateResponse(request, name, context, status_code=status, headers=HEADERS)
+
+    def to_login(self, request: Request) -> Response:
+        """Back to the login page, and after it, to where the visitor was going."""
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        reason = "&m=expired" if request.cookies.get(COOKIE) else ""
+        response = RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}{reason}", status_code=303)
+        if reason:
+            response.delete_cookie(COOKIE, path=PREFIX)
+        return response
+
+    def not_found(self, request: Request, who: Optional[Staff]) -> Response:
+        return self.page(request, "not_found.html", {"staff": who}, status=404)
+
+    def authenticated(handler: Callable) -> Callable:  # noqa: N805 - a decorator used in the class body
+        async def wrapped(self: "Inbox", request: Request) -> Response:
+            who = await self.current(request)
+            if who is None:
+                return self.to_login(request)
+            return await handler(self, request, who)
+        return wrapped
+
+    @staticmethod
+    def scope_of(who: Staff) -> Optional[str]:
+        """The clinic whose leads this person sees; None for an admin looking at every clinic."""
+        if not who.is_admin:
+            return who.clinic
+        return None
+
+    # --- logging in and out ---
+
+    async def login(self, request: Request) -> Response:
+        next_url = safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            if await self.current(request):
+                return RedirectResponse(next_url, status_code=303)
+            message = LOGIN_MESSAGES.get(request.query_params.get("m", ""))
+            return self.page(request, "login.html", {"next": next_url, "message": message, "email": ""})
+        form = await request.form()
+        email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1000]
+        next_url = safe_next(str(form.get("next") or ""))
+        result = await run_in_threadpool(staff.log_in, self.settings, email, password)
+        if result.token is None:
+            if result.locked_minutes:
+                message = (f"This account is locked after too many failed attempts. Try again in "
+                           f"{result.locked_minutes} minute{'s' if result.locked_minutes != 1 else ''}, or ask "
+                           f"an administrator to reset the password.")
+            else:
+                message = LOGIN_MESSAGES["wrong"]
+            return self.page(request, "login.html", {"next": next_url, "message": message, "email": email,
+                                                     "error": True}, status=401)
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(COOKIE, result.token, max_age=self.settings.inbox_session_minutes * 60, path=PREFIX,
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE))
+        response = RedirectResponse(f"{PREFIX}/login?m=out", status_code=303)
+        response.delete_cookie(COOKIE, path=PREFIX)
+        return response
+
+    # --- the lead list, live ---
+
+    @authenticated
+    async def lead_list(self, request: Request, who: Staff) -> Response:
+        wanted = inbox.LeadFilter.from_query(dict(request.query_params))
+        scope = self.scope_of(who)
+        zone = self.zone(who.clinic)
+        rows, total = await run_in_threadpool(inbox.list_leads, self.settings, scope, wanted, zone)
+        counts = await run_in_threadpool(inbox.status_counts, self.settings, scope, wanted)
+        pinned = [r for r in rows if r["urgency"] in PRIORITY and r["status"] in ("new", "contacted")]
+        context = {"staff": who, "wanted": wanted, "pinned": pinned, "others": rows[len(pinned):],
+                   "total": total, "shown": len(rows), "counts": counts, "query": wanted.as_query(),
+                   "export_url": f"{PREFIX}/leads.csv?{urlencode(wanted.as_query())}",
+                   "clinics": self.clinics.all() if who.is_admin else ()}
+        name = "lead_region.html" if request.query_params.get("partial") else "leads.html"
+        return self.page(request, name, context)
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: `leads` whenever a lead in scope arrives or changes; `logout` when the session ends."""
+        who = await self.current(request)
+        if who is None:
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
+        scope, token = self.scope_of(who), request.cookies.get(COOKIE)
+
+        async def stream():
+            seen = await run_in_threadpool(inbox.latest, self.settings, scope)
+            while True:
+                await asyncio.sleep(self.settings.inbox_poll_seconds)
+                if await run_in_threadpool(staff.session_staff, self.settings, token) is None:
+                    yield {"event": "logout", "data": "{}"}
+                    return
+                try:
+                    now = await run_in_threadpool(inbox.latest, self.settings, scope)
+                except Exception as error:  # the database may be away for a moment: keep the stream
+                    logger.warning("Inbox live update failed: %s", type(error).__name__)
+                    continue
+                if now != seen:
+                    arrived = now[0] > seen[0]
+                    yield {"event": "leads", "data": json.dumps({"new": arrived, "priority": arrived and now[2]})}
+                    seen = now
+
+        return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store"})
+
+    # --- one lead ---
+
+    @authenticated
+    async def lead_page(self, request: Request, who: Staff) -> Response:
+        return await self._lead_page(request, who)
+
+    async def _lead_page(self, request: Request, who: Staff, error: str = "", status: int = 200) -> Response:
+        lead_id = request.path_params["lead_id"]
+        record = await run_in_threadpool(inbox.lead_detail, self.settings, lead_id, self.scope_of(who))
+        if record is None:
+            return self.not_found(request, who)
+        saved = {"status": "Status saved.", "note": "Note added."}.get(request.query_params.get("saved", ""))
+        return self.page(request, "lead.html", {"staff": who, "lead": record, "error": error, "saved": saved,
+                                                "screening": screening_list(record.get("screening"))},
+                         status=status)
+
+    @authenticated
+    async def change_status(self, request: Request, who: Staff) -> Response:
+        form = await request.form()
+        return await self._change(request, who, "status", lambda scope: inbox.change_status(
+            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("status") or ""),
+            str(form.get("note") or "")))
+
+    @authenticated
+    async def add_note(self, request: Request, who: Staff) -> Response:
+        form = await request.form()
+        return await self._change(request, who, "note", lambda scope: inbox.add_note(
+            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("text") or "")))
+
+    async def _change(self, request: Request, who: Staff, what: str, change: Callable[[Optional[str]], bool]):
+        try:
+            found = await run_in_threadpool(change, self.scope_of(who))
+        except StaffError as error:
+            return await self._lead_page(request, who, error=str(error), status=400)
+        if not found:
+            return self.not_found(request, who)
+        logger.info("Lead %s: %s changed by staff account %s", request.path_params["lead_id"], what, who.id)
+        return RedirectResponse(f"{PREFIX}/leads/{request.path_params['lead_id']}?saved={what}", status_code=303)
+
+    # --- export and content gaps ---
+
+    @authenticated
+    async def export(self, request: Request, who: Staff) -> Response:
+        wanted = inbox.LeadFilter.from_query(dict(request.query_params))
+        rows, _ = await run_in_threadpool(inbox.list_leads, self.settings, self.scope_of(who), wanted,
+                                          self.zone(who.clinic), None)
+        name = f"leads-{who.clinic or wanted.clinic or 'all'}-{datetime.now().date().isoformat()}.csv"
+        logger.info("Leads exported by staff account %s (%s rows)", who.id, len(rows))
+        return Response(leads.export(rows, "csv"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+    @authenticated
+    async def content_gaps(self, request: Request, who: Staff) -> Response:
+        clinic = who.clinic if not who.is_admin else (request.query_params.get("clinic") or None)
+        groups = await run_in_threadpool(gaps.grouped, self.settings, clinic)
+        return self.page(request, "gaps.html", {"staff": who, "groups": groups, "clinic": clinic,
+                                                "retention_days": self.settings.conversation_retention_days,
+                                                "clinics": self.clinics.all() if who.is_admin else ()})
+
+    # --- the API: a clinic's token or a staff session ---
+
+    async def api_caller(self, request: Request) -> Optional[Any]:
+        """(clinic scope,) for a valid Bearer token or session; None when neither."""
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            clinic = await run_in_threadpool(staff.token_clinic, self.settings, header[7:].strip())
+            return (clinic,) if clinic else None
+        who = await self.current(request)
+        return (self.scope_of(who),) if who else None
+
+    @staticmethod
+    def unauthorised() -> Response:
+        return JSONResponse({"error": "unauthorised", "message": "Send a clinic API token as 'Authorization: "
+                                                                 "Bearer <token>', or log in to the inbox."},
+                            status_code=401, headers={"WWW-Authenticate": 'Bearer realm="medius-inbox"',
+                                                      "Cache-Control": "no-store"})
+
+    async def api_leads(self, request: Request) -> Response:
+        caller = await self.api_caller(request)
+        if caller is None:
+            return self.unauthorised()
+        wanted = inbox.LeadFilter.from_query(dict(request.query_params))
+        rows, total = await run_in_threadpool(inbox.list_leads, self.settings, caller[0], wanted)
+        return JSONResponse({"total": total, "leads": rows}, headers={"Cache-Control": "no-store"})
+
+    async def api_lead(self, request: Request) -> Response:
+        caller = await self.api_caller(request)
+        if caller is None:
+            return self.unauthorised()
+        record = await run_in_threadpool(inbox.lead_detail, self.settings, request.path_params["lead_id"], caller[0])
+        if record is None:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        return JSONResponse(json.loads(json.dumps(record, default=str)), headers={"Cache-Control": "no-store"})
+
+    async def static(self, request: Request) -> Response:
+        return FileResponse(HERE / "static" / request.url.path.rsplit("/", 1)[-1], headers={"Cache-Control": "no-cache"})
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/leads", status_code=303)
+
+    def routes(self) -> List[Route]:
+        return [
+            Route(PREFIX, self.home),
+            Route(f"{PREFIX}/", self.home),
+            Route(f"{PREFIX}/login", self.login, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
+            Route(f"{PREFIX}/leads", self.lead_list),
+            Route(f"{PREFIX}/leads.csv", self.export),
+            Route(f"{PREFIX}/leads/{{lead_id:int}}", self.lead_page),
+            Route(f"{PREFIX}/leads/{{lead_id:int}}/status", self.change_status, methods=["POST"]),
+            Route(f"{PREFIX}/leads/{{lead_id:int}}/notes", self.add_note, methods=["POST"]),
+            Route(f"{PREFIX}/events", self.events),
+            Route(f"{PREFIX}/gaps", self.content_gaps),
+            Route(f"{PREFIX}/api/leads", self.api_leads),
+            Route(f"{PREFIX}/api/leads/{{lead_id:int}}", self.api_lead),
+            Route(f"{PREFIX}/static/inbox.css", self.static),
+            Route(f"{PREFIX}/static/inbox.js", self.static),
+        ]
+
+
+def screening_list(screening: Optional[Dict[str, Any]]) -> List[tuple]:
+    """The screening answers as (question, answer) pairs staff can read, in the screening's order."""
+    if not screening:
+        return []
+    labels, answers = inbox.words()["screening"], inbox.words()["answer_words"]
+    ordered = [key for key in labels if key in screening] + [key for key in screening if key not in labels]
+    return [(labels.get(key, key.replace("_", " ").capitalize()),
+             answers.get(str(screening[key]), str(screening[key]))) for key in ordered]

@@ -1,0 +1,64 @@
+"""Content gaps: redaction before storing, grouping of similar questions, retention."""
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from bot import gaps
+from bot.models import utcnow
+
+
+@pytest.mark.parametrize("text, kept, removed", [
+    ("my name is Mary Jones, do you treat shoulders?", "do you treat shoulders?", "Mary"),
+    ("Hi I'm Bob. Do you take Medicare", "Do you take Medicare", "Bob"),
+    ("this is Sandra from up the road, is there parking", "is there parking", "Sandra"),
+    ("my husband Derek has a bad neck, can he come too", "has a bad neck", "Derek"),
+    ("Dr. Patel told me to ask about cortisone shots", "cortisone shots", "Patel"),
+    ("call me back on 314 555 0199 about prices", "about prices", "555"),
+    ("email me at jo.smith@example.com with your prices", "with your prices", "jo.smith"),
+    ("text +44 7700 900123 pls, what do you charge", "what do you charge", "7700"),
+])
+def test_names_phones_and_emails_are_removed_before_a_question_is_kept(text, kept, removed):
+    cleaned = gaps.redact(text)
+    assert kept in cleaned and removed not in cleaned
+
+
+def test_words_that_only_look_like_names_stay():
+    assert gaps.redact("I am 67 and I am worried about my knee") == "I am 67 and I am worried about my knee"
+    assert gaps.redact("is Pilates any good for hips?") == "is Pilates any good for hips?"
+
+
+def test_similar_questions_are_grouped_with_counts_newest_group_first(settings):
+    for text in ["do you take medicare?", "Does the clinic take Medicare insurance", "how much is parking",
+                 "Do you accept medicare", "what about my neck pain"]:
+        gaps.record(settings, "stl", text, "out_of_scope")
+    gaps.record(settings, "boston", "do you take medicare", "fallback")
+    groups = gaps.grouped(settings, "stl")
+    assert [(g.example, g.count) for g in groups] == [
+        ("what about my neck pain", 1), ("Do you accept medicare", 3), ("how much is parking", 1)]
+    assert "Does the clinic take Medicare insurance" in groups[1].wordings
+    assert sum(g.count for g in gaps.grouped(settings, None)) == 6  # an admin's view: every clinic
+
+
+def test_only_redacted_text_reaches_the_database(settings):
+    gaps.record(settings, "stl", "I'm Linda Hart, 07700 900123, linda@hart.example: can you fix a frozen shoulder?",
+                "fallback")
+    [group] = gaps.grouped(settings, "stl")
+    assert "Linda" not in group.example and "900123" not in group.example and "hart.example" not in group.example
+    assert "frozen shoulder" in group.example
+
+
+def test_commands_empty_and_wordless_messages_are_not_gaps(settings):
+    for text in ["", "   ", "/restart", "???", "123"]:
+        gaps.record(settings, "stl", text, "fallback")
+    assert gaps.grouped(settings, "stl") == []
+    with pytest.raises(ValueError):
+        gaps.record(settings, "stl", "a question", "something else")
+
+
+def test_gaps_are_kept_as_long_as_conversations(settings):
+    gaps.record(settings, "stl", "do you do dry needling", "out_of_scope")
+    short = dataclasses.replace(settings, conversation_retention_days=1)
+    assert gaps.purge(short) == 0
+    assert gaps.purge(short, now=utcnow() + timedelta(days=2)) == 1
+    assert gaps.grouped(settings, "stl") == []
