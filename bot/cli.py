@@ -9,7 +9,7 @@ import sys
 import time
 from typing import List, Optional
 
-from bot import conversations, data, gaps, leads, staff
+from bot import conversations, data, gaps, leads, spool, staff
 from bot.db import migrate
 from bot.logs import configure_logging
 from bot.notify import deliver_due, smtp_problem
@@ -130,7 +130,11 @@ def _notify_round(settings) -> None:
         leads.replay_spool(settings, data.clinics())
     except Exception as error:  # the database may still be away: keep the spool, try next round
         logger.warning("Spool replay failed (%s); will retry", type(error).__name__)
-    counts = deliver_due(settings)
+    try:
+        counts = deliver_due(settings)
+    except Exception as error:  # the database is away: the notifier waits for it, it never exits
+        logger.warning("Notification round failed (%s); will retry", type(error).__name__)
+        return
     if any(counts.values()):
         logger.info("Notifications: %s", counts)
 
@@ -195,8 +199,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.action == "list":
         for record in leads.list_leads(settings, args.clinic):
             contact = record["phone"] or record["email"]
+            alert = "  NOTICE FAILED: tell the clinic" if record["notification_status"] == "failed" else ""
             print(f"{record['id']:>5}  {record['created_at'][:16]}  {record['clinic']:<8} {record['urgency']:<12} "
-                  f"{record['status']:<9} {record['name']}  {contact}")
+                  f"{record['status']:<9} {record['name']}  {contact}{alert}")
+        waiting, refused = spool.pending(settings.spool_file), spool.quarantined(settings.spool_file)
+        if waiting:
+            print(f"Some leads wait in the spool {settings.spool_file} for the database; the notifier replays "
+                  f"them (or: python -m bot leads replay).", file=sys.stderr)
+        if refused:
+            print(f"{refused} lead(s) the database refused are quarantined in {spool.quarantine_file(settings.spool_file)}"
+                  f": a person must look at them.", file=sys.stderr)
         return 0
     if args.action == "show":
         record = leads.get_lead(settings, args.id)

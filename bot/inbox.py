@@ -109,7 +109,7 @@ def list_leads(settings: Settings, scope: Optional[str], wanted: LeadFilter,
     with session_scope(settings.database_url) as session:
         base = _filtered(_scope(select(Lead), scope, wanted), wanted, zone)
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-        query = base.options(selectinload(Lead.status_changes)).order_by(
+        query = base.options(selectinload(Lead.status_changes), selectinload(Lead.notifications)).order_by(
             _pinned(), Lead.created_at.desc(), Lead.id.desc())
         if limit:
             query = query.limit(limit)

@@ -11,21 +11,27 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from bot import spool
 from bot.clinics import ClinicDirectory
 from bot.db import session_scope
 from bot.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
-from bot.notify import drafts_for
+from bot.notify import delivery_status, drafts_for
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DEDUPE_WINDOW = timedelta(minutes=30)
 EXPORT_FIELDS = ["id", "clinic", "created_at", "name", "phone", "email", "preferred_time", "mode", "consent",
-                 "reason", "urgency", "screening", "status", "status_history", "sender_id", "transcript"]
+                 "reason", "urgency", "screening", "status", "status_history", "sender_id", "transcript",
+                 "notification_status"]
+
+
+FIELD_LIMITS = {"clinic": 64, "sender_id": 128, "name": 100, "phone": 32, "email": 254, "preferred_time": 200,
+                "mode": 16, "reason": 5000}
 
 
 @dataclass
@@ -47,6 +53,11 @@ class LeadInput:
     submitted_at: str = field(default_factory=lambda: utcnow().isoformat())
 
     def __post_init__(self) -> None:
+        # What no database column takes: NUL characters (PostgreSQL refuses them) and text past a field's size.
+        for name, limit in FIELD_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, value.replace("\x00", "")[:limit])
         if self.urgency not in URGENCIES:
             raise ValueError(f"unknown urgency {self.urgency!r}")
         # An emergency is recorded even from an anonymous visitor: staff must know.
@@ -101,30 +112,53 @@ def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base
     return lead.id, updated
 
 
-def replay_spool(settings: Settings, clinics: ClinicDirectory) -> int:
-    """Move spooled leads into the database; raises (and keeps them) if it is still away."""
-    def store(records: List[Dict[str, Any]]) -> None:
-        with session_scope(settings.database_url) as session:
-            for record in records:
-                save(session, LeadInput(**record), clinics, settings.inbox_base_url)
+def unavailable(error: BaseException) -> bool:
+    """An outage (the database cannot be reached or is busy), as opposed to a refusal of this record's data."""
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout, OSError))
 
-    count = spool.replay(settings.spool_file, store)
-    if count:
-        logger.info("Replayed %s spooled lead(s) into the database", count)
-    return count
+
+def _store(settings: Settings, clinics: ClinicDirectory, record: Dict[str, Any]) -> None:
+    with session_scope(settings.database_url) as session:
+        save(session, LeadInput(**record), clinics, settings.inbox_base_url)
+
+
+def replay_spool(settings: Settings, clinics: ClinicDirectory) -> int:
+    """Move spooled leads into the database; raises (and keeps them) if it is still away.
+
+    A lead the database refuses is quarantined with a log line that names only the kind of refusal.
+    """
+    result = spool.replay(settings.spool_file, lambda record: _store(settings, clinics, record),
+                          refused=lambda error: not unavailable(error))
+    if result.stored:
+        logger.info("Replayed %s spooled lead(s) into the database", result.stored)
+    if result.quarantined:
+        logger.error("%s spooled lead(s) refused by the database, quarantined in %s for a person to check",
+                     result.quarantined, spool.quarantine_file(settings.spool_file))
+    if result.left:
+        logger.warning("Database went away during the replay; %s lead(s) stay spooled", result.left)
+    return result.stored
 
 
 def submit(settings: Settings, clinics: ClinicDirectory, data: LeadInput) -> SubmitResult:
-    """Save a lead; if the database fails, spool it durably instead. Never raises for a visitor."""
+    """Save a lead; if the database is away, spool it durably instead. Never raises for a visitor.
+
+    A lead the database refuses for its own data (not an outage) is quarantined,
+    not spooled: in the spool it would hold up every lead after it.
+    """
     try:
         if spool.pending(settings.spool_file):
             replay_spool(settings, clinics)
         with session_scope(settings.database_url) as session:
             lead_id, updated = save(session, data, clinics, settings.inbox_base_url)
         return SubmitResult(lead_id=lead_id, updated=updated, spooled=False)
-    except (SQLAlchemyError, OSError) as error:
-        logger.error("Lead store unavailable (%s); spooling the lead", type(error).__name__)
-        spool.append(settings.spool_file, asdict(data))
+    except Exception as error:  # whatever it is, the lead is kept
+        if unavailable(error):
+            logger.error("Lead store unavailable (%s); spooling the lead", type(error).__name__)
+            spool.append(settings.spool_file, asdict(data))
+        else:
+            logger.error("Lead refused by the database (%s); quarantined in %s for a person to check",
+                         type(error).__name__, spool.quarantine_file(settings.spool_file))
+            spool.quarantine(settings.spool_file, asdict(data), type(error).__name__)
         return SubmitResult(lead_id=None, updated=False, spooled=True)
 
 
@@ -138,6 +172,7 @@ def as_record(lead: Lead) -> Dict[str, Any]:
         "status_history": [{"at": _as_utc(c.at.isoformat()).isoformat(), "from": c.old_status, "to": c.new_status,
                             "note": c.note} for c in lead.status_changes],
         "sender_id": lead.sender_id, "transcript": lead.transcript or [],
+        "notification_status": delivery_status(lead.notifications),
     }
 
 

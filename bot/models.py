@@ -83,6 +83,10 @@ class Notification(Base):
     sent_at = Column(DateTime(timezone=True))
     attempts = Column(Integer, nullable=False, default=0)
     failed_for_good = Column(Integer, nullable=False, default=0)
+    # A notifier claims a row before sending it, so two notifiers never send it twice; a claim
+    # left by a notifier that died expires and the row is tried again.
+    claimed_by = Column(String(64))
+    claimed_until = Column(DateTime(timezone=True))
 
     attempt_log = relationship("DeliveryAttempt", order_by="DeliveryAttempt.id", cascade="all, delete-orphan")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -11,16 +12,15 @@ from email.message import EmailMessage
 from typing import List, Optional, Tuple
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from bot.clinics import Clinic
 from bot.db import session_scope
-from bot.models import DeliveryAttempt, Lead, Notification, utcnow
+from bot.models import PRIORITY, DeliveryAttempt, Lead, Notification, utcnow
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PRIORITY = {"emergency", "urgent", "nerve_review"}
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -145,19 +145,54 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return min(timedelta(seconds=settings.notify_backoff_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
-    """Try every notification that is due once; record each attempt. Returns counts."""
-    now = now or utcnow()
+CLAIM_BATCH = 50
+
+
+def claim_due(settings: Settings, now: datetime, me: str) -> List[Notification]:
+    """Claim the due notifications no other notifier holds, and return them (detached copies).
+
+    PostgreSQL skips rows another notifier has locked (FOR UPDATE SKIP LOCKED);
+    on every database the claim itself is a conditional UPDATE, so of two
+    notifiers racing for a row exactly one gets it. A claim lasts long enough
+    to send; if its notifier dies, the row is due again when the claim runs out.
+    """
+    until = now + timedelta(seconds=max(60.0, 3 * settings.notify_timeout_seconds))
     with session_scope(settings.database_url) as session:
-        due = session.execute(
-            select(Notification.id, Notification.channel, Notification.target, Notification.subject,
-                   Notification.body, Notification.attempts)
-            .where(Notification.sent_at.is_(None), Notification.failed_for_good == 0,
-                   Notification.next_attempt_at <= now)
-            .order_by(Notification.id)
-        ).all()
+        query = (select(Notification.id)
+                 .where(Notification.sent_at.is_(None), Notification.failed_for_good == 0,
+                        Notification.next_attempt_at <= now,
+                        or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+                 .order_by(Notification.id).limit(CLAIM_BATCH))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for notification_id in session.execute(query).scalars().all():
+            won = session.execute(
+                update(Notification).where(
+                    Notification.id == notification_id, Notification.sent_at.is_(None),
+                    or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+                .values(claimed_by=me, claimed_until=until).execution_options(synchronize_session=False))
+            if won.rowcount == 1:
+                claimed.append(notification_id)
+        session.flush()
+        rows = session.execute(select(Notification, Lead.urgency).join(Lead, Lead.id == Notification.lead_id)
+                               .where(Notification.id.in_(claimed)).order_by(Notification.id)).all()
+        for notification, urgency in rows:
+            notification.lead_urgency = urgency
+            session.expunge(notification)
+        return [notification for notification, _ in rows]
+
+
+def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
+    """Send every due notification this notifier can claim, once; record each attempt. Returns counts.
+
+    An emergency notification that runs out of attempts is logged at ERROR as
+    an alert and shows as failed in `python -m bot leads list` and the inbox.
+    """
+    now = now or utcnow()
+    me = f"{os.uname().nodename}:{os.getpid()}"[:64]
     counts = {"sent": 0, "failed": 0, "given_up": 0}
-    for row in due:
+    for row in claim_due(settings, now, me):
         error = None
         try:
             sender = send_email if row.channel == "email" else send_webhook
@@ -167,6 +202,7 @@ def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
         with session_scope(settings.database_url) as session:
             notification = session.get(Notification, row.id)
             notification.attempts += 1
+            notification.claimed_by, notification.claimed_until = None, None
             session.add(DeliveryAttempt(notification_id=row.id, at=now, ok=int(error is None), error=error))
             if error is None:
                 notification.sent_at = now
@@ -174,9 +210,24 @@ def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
             elif notification.attempts >= settings.notify_max_attempts:
                 notification.failed_for_good = 1
                 counts["given_up"] += 1
-                logger.error("Notification %s gave up after %s attempts (%s)", row.id, notification.attempts, row.channel)
+                if row.lead_urgency == "emergency":
+                    logger.error("ALERT: the %s notice of EMERGENCY lead %s could not be delivered after %s "
+                                 "attempts; tell the clinic by phone now", row.channel, row.lead_id,
+                                 notification.attempts)
+                else:
+                    logger.error("Notification %s gave up after %s attempts (%s)", row.id, notification.attempts,
+                                 row.channel)
             else:
                 notification.next_attempt_at = now + backoff(settings, notification.attempts)
                 counts["failed"] += 1
                 logger.warning("Notification %s attempt %s failed (%s); retrying later", row.id, notification.attempts, row.channel)
     return counts
+
+
+def delivery_status(notifications: List[Notification]) -> str:
+    """A lead's notices in one word: failed (any gave up), pending, sent, or none."""
+    if any(n.failed_for_good for n in notifications):
+        return "failed"
+    if any(n.sent_at is None for n in notifications):
+        return "pending"
+    return "sent" if notifications else "none"

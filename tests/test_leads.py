@@ -145,9 +145,32 @@ def test_export_json_has_the_documented_fields_and_csv_has_a_row_per_lead(settin
     records = json.loads(export(list_leads(settings), "json"))
     assert set(records[0]) == {"id", "clinic", "created_at", "name", "phone", "email", "preferred_time", "mode",
                                "consent", "reason", "urgency", "screening", "status", "status_history",
-                               "sender_id", "transcript"}
+                               "sender_id", "transcript", "notification_status"}
     assert records[0]["transcript"][0].keys() == {"who", "text", "at"}
     csv_text = export(list_leads(settings), "csv")
     import csv, io
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert len(rows) == 2 and {r["name"] for r in rows} == {"Mary Green", "Bob, \"the builder\""}
+
+
+def test_a_record_the_database_refuses_is_quarantined_and_does_not_hold_up_the_next(settings, caplog):
+    good = dataclasses.asdict(lead())
+    bad = dict(dataclasses.asdict(lead(sender_id="visitor-bad", name="Bad Record")), urgency="bogus")
+    later = dataclasses.asdict(lead(sender_id="visitor-3", name="Nora Later"))
+    settings.spool_file.write_text("".join(json.dumps(r) + "\n" for r in (good, bad, later)))
+    with caplog.at_level(logging.INFO):
+        assert replay_spool(settings, CLINICS) == 2
+    assert {r["name"] for r in list_leads(settings)} == {"Mary Green", "Nora Later"}
+    assert settings.spool_file.read_text() == ""
+    [kept] = [json.loads(line) for line in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
+              .splitlines()]
+    assert kept["record"]["name"] == "Bad Record" and kept["reason"] == "ValueError"
+    assert "quarantined" in caplog.text and "Bad Record" not in caplog.text and "Mary" not in caplog.text
+    assert submit(settings, CLINICS, lead(sender_id="visitor-4", name="Next One")).lead_id  # nothing blocks
+
+
+def test_text_no_column_takes_is_cleaned_before_saving(settings):
+    lead_id = submit(settings, CLINICS, lead(name="Ann\x00 Lee" + "e" * 200, preferred_time="x" * 500)).lead_id
+    record = get_lead(settings, lead_id)
+    assert record["name"].startswith("Ann Lee") and len(record["name"]) == 100 and "\x00" not in record["name"]
+    assert len(record["preferred_time"]) == 200

@@ -45,3 +45,26 @@ def test_leads_dedupe_status_export_and_purge_on_postgres(pg_url, settings, smtp
     assert deliver_due(pg)["sent"] == 2 and len(smtp_sink.messages) == 2
     submit(pg, CLINICS, lead(sender_id="pg-old", submitted_at=(T0 - timedelta(days=400)).isoformat()))
     assert purge(pg, now=T0) == 1
+
+
+def test_a_lead_postgresql_refuses_is_quarantined_and_the_next_ones_are_stored(pg_url, settings, caplog):
+    pg = dataclasses.replace(settings, database_url=pg_url)
+    refused = submit(pg, CLINICS, lead(sender_id="pg-nan", screening={"score": float("nan")}))  # not valid JSON
+    assert refused.spooled and refused.lead_id is None
+    assert "pg-nan" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
+    assert not settings.spool_file.exists() or settings.spool_file.read_text() == ""  # the spool stays clear
+    nul = submit(pg, CLINICS, lead(sender_id="pg-nul", name="Jo\x00 Banks"))  # psycopg2 raises ValueError on NUL
+    assert nul.lead_id and get_lead(pg, nul.lead_id)["name"] == "Jo Banks"
+
+
+def test_replay_on_postgresql_quarantines_the_refused_record_and_stores_the_rest(pg_url, settings):
+    pg = dataclasses.replace(settings, database_url=pg_url)
+    records = [dataclasses.asdict(lead(sender_id="pg-r1")),
+               dataclasses.asdict(lead(sender_id="pg-r2", screening={"score": float("nan")})),
+               dataclasses.asdict(lead(sender_id="pg-r3", name="Third"))]
+    settings.spool_file.write_text("".join(json.dumps(r) + "\n" for r in records))
+    from bot.leads import replay_spool
+    assert replay_spool(pg, CLINICS) == 2
+    senders = {r["sender_id"] for r in list_leads(pg)}
+    assert {"pg-r1", "pg-r3"} <= senders and "pg-r2" not in senders
+    assert "pg-r2" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
