@@ -89,6 +89,7 @@ class TcpForwarder:
     def __init__(self, port: int, target_port: int):
         self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", port))
+        self.connections: list = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -97,7 +98,11 @@ class TcpForwarder:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.listener.fileno() == -1:
+                client.close()
+                return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.connections += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
@@ -116,7 +121,17 @@ class TcpForwarder:
                     pass
 
     def close(self):
+        """Closed like a server that went away: no new connections, and the open ones cut."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the other thread
+        except OSError:
+            pass
         self.listener.close()
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class SilentServer:

@@ -22,6 +22,21 @@ def cut_off(lead_db, clinics_file, tmp_path_factory):
         yield running, proxy_port
 
 
+def test_without_the_action_server_a_question_gets_the_clinics_phone_and_the_talk_goes_on_after(cut_off):
+    assistant, proxy_port = cut_off
+    visitor = Visitor(assistant)
+    reply = visitor.says("what is the gluteus medius")
+    assert "314-941-3970" in reply and "lost track" not in reply
+    boston = Visitor(assistant, clinic="boston")  # no phone in its profile: its website instead
+    assert "through its website" in boston.says("what exercises help my hip")
+    forwarder = TcpForwarder(proxy_port, assistant.ports["actions"])
+    try:
+        assert "outer side of the hip" in visitor.says("what is the gluteus medius")
+        assert "what name" in visitor.says("I'd like to book an appointment").lower()
+    finally:
+        forwarder.close()
+
+
 def test_an_emergency_gets_the_advice_without_the_action_server_and_its_lead_follows(cut_off, lead_db):
     assistant, proxy_port = cut_off
     visitor = Visitor(assistant)

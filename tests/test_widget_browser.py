@@ -580,3 +580,38 @@ def test_an_emergency_that_comes_while_the_panel_is_closed_is_in_view_when_it_op
     launcher(page).click()
     call = emergency_card(page).get_by_role("link", name="Call 911", exact=True)
     expect(call).to_be_in_viewport(ratio=1)
+
+
+def test_an_empty_reply_shows_the_error_line_with_the_clinics_phone(page, offline_site):
+    reply_with(page, [])
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "what is the gluteus medius")
+    error = error_line(page)
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("314-941-3970")
+
+
+def test_a_retry_after_an_abort_carries_the_same_message_id(page, offline_site):
+    bodies = []
+
+    def answer(route):
+        bodies.append(json.loads(route.request.post_data))
+        if len(bodies) == 1:
+            route.abort("timedout")  # the first try never got its answer back
+        else:
+            route.fulfill(status=200, content_type="application/json",
+                          body=json.dumps([{"text": "The gluteus medius sits on the outer hip."}]))
+
+    page.route("**/chat", answer)
+    open_widget(page, f"{offline_site.url}/demo/stl")
+    ask(page, "what is the gluteus medius")
+    error = error_line(page)
+    expect(error).to_be_visible()
+    error.get_by_role("button", name="Try again").click()
+    expect(bot_messages(page).last).to_contain_text("outer hip")
+    ask(page, "and exercises?")
+    expect(page.locator(".msg.me")).to_have_count(2)
+    assert len(bodies) == 3
+    assert bodies[0]["message_id"] == bodies[1]["message_id"]  # the retry: the same message
+    assert bodies[2]["message_id"] != bodies[0]["message_id"]  # a new message: a new key
+    assert re.fullmatch(r"[0-9a-f]{24}", bodies[0]["message_id"])

@@ -8,6 +8,7 @@ never reachable from outside.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import httpx
 from starlette.applications import Starlette
@@ -37,8 +38,9 @@ from bot.settings import Settings
 from bot.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
-from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, RateLimiter,
-                           Refusal, admit, check_caller, is_trusted_server, parse_chat_request, slow_down)
+from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
+                           RateLimiter, Refusal, TurnCache, admit, check_caller, is_trusted_server, parse_chat_request,
+                           slow_down)
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ class ChatForwarder:
         self.per_sender = RateLimiter(settings.chat_rate_limit, settings.chat_rate_window_seconds)
         self.per_address = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.address_key = AddressHasher()
+        self.turns = TurnCache()
         self._client: Optional[httpx.AsyncClient] = None
 
     @property
@@ -167,6 +170,33 @@ class ChatForwarder:
         wait = admit(limits)
         if wait is not None:
             return self.refuse(slow_down(wait), {"Retry-After": str(max(1, round(wait)))})
+        if not chat.message_id:
+            status, body = await self.forward(chat)
+            return JSONResponse(body, status_code=status)
+        key = (chat.sender, chat.message_id)
+        earlier = self.turns.get(key)
+        if earlier is not None:  # a retry: the first attempt's answer, not a second turn
+            status, body = await asyncio.shield(earlier)
+            return JSONResponse(body, status_code=status)
+        answer = self.turns.start(key)
+        # Shielded: a visitor who gives up waiting does not cut the turn short; the retry collects it.
+        status, body = await asyncio.shield(self._forward_once(chat, key, answer))
+        return JSONResponse(body, status_code=status)
+
+    async def _forward_once(self, chat: ChatRequest, key, answer: asyncio.Future):
+        try:
+            outcome = await self.forward(chat)
+        except BaseException:
+            self.turns.forget(key)
+            answer.set_result((503, UNAVAILABLE.body()))
+            raise
+        if outcome[0] != 200:
+            self.turns.forget(key)  # it did not reach the assistant: a retry tries again
+        answer.set_result(outcome)
+        return outcome
+
+    async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
+        """One turn through Rasa's channel: (status, body) for the visitor."""
         try:
             answer = await self.client.post(CHANNEL_PATH, json={
                 "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}})
@@ -175,13 +205,13 @@ class ChatForwarder:
             logger.error("Assistant unreachable: %s", type(error).__name__)
             return self.unavailable(chat.message)
         if answer.status_code == 200 and isinstance(replies, list):
-            return JSONResponse(replies)
+            return 200, replies
         if 400 <= answer.status_code < 500 and isinstance(replies, dict) and replies.get("message"):
-            return JSONResponse(replies, status_code=answer.status_code)
+            return answer.status_code, replies
         logger.error("Assistant answered HTTP %s", answer.status_code)
         return self.unavailable(chat.message)
 
-    def unavailable(self, message: str) -> Response:
+    def unavailable(self, message: str) -> Tuple[int, Any]:
         """Rasa cannot answer: still give emergency advice where the red-flag rules see an emergency.
 
         Emergency advice must not depend on one process. Only the rules run here
@@ -189,8 +219,9 @@ class ChatForwarder:
         """
         if not message.startswith("/") and worst(cached_triage(str(self.settings.triage_file)).red_flags(message)) \
                 == EMERGENCY:
-            return JSONResponse([data.emergency_response()])
-        return self.refuse(UNAVAILABLE)
+            return 200, [data.emergency_response()]
+        logger.info("Chat request refused: %s", UNAVAILABLE.code)
+        return UNAVAILABLE.status, UNAVAILABLE.body()
 
     @staticmethod
     def refuse(refusal: Refusal, headers: Optional[Dict[str, str]] = None) -> Response:

@@ -87,7 +87,7 @@ class WidgetInput(InputChannel):
             await self._start_session(request, sender, clinic)
             return await self._answer(UserMessage(text, WidgetOutput(), sender,
                                                   input_channel=self.name(), metadata={"clinic": clinic.id}),
-                                      on_new_message, refuse)
+                                      on_new_message, refuse, clinic)
 
         return webhook
 
@@ -118,10 +118,16 @@ class WidgetInput(InputChannel):
 
     @staticmethod
     async def _answer(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      refuse: Callable[[Refusal], HTTPResponse]) -> HTTPResponse:
+                      refuse: Callable[[Refusal], HTTPResponse], clinic: Clinic) -> HTTPResponse:
         try:
-            await on_new_message(message)
+            # Shielded: if the caller gives up, the turn still completes and is saved, never half-done.
+            await asyncio.shield(on_new_message(message))
         except (asyncio.CancelledError, Exception) as error:  # never echo the text: it may be personal
             logger.error("Chat message failed: %s", type(error).__name__)
             return refuse(UNAVAILABLE)
-        return response.json(message.output_channel.messages)
+        replies = message.output_channel.messages
+        if not replies:  # an action failed (the action server is down): still an answer, with the clinic's phone
+            logger.warning("The assistant had no answer (an action failed)")
+            replies = [{"recipient_id": message.sender_id,
+                        "text": data.widget_texts()["no_answer"].replace("{contact}", clinic.contact_phrase())}]
+        return response.json(replies)

@@ -5,6 +5,7 @@ Error messages are written for the visitor: the widget shows them as they are.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -13,7 +14,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, Tuple, Union
 
 from bot.clinics import Clinic, ClinicDirectory
 
@@ -28,6 +29,7 @@ class ChatRequest:
     sender: str
     message: str
     clinic: Clinic
+    message_id: Optional[str] = None  # the widget's idempotency key: a retry of the same message carries the same
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,46 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
         return EMPTY
     if len(message) > MAX_MESSAGE_CHARS:
         return Refusal(413, "too_long", _TOO_LONG)
-    return ChatRequest(sender=sender, message=message, clinic=clinic)
+    message_id = document.get("message_id")
+    if message_id is not None and (not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id)):
+        return MALFORMED
+    return ChatRequest(sender=sender, message=message, clinic=clinic, message_id=message_id)
+
+
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class TurnCache:
+    """Each message's answer by (sender, message_id), for a few minutes, so a retried message runs once.
+
+    The widget gives up waiting after WIDGET_TIMEOUT_MS while the turn goes on;
+    its "Try again" sends the same message_id, and gets the first attempt's
+    answer (waiting for it if it is still running) instead of a second turn
+    (a second booking, say). Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, ttl: float = 600.0, max_entries: int = 20_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._entries: "OrderedDict[Tuple[str, str], Tuple[float, asyncio.Future]]" = OrderedDict()
+
+    def get(self, key: Tuple[str, str]) -> Optional["asyncio.Future"]:
+        entry = self._entries.get(key)
+        if entry is None or self.clock() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def start(self, key: Tuple[str, str]) -> "asyncio.Future":
+        future = asyncio.get_running_loop().create_future()
+        self._entries[key] = (self.clock(), future)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return future
+
+    def forget(self, key: Tuple[str, str]) -> None:
+        """A turn that never reached the assistant: a retry should try it for real."""
+        self._entries.pop(key, None)
 
 
 class RateLimiter:

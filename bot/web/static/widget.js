@@ -232,14 +232,21 @@
       state.messages.forEach(renderMessage);
     }
 
-    function showError(text) {
+    function newMessageId() {
+      /* The idempotency key of one message: a retry sends the same, so the turn runs once. */
+      var bytes = new Uint8Array(12);
+      (window.crypto || window.msCrypto).getRandomValues(bytes);
+      return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    }
+
+    function showError(text, messageId) {
       while (errorLine.firstChild) errorLine.removeChild(errorLine.firstChild);
       errorLine.appendChild(el("p", {}, [richText(config.unreachable + " Please try again, or " + config.contact + ".")]));
       var retry = el("button", { type: "button", "class": "retry", text: "Try again" });
       retry.addEventListener("click", function () {
         errorLine.hidden = true;
         input.focus();
-        post(text);
+        post(text, messageId);
       });
       errorLine.appendChild(retry);
       errorLine.hidden = false;
@@ -251,15 +258,17 @@
       sendButton.disabled = value;
     }
 
-    function post(text) {
+    function post(text, messageId) {
       var sender = state.sender;
+      messageId = messageId || newMessageId();
       setBusy(true);
       var controller = window.AbortController ? new AbortController() : null;
       var timer = setTimeout(function () { if (controller) controller.abort(); }, config.timeout_ms);
       fetch(CHAT_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: sender, message: text, metadata: { clinic: config.clinic } }),
+        body: JSON.stringify({ sender: sender, message: text, message_id: messageId,
+                               metadata: { clinic: config.clinic } }),
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
@@ -270,7 +279,7 @@
         setBusy(false);
         if (sender !== state.sender) return; /* the visitor started over meanwhile */
         if (result.status === 200 && Array.isArray(result.body)) {
-          var firstEmergency = null;
+          var firstEmergency = null, shown = 0;
           result.body.forEach(function (reply) {
             if (!reply || typeof reply !== "object") return;
             var text = typeof reply.text === "string" ? reply.text : "";
@@ -283,19 +292,22 @@
             var message = { who: "bot", text: text, buttons: buttons };
             if (triage) message.triage = triage; /* kept in the history, so a reload draws the same card */
             var item = add(message);
+            shown += 1;
             if (triage === "emergency" && !firstEmergency) firstEmergency = item;
           });
+          /* Nothing to show (the assistant failed part way): say so, with the clinic's phone. */
+          if (!shown) showError(text, messageId);
           if (firstEmergency && panel.hidden) unseenEmergency = firstEmergency; /* brought into view on open */
           else if (firstEmergency) keepInView(firstEmergency);
         } else if (result.status >= 400 && result.status < 500 && result.body && result.body.message) {
           add({ who: "note", text: result.body.message });
         } else {
-          showError(text);
+          showError(text, messageId);
         }
       }).catch(function () {
         clearTimeout(timer);
         setBusy(false);
-        if (sender === state.sender) showError(text);
+        if (sender === state.sender) showError(text, messageId);
       });
     }
 
