@@ -1,6 +1,7 @@
 """The appointment hand-off: the booking form's checks, and saving the lead."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -292,7 +293,8 @@ class ActionSubmitAppointment(Action):
             screening=tracker.get_slot("screening_answers"),
             transcript=handoff.transcript(tracker.events),
         )
-        submit(get_settings(), data.clinics(), lead)  # spools if the database is away: never lost
+        # Spools if the database is away: never lost. In a thread: a slow database holds up no other visitor.
+        await asyncio.to_thread(submit, get_settings(), data.clinics(), lead)
         dispatcher.utter_message(response="utter_appointment_submitted",
                                  contact_method=handoff.contact_method(phone, email))
         return reset_form()

@@ -10,6 +10,7 @@ lead follows on the first call that reaches it.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -40,9 +41,12 @@ def create_app(token: str, package: str = "actions") -> Sanic:
         if request.path != "/webhook" or reply.status != 200:
             return None
         tracker = (request.json or {}).get("tracker") or {}
-        try:
-            recorded_at = emergency_leads.record_pending(str(tracker.get("sender_id")), tracker.get("events") or [],
-                                                         tracker.get("slots") or {})
+        events, slots = tracker.get("events") or [], tracker.get("slots") or {}
+        if not emergency_leads.unrecorded(events, slots.get(emergency_leads.RECORDED_SLOT)):
+            return None
+        try:  # in a thread: the database must not hold up other visitors' actions
+            recorded_at = await asyncio.to_thread(emergency_leads.record_pending, str(tracker.get("sender_id")),
+                                                  events, slots)
         except Exception as error:  # the action's own reply still goes back; the next call tries again
             logger.error("Recording an emergency lead failed: %s", type(error).__name__)
             return None
@@ -62,5 +66,5 @@ def create_app(token: str, package: str = "actions") -> Sanic:
     return app
 
 
-def serve(token: str, host: str, port: int) -> None:
-    create_app(token).run(host=host, port=port, workers=1, access_log=False, motd=False)
+def serve(token: str, host: str, port: int, workers: int = 1) -> None:
+    create_app(token).run(host=host, port=port, workers=workers, access_log=False, motd=False)

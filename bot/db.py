@@ -20,10 +20,18 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite files get their folder created and foreign keys on."""
+def make_engine(url: str, timeout: float = 5.0) -> Engine:
+    """An engine for the URL; SQLite files get their folder created and foreign keys on.
+
+    `timeout` bounds connecting to PostgreSQL and waiting for a pooled connection,
+    so an unreachable database fails fast (and the lead is spooled) instead of
+    holding a visitor's turn.
+    """
     ensure_sqlite_folder(url)
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    options = {}
+    if make_url(url).drivername.startswith("postgresql"):
+        options.update(connect_args={"connect_timeout": max(1, round(timeout))}, pool_timeout=timeout)
+    engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - DBAPI objects
@@ -36,7 +44,9 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    return make_engine(url)
+    from bot.settings import get_settings
+
+    return make_engine(url, get_settings().database_timeout_seconds)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from dotenv import load_dotenv
 
@@ -21,6 +21,7 @@ class Settings:
     triage_file: Path
     log_level: str
     database_url: str
+    database_timeout_seconds: float
     spool_file: Path
     lead_retention_days: int
     inbox_base_url: str
@@ -49,6 +50,12 @@ class Settings:
     inbox_lockout_attempts: int
     inbox_lockout_minutes: int
     inbox_poll_seconds: float
+    redis_url: str
+
+    @property
+    def rasa_urls(self) -> Tuple[str, ...]:
+        """MEDIUS_RASA_URL holds one Rasa process's URL, or several separated by commas."""
+        return tuple(url.strip().rstrip("/") for url in self.rasa_url.split(",") if url.strip())
 
 
 def _project_path(value: str) -> Path:
@@ -67,6 +74,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         triage_file=_project_path(env.get("MEDIUS_TRIAGE_FILE") or str(DATA / "triage.yml")),
         log_level=(env.get("MEDIUS_LOG_LEVEL") or "INFO").strip().upper(),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'medius.db'}",
+        database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 5.0, float),
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),
         lead_retention_days=_number(env, "LEAD_RETENTION_DAYS", 365, int),
         inbox_base_url=(env.get("STAFF_INBOX_BASE_URL") or "http://localhost:8000/inbox").rstrip("/"),
@@ -80,7 +88,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         notify_max_attempts=_number(env, "NOTIFY_MAX_ATTEMPTS", 8, int),
         notify_backoff_seconds=_number(env, "NOTIFY_BACKOFF_SECONDS", 30.0, float),
         notify_timeout_seconds=_number(env, "NOTIFY_TIMEOUT_SECONDS", 10.0, float),
-        rasa_url=(env.get("MEDIUS_RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
+        rasa_url=(env.get("MEDIUS_RASA_URL") or "http://127.0.0.1:5005").strip(),
         chat_timeout_seconds=_number(env, "CHAT_TIMEOUT_SECONDS", 30.0, float),
         widget_timeout_ms=_number(env, "WIDGET_TIMEOUT_MS", 10000, int),
         chat_rate_limit=_number(env, "CHAT_RATE_LIMIT", 20, int),
@@ -95,6 +103,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         inbox_lockout_attempts=_number(env, "INBOX_LOCKOUT_ATTEMPTS", 5, int),
         inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
+        redis_url=env.get("REDIS_URL", "").strip(),
     )
 
 
