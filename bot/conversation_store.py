@@ -2,16 +2,35 @@
 
 One setting, CONVERSATIONS_DATABASE_URL, instead of Rasa's separate dialect,
 host, port and database fields; see bot/conversations.py for retention.
+
+While the database is away, a conversation goes on from this process's copy of
+it: Rasa's own fallback starts every turn of the outage from an empty
+conversation, so a visitor halfway through the booking form lost the form (and
+the clinic's details). Events saved during the outage reach the database with
+the next save after it is back (Rasa writes every event it has not stored yet).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+import copy
+import logging
+import time
+from collections import OrderedDict
+from typing import Any, List, Optional, Set, Tuple
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversations import store_arguments
 from bot.logs import install_logging_policy
 from bot.settings import get_settings
+
+
+logger = logging.getLogger(__name__)
+
+RECENT_SECONDS = 3600.0  # a conversation idle for longer waits for the database
+RECENT_MAX = 5000
 
 
 class ConversationStore(SQLTrackerStore):
@@ -20,3 +39,60 @@ class ConversationStore(SQLTrackerStore):
         settings = get_settings()
         install_logging_policy(settings.log_level)
         super().__init__(domain=domain, event_broker=event_broker, **store_arguments(settings.conversations_url))
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_for_many_writes)
+        self._recent: "OrderedDict[str, Tuple[float, List[Any], List[Any]]]" = OrderedDict()
+        self._unsaved: Set[str] = set()  # conversations with events the database has not got yet
+
+    def _remember(self, tracker: DialogueStateTracker) -> None:
+        self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events), list(tracker.slots.values()))
+        self._recent.move_to_end(tracker.sender_id)
+        while len(self._recent) > RECENT_MAX:
+            self._recent.popitem(last=False)
+
+    def _copy(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        seen, events, slots = self._recent.get(sender_id, (0.0, None, []))
+        if events is None or time.monotonic() - seen > RECENT_SECONDS:
+            return None
+        fresh = [copy.copy(slot) for slot in slots]
+        for slot in fresh:
+            slot.reset()  # the events set them again
+        return DialogueStateTracker.from_events(sender_id, events, fresh)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        try:
+            tracker = await super().retrieve(sender_id)
+        except SQLAlchemyError as error:
+            tracker = self._copy(sender_id)
+            if tracker is None:
+                raise
+            logger.error("Conversation store unavailable (%s); going on from this process's copy",
+                         type(error).__name__)
+            return tracker
+        if sender_id in self._unsaved:  # back after an outage: the copy has the turns the database missed
+            return self._copy(sender_id) or tracker
+        if tracker is not None:
+            self._remember(tracker)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        self._remember(tracker)  # first: if the database refuses, the copy is the latest
+        try:
+            await super().save(tracker)  # writes every event the database has not got
+        except SQLAlchemyError:
+            self._unsaved.add(tracker.sender_id)
+            raise
+        self._unsaved.discard(tracker.sender_id)
+
+
+def _sqlite_for_many_writes(connection: Any, _record: Any) -> None:
+    """Write-ahead log, synced at checkpoints: each turn's commit no longer waits for the disk.
+
+    A turn's events still survive a crash of any process (not a power cut of the
+    machine); the file is shared safely by Rasa, the notifier's purge and tests.
+    """
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

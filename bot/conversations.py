@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bot.db import engine_for, ensure_sqlite_folder
 from bot.models import utcnow
-from bot.settings import Settings
+from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,11 @@ def store_arguments(url: str) -> dict:
     """SQLTrackerStore's keyword arguments for a SQLAlchemy URL."""
     ensure_sqlite_folder(url)
     parsed = make_url(url)
+    query = dict(parsed.query)
+    if parsed.drivername.startswith("postgresql"):  # an unreachable server fails the turn fast, not after minutes
+        query.setdefault("connect_timeout", str(max(1, round(get_settings().database_timeout_seconds))))
     return {"dialect": parsed.drivername, "host": parsed.host, "port": parsed.port, "db": parsed.database,
-            "username": parsed.username, "password": parsed.password, "query": dict(parsed.query) or None}
+            "username": parsed.username, "password": parsed.password, "query": query or None}
 
 
 def purge(settings: Settings, now: Optional[datetime] = None) -> int:

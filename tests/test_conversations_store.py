@@ -59,7 +59,8 @@ def test_purge_before_rasa_ever_stored_a_conversation_deletes_nothing(tmp_path):
 def test_the_store_reads_one_url_for_sqlite_and_postgresql(tmp_path):
     pg = conversations.store_arguments("postgresql+psycopg2://medius:s3cret@db.internal:5433/medius?sslmode=require")
     assert pg == {"dialect": "postgresql+psycopg2", "host": "db.internal", "port": 5433, "db": "medius",
-                  "username": "medius", "password": "s3cret", "query": {"sslmode": "require"}}
+                  "username": "medius", "password": "s3cret",
+                  "query": {"sslmode": "require", "connect_timeout": "5"}}  # fail fast, never hang a turn
     lite = conversations.store_arguments(f"sqlite:///{tmp_path / 'a' / 'b.db'}")
     assert lite["dialect"] == "sqlite" and lite["db"].endswith("a/b.db") and (tmp_path / "a").is_dir()
 
@@ -73,3 +74,39 @@ def test_leads_purge_on_the_command_line_also_deletes_idle_conversations(store, 
                          text=True, timeout=120, check=True).stdout
     assert "deleted 1 conversation(s) idle for over 30 days" in out
     assert asyncio.run(rasa_store.retrieve("old-visitor")) is None
+
+
+def test_with_the_database_away_a_conversation_goes_on_from_the_process_copy_and_is_stored_when_back(monkeypatch):
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from tests.postgres import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
+        get_settings.cache_clear()
+        from bot.conversation_store import ConversationStore
+
+        try:
+            store = ConversationStore()
+            tracker = DialogueStateTracker.from_events("booking-visitor", [
+                UserUttered("I'd like to book"), SlotSet("requested_slot", "lead_contact")])
+            asyncio.run(store.save(tracker))
+            cluster.stop()
+            during = asyncio.run(store.retrieve("booking-visitor"))  # Rasa's fallback would start from nothing
+            assert during.get_slot("requested_slot") == "lead_contact"
+            during.update(UserUttered("314-555-0166"))
+            with pytest.raises(Exception):
+                asyncio.run(store.save(during))  # refused by the database: Rasa's fail-safe store logs it
+            assert asyncio.run(store.retrieve("booking-visitor")).latest_message.text == "314-555-0166"
+            with pytest.raises(Exception):
+                asyncio.run(store.retrieve("a-visitor-this-process-never-saw"))
+            cluster.start()
+            after = asyncio.run(store.retrieve("booking-visitor"))
+            after.update(UserUttered("mornings"))
+            asyncio.run(store.save(after))
+            stored = asyncio.run(ConversationStore().retrieve("booking-visitor"))  # a fresh process reads the database
+            assert [e.text for e in stored.events if isinstance(e, UserUttered)] == [
+                "I'd like to book", "314-555-0166", "mornings"]
+        finally:
+            get_settings.cache_clear()
