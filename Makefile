@@ -23,6 +23,17 @@ RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 WEB_PORT ?= 8000
 WEB_HOST ?= 0.0.0.0
+# What supervisord.conf reads: the model, Rasa's endpoints, action-server processes, the notifier,
+# and where supervisord keeps its socket.
+MEDIUS_MODEL ?= $(MODEL)
+MEDIUS_ENDPOINTS ?= endpoints.yml
+RASA_WORKERS ?= 1
+ACTION_WORKERS ?= 1
+# `make run-prod`: Rasa processes and action-server workers.
+PROD_RASA_WORKERS ?= 2
+PROD_ACTION_WORKERS ?= 2
+MEDIUS_NOTIFIER ?= true
+MEDIUS_RUN_DIR ?= $(CURDIR)/var/run
 ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 # The secret the web server, Rasa and the action server share: from .env, or made
@@ -30,11 +41,12 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 TOKEN_FILE := var/internal-token
 WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install system-deps train migrate run shell test validate bench evaluate clean
+.PHONY: help install system-deps train migrate run run-prod shell test validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
 	@echo "make test   set up and run every check"
+	@echo "make run-prod  the production topology on this machine (PostgreSQL, Redis, several Rasa and action processes)"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
 	@echo "make bench  speed and memory, against Rasa's stock default config"
 	@echo "make evaluate  held-out intent accuracy and answer-level scores (ours against Rasa's stock default config), and the safety net's figures"
@@ -49,12 +61,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed
 
-# Debian packages the tests use: PostgreSQL (the lead store as in production)
-# and Chromium (the widget's browser tests; Playwright drives this one and never
+# Debian packages the tests and `make run-prod` use: PostgreSQL (leads and
+# conversations as in production), Redis (Rasa's lock store) and Chromium (the widget's browser tests; Playwright drives this one and never
 # downloads its own).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing (needs root)"; \
@@ -91,7 +104,15 @@ run: $(MODEL) migrate $(TOKEN_FILE)
 	@echo "Staff inbox: http://localhost:$(WEB_PORT)/inbox, after making an account:"
 	@echo "  $(PY) -m bot staff add --clinic stl --email you@example.com   (type the password, then Enter)"
 	@echo
-	$(WITH_TOKEN) $(VENV)/bin/honcho start -f Procfile
+	@mkdir -p $(MEDIUS_RUN_DIR)
+	$(WITH_TOKEN) $(VENV)/bin/supervisord -c supervisord.conf
+
+# Production topology on this machine: PostgreSQL (conversations, leads), Redis (Rasa's lock store),
+# several Rasa processes and action-server workers, the notifier; DATABASE_URL and REDIS_URL from .env,
+# or local servers under var/ started for it. See README "Production".
+run-prod: $(MODEL) system-deps $(TOKEN_FILE)
+	@mkdir -p $(MEDIUS_RUN_DIR)
+	$(WITH_TOKEN) $(PY) -m bot run-prod --rasa-workers $(PROD_RASA_WORKERS) --action-workers $(PROD_ACTION_WORKERS)
 
 shell: $(MODEL) $(TOKEN_FILE)
 	$(WITH_TOKEN) $(RASA) shell --model $(MODEL) --endpoints endpoints.yml

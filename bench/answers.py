@@ -6,7 +6,7 @@ Each case file holds `faq`, `causes` and `conversations` cases (the format of
 ../shared/eval/visitors.yml): every `expect` regex must match the reply's texts
 and button titles, no `forbid` regex may, and no FAQ or cause question may be
 sent to urgent or emergency care. Both assistants run as `make run` starts them
-(the same Procfile, actions and web server), on free ports; the stock one is
+(the same supervisord.conf, actions and web server), on free ports; the stock one is
 Rasa's default pipeline and policies trained on the same domain and data (into
 var/bench/ when missing or older than the data). Figures go to
 results/answers.txt, misses to results/answers-misses-<assistant>.txt.

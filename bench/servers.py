@@ -1,12 +1,14 @@
-"""Start Medius as `make run` does (honcho and the Procfile) on free local ports, for tests and benchmarks."""
+"""Start Medius as `make run` does (supervisord and supervisord.conf) on free local ports, for tests and benchmarks."""
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -25,13 +27,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-PROCESSES = ("web", "rasa", "actions")  # the Procfile's servers; the notifier is run by the tests that need it
+PROCESSES = ("web", "rasa", "actions", "notifier")  # supervisord.conf's programs
+MARKERS = {"web": "bot web", "rasa": "rasa run --model", "actions": "bot actions", "notifier": "bot notify"}
 
 
 @dataclass
 class Assistant:
     url: str                 # the one public port: the web server
-    honcho: subprocess.Popen
+    supervisor: subprocess.Popen
     ports: Dict[str, int]
     env: Dict[str, str]
 
@@ -59,23 +62,63 @@ class Assistant:
             return requests.post(self.chat_url, data=body, timeout=timeout, **kwargs)
         return requests.post(self.chat_url, json=body, timeout=timeout, **kwargs)
 
-    def process(self, name: str) -> psutil.Process:
-        """The running server process of a Procfile entry ("web", "rasa", "actions")."""
-        marker = {"web": "bot web", "rasa": "rasa run --model", "actions": "bot actions"}[name]
-        for child in psutil.Process(self.honcho.pid).children(recursive=True):
+    def processes(self, name: str) -> List[psutil.Process]:
+        """The running processes of a program of supervisord.conf ("web", "rasa", "actions", "notifier")."""
+        found = []
+        for child in psutil.Process(self.supervisor.pid).children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                if marker in " ".join(child.cmdline()) and "/bin/sh" not in child.cmdline()[0]:
-                    return child
-        raise LookupError(f"no {name} process running")
+                if MARKERS[name] in " ".join(child.cmdline()) and "/bin/sh" not in child.cmdline()[0]:
+                    found.append(child)
+        return found
+
+    def process(self, name: str) -> psutil.Process:
+        """The (first) running process of a program."""
+        found = self.processes(name)
+        if not found:
+            raise LookupError(f"no {name} process running")
+        return min(found, key=lambda p: p.create_time())
 
     def alive(self) -> bool:
-        return self.honcho.poll() is None
+        return self.supervisor.poll() is None
+
+    def up(self) -> bool:
+        """The web server answers and says Rasa does too."""
+        with contextlib.suppress(requests.RequestException, ValueError):
+            return requests.get(f"{self.url}/healthz", timeout=3).json()["assistant"] == "up"
+        return False
+
+    def all_up(self) -> bool:
+        """The web server answers and says every Rasa process does too."""
+        with contextlib.suppress(requests.RequestException, ValueError, KeyError):
+            return set(requests.get(f"{self.url}/healthz", timeout=3).json()["assistant_processes"]) == {"up"}
+        return False
+
+    def serving(self, name: str) -> bool:
+        """Whether a program answers again (the notifier has no port: running is enough)."""
+        if name == "actions":
+            with contextlib.suppress(requests.RequestException):
+                return requests.get(f"http://127.0.0.1:{self.ports['actions']}/health", timeout=3).ok
+            return False
+        return self.all_up() if name in ("web", "rasa") else True
+
+    def kill(self, name: str, timeout: float = 240) -> None:
+        """Kill a program's process (SIGKILL, as a crash would) and wait until supervisord has it back and up."""
+        before = self.process(name)
+        before.kill()
+        before.wait(timeout=30)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(LookupError):
+                if self.process(name).pid != before.pid and self.serving(name):
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} did not come back after it was killed")
 
 
-def _wait_until_up(check: Callable[[], bool], honcho: subprocess.Popen, deadline: float, what: str) -> None:
+def _wait_until_up(check: Callable[[], bool], supervisor: subprocess.Popen, deadline: float, what: str) -> None:
     while time.monotonic() < deadline:
-        if honcho.poll() is not None:
-            raise RuntimeError(f"Medius stopped (honcho exited with {honcho.returncode}) before {what} was up")
+        if supervisor.poll() is not None:
+            raise RuntimeError(f"Medius stopped (supervisord exited with {supervisor.returncode}) before {what} was up")
         with contextlib.suppress(requests.RequestException, ValueError):
             if check():
                 return
@@ -83,48 +126,80 @@ def _wait_until_up(check: Callable[[], bool], honcho: subprocess.Popen, deadline
     raise TimeoutError(f"{what} did not come up")
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (Rasa's processes listen on RASA_PORT, RASA_PORT+1, ...)."""
+    while True:
+        first = free_port()
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first + 1, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+
+
 @contextlib.contextmanager
 def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
-                      env: Optional[Dict[str, str]] = None,
-                      processes: Tuple[str, ...] = PROCESSES) -> Iterator[Assistant]:
-    """The product as `make run` starts it (same Procfile, same commands), on free ports, logs in log_dir.
+                      env: Optional[Dict[str, str]] = None, notifier: bool = False, topology: str = "embedded",
+                      rasa_workers: int = 2, action_workers: int = 2) -> Iterator[Assistant]:
+    """The product as `make run` starts it (supervisord.conf, same commands), on free ports, logs in log_dir.
 
     `env` adds settings (e.g. DATABASE_URL of a test database) for every process, and
     wins over the defaults here (e.g. ACTION_SERVER_URL through a test's own proxy).
+    The notifier runs only when asked for. topology="production" is `make run-prod`:
+    `rasa_workers` Rasa processes, `action_workers` action-server workers, PostgreSQL
+    and Redis of its own under log_dir (unless `env` names servers), stopped afterwards.
     """
+    from bot.topology import production_env, stop_local_services
+
     log_dir.mkdir(parents=True, exist_ok=True)
-    ports = {"web": free_port(), "rasa": free_port(), "actions": free_port()}
+    production = topology == "production"
+    workers = rasa_workers if production else 1
+    ports = {"web": free_port(), "rasa": free_ports(workers), "actions": free_port()}
     overrides = env or {}
     env = dict(os.environ)
     env.update(
-        WEB_PORT=str(ports["web"]), RASA_PORT=str(ports["rasa"]), ACTION_PORT=str(ports["actions"]),
+        WEB_PORT=str(ports["web"]), WEB_HOST="127.0.0.1", RASA_PORT=str(ports["rasa"]), ACTION_PORT=str(ports["actions"]),
         ACTION_SERVER_URL=f"http://127.0.0.1:{ports['actions']}/webhook",
         MEDIUS_RASA_URL=f"http://127.0.0.1:{ports['rasa']}",
         MEDIUS_INTERNAL_TOKEN=secrets.token_urlsafe(32), MEDIUS_API_TOKEN=secrets.token_urlsafe(32),
-        RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        MEDIUS_ENDPOINTS="endpoints.yml", RASA_WORKERS="1", ACTION_WORKERS="1",
+        MEDIUS_NOTIFIER="true" if notifier else "false",
+        RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+        LOCAL_POSTGRES_PORT=str(free_port()), LOCAL_REDIS_PORT=str(free_port()))
     env.update(overrides)
+    services = log_dir / "services"
+    if production:
+        env = production_env(env, rasa_workers, action_workers, var=services)
+        from bot.db import migrate
+        migrate(env["DATABASE_URL"])
     env.setdefault("CONVERSATIONS_DATABASE_URL", f"sqlite:///{log_dir / 'conversations.db'}")
     env["MEDIUS_MODEL"] = str(model)
-    honcho_bin = str(Path(sys.executable).with_name("honcho"))
+    run_dir = Path(tempfile.mkdtemp(prefix="medius-run-"))
+    env["MEDIUS_RUN_DIR"] = str(run_dir)
+    supervisord = str(Path(sys.executable).with_name("supervisord"))
     with open(log_dir / "medius.log", "wb") as log:
-        honcho = subprocess.Popen([honcho_bin, "start", "-f", "Procfile", "--no-colour", *processes],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        assistant = Assistant(f"http://127.0.0.1:{ports['web']}", honcho, ports, env)
+        supervisor = subprocess.Popen([supervisord, "-c", str(ROOT / "supervisord.conf")], cwd=ROOT, env=env,
+                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        assistant = Assistant(f"http://127.0.0.1:{ports['web']}", supervisor, ports, env)
         try:
             deadline = time.monotonic() + startup_timeout
-            if "actions" in processes:
-                _wait_until_up(lambda: requests.get(f"http://127.0.0.1:{ports['actions']}/health", timeout=3).ok,
-                               honcho, deadline, "the action server")
-            _wait_until_up(lambda: requests.get(f"{assistant.url}/healthz", timeout=3).json()["assistant"] == "up",
-                           honcho, deadline, "the assistant")
+            _wait_until_up(lambda: requests.get(f"http://127.0.0.1:{ports['actions']}/health", timeout=3).ok,
+                           supervisor, deadline, "the action server")
+            _wait_until_up(assistant.all_up, supervisor, deadline, "the assistant")
             yield assistant
         finally:
-            honcho.terminate()
+            supervisor.terminate()
             try:
-                honcho.wait(timeout=30)
+                supervisor.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(honcho.pid, 9)
-                honcho.wait()
+                os.killpg(supervisor.pid, 9)
+                supervisor.wait()
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if production:
+                stop_local_services(services)
 
 
 class WebServer:

@@ -5,14 +5,17 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 from typing import List, Optional
 
 from bot import conversations, data, gaps, leads, spool, staff
 from bot.db import migrate
 from bot.logs import configure_logging
 from bot.notify import deliver_due, smtp_problem
+from bot.paths import ROOT
 from bot.settings import get_settings, require_internal_token
 
 logger = logging.getLogger("bot.cli")
@@ -30,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     actions = commands.add_parser("actions", help="the action server, for Rasa only (internal token)")
     actions.add_argument("--host", default="127.0.0.1")
     actions.add_argument("--port", type=int, default=5055)
+    actions.add_argument("--workers", type=int, default=1, help="processes sharing the port (Sanic workers)")
+    prod = commands.add_parser("run-prod", help="the production topology on this machine, under supervisord "
+                                                "(PostgreSQL and Redis started locally when no URL is set)")
+    prod.add_argument("--rasa-workers", type=int, default=2, help="Rasa processes (ports RASA_PORT and up)")
+    prod.add_argument("--action-workers", type=int, default=2, help="action-server worker processes")
     notify = commands.add_parser("notify", help="send due staff notifications and replay spooled leads")
     notify.add_argument("--loop", action="store_true", help="keep going until stopped")
     notify.add_argument("--interval", type=float, default=5.0, help="seconds between rounds with --loop")
@@ -172,11 +180,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "actions":
         from bot.action_server import serve
 
-        serve(require_internal_token(settings), args.host, args.port)
+        serve(require_internal_token(settings), args.host, args.port, max(1, args.workers))
         return 0
     if args.command == "migrate":
         migrate(settings.database_url)
         return 0
+    if args.command == "run-prod":
+        from bot.topology import production_env
+
+        require_internal_token(settings)
+        env = production_env(os.environ, max(1, args.rasa_workers), max(1, args.action_workers))
+        migrate(env["DATABASE_URL"])
+        supervisord = str(Path(sys.executable).with_name("supervisord"))
+        os.execve(supervisord, [supervisord, "-c", str(ROOT / "supervisord.conf")], env)
     if args.command == "notify":
         problem = smtp_problem(settings)
         if problem:  # emails stay queued; webhooks, spool replay and purges go on

@@ -24,21 +24,45 @@ def _as_postgres(command: List[str]) -> List[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+class Cluster:
+    """A PostgreSQL cluster in a temporary folder that a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="medius-pg-")
+        self.data = os.path.join(self.folder, "data")
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.port = free_port()
+        self.url = f"postgresql+psycopg2://medius@127.0.0.1:{self.port}/postgres"
+        subprocess.run(_as_postgres([_bin("initdb"), "-D", self.data, "-A", "trust", "-U", "medius", "--no-sync"]),
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", self.data, "-w", "-l", os.path.join(self.folder, "log"),
+                                     "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                                           f"-c fsync=off", "start"]), check=True, capture_output=True)
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "stop"]), capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[Cluster]:
+    """A started cluster; stopped and deleted afterwards."""
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a fresh cluster; yield its SQLAlchemy URL; stop and delete it afterwards."""
-    folder = tempfile.mkdtemp(prefix="medius-pg-")
-    data = os.path.join(folder, "data")
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(_as_postgres([_bin("initdb"), "-D", data, "-A", "trust", "-U", "medius", "--no-sync"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", data, "-w", "-l", os.path.join(folder, "log"), "-o",
-                                 f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg2://medius@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres_cluster() as cluster:
+        yield cluster.url

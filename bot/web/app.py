@@ -14,11 +14,12 @@ import hmac
 import html
 import logging
 import secrets
+import zlib
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 from starlette.applications import Starlette
@@ -135,21 +136,32 @@ class ChatForwarder:
         self.per_address = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.address_key = AddressHasher()
         self.turns = TurnCache()
-        self._client: Optional[httpx.AsyncClient] = None
+        self._clients: List[httpx.AsyncClient] = []
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        """One pooled client, made in the server's own event loop on first use."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.settings.rasa_url, headers={TOKEN_HEADER: self.settings.internal_token},
+    def clients(self) -> List[httpx.AsyncClient]:
+        """One pooled client per Rasa process, made in the server's own event loop on first use."""
+        if not self._clients:
+            self._clients = [httpx.AsyncClient(
+                base_url=url, headers={TOKEN_HEADER: self.settings.internal_token},
                 timeout=httpx.Timeout(self.settings.chat_timeout_seconds, connect=3.0),
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-        return self._client
+                for url in self.settings.rasa_urls]
+        return self._clients
+
+    def route(self, sender: str) -> List[httpx.AsyncClient]:
+        """The Rasa processes to try for a visitor: always the same one first, then the others in turn.
+
+        A visitor sticks to one process while it is up; the Redis lock store keeps
+        turns in order when a visitor moves to another (a restart, a failover).
+        """
+        clients = self.clients
+        first = zlib.crc32(sender.encode("utf-8")) % len(clients)
+        return clients[first:] + clients[:first]
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def handle(self, request: Request) -> Response:
         body = await read_capped(request)
@@ -197,12 +209,20 @@ class ChatForwarder:
 
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
         """One turn through Rasa's channel: (status, body) for the visitor."""
-        try:
-            answer = await self.client.post(CHANNEL_PATH, json={
-                "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}})
-            replies = answer.json()
-        except (httpx.HTTPError, ValueError) as error:
-            logger.error("Assistant unreachable: %s", type(error).__name__)
+        answer, replies = None, None
+        for client in self.route(chat.sender):
+            try:
+                answer = await client.post(CHANNEL_PATH, json={
+                    "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}})
+                replies = answer.json()
+                break
+            except httpx.ConnectError as error:  # that process is down and never saw the turn: try the next
+                logger.warning("Assistant process unreachable: %s", type(error).__name__)
+            except (httpx.HTTPError, ValueError) as error:  # it may have taken the turn: never send it twice
+                logger.error("Assistant unreachable: %s", type(error).__name__)
+                return self.unavailable(chat.message)
+        if answer is None:
+            logger.error("No assistant process reachable")
             return self.unavailable(chat.message)
         if answer.status_code == 200 and isinstance(replies, list):
             return 200, replies
@@ -229,11 +249,14 @@ class ChatForwarder:
         logger.info("Chat request refused: %s", refusal.code)
         return JSONResponse(refusal.body(), status_code=refusal.status, headers=headers)
 
-    async def assistant_up(self) -> bool:
-        try:
-            return (await self.client.get("/webhooks/widget/", timeout=2.0)).status_code == 200
-        except httpx.HTTPError:
-            return False
+    async def assistant_up(self) -> List[bool]:
+        """Whether each Rasa process answers."""
+        async def up(client: httpx.AsyncClient) -> bool:
+            try:
+                return (await client.get("/webhooks/widget/", timeout=2.0)).status_code == 200
+            except httpx.HTTPError:
+                return False
+        return list(await asyncio.gather(*(up(client) for client in self.clients)))
 
 
 def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) -> Starlette:
@@ -242,8 +265,9 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
     chat = ChatForwarder(settings, clinics)
 
     async def healthz(request: Request) -> Response:
-        up = await chat.assistant_up()
-        return JSONResponse({"status": "ok", "assistant": "up" if up else "down",
+        processes = await chat.assistant_up()
+        return JSONResponse({"status": "ok", "assistant": "up" if any(processes) else "down",
+                             "assistant_processes": ["up" if up else "down" for up in processes],
                              "clinics": [clinic.id for clinic in clinics.all()]})
 
     async def static_file(request: Request) -> Response:
@@ -280,6 +304,8 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        # The red-flag rules loaded before the first visitor: with Rasa down, an emergency is answered from them.
+        await asyncio.to_thread(cached_triage, str(settings.triage_file))
         yield
         await chat.close()
 
