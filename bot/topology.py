@@ -66,11 +66,14 @@ def local_postgres(folder: Path, port: int) -> str:
             shutil.chown(pwfile, "postgres", "postgres")
         pwfile.chmod(0o600)
         try:
-            subprocess.run(_as_postgres([_postgres_bin("initdb"), "-D", str(data), "-U", "medius",
-                                         "--auth=scram-sha-256", f"--pwfile={pwfile}"]),
-                           check=True, capture_output=True)
+            made = subprocess.run(_as_postgres([_postgres_bin("initdb"), "-D", str(data), "-U", "medius",
+                                                "--auth=scram-sha-256", f"--pwfile={pwfile}"]),
+                                  capture_output=True, text=True)
         finally:
             pwfile.unlink()
+        if made.returncode != 0:
+            raise SystemExit(f"Could not make a PostgreSQL cluster in {folder} (its folders must be open to "
+                             f"the postgres user): {made.stderr.strip()}")
     status = subprocess.run(_as_postgres([_postgres_bin("pg_ctl"), "-D", str(data), "status"]), capture_output=True)
     if status.returncode != 0:
         subprocess.run(_as_postgres([_postgres_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
