@@ -48,7 +48,7 @@ help:
 	@echo "make test   set up and run every check"
 	@echo "make run-prod  the production topology on this machine (PostgreSQL, Redis, several Rasa and action processes)"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
-	@echo "make bench  speed and memory, against Rasa's stock default config"
+	@echo "make bench  speed, load and memory, against Rasa's stock default config"
 	@echo "make evaluate  held-out intent accuracy and answer-level scores (ours against Rasa's stock default config), and the safety net's figures"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -131,6 +131,7 @@ evaluate: $(MODEL)
 
 bench: $(MODEL) system-deps
 	$(PY) -m bench.speed
+	$(PY) -m bench.load --skip-training --topologies stock,embedded,production --visitors 1,50
 	$(PY) -m bench.widget
 	$(PY) -m bench.hop
 
