@@ -31,7 +31,6 @@ IMAGE = "ghcr.io/medius/medius:1.0.0"
 SECRET = "medius-secrets"
 CONFIG = "medius-config"
 PLACEHOLDER = "change-me"
-SIZING_MARKER = "<!-- sizing table: filled in from bench/load.py measurements -->"
 # Not applied with `kubectl apply -k`: see the comments in deploy/kustomization.yaml.
 NOT_IN_KUSTOMIZATION = {"secret.example.yaml", "migrate-job.yaml"}
 # No probes, on purpose: the notifier has no port and an exec probe would prove nothing about its
@@ -294,14 +293,15 @@ def test_probe_paths_and_timings_fit_what_each_process_does():
     assert "/healthz" in routes
 
 
-def test_every_container_asks_for_resources_and_bounds_its_memory():
-    def mebibytes(quantity: str) -> float:
-        units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
-        for suffix, factor in units.items():
-            if quantity.endswith(suffix):
-                return float(quantity[:-len(suffix)]) * factor
-        return float(quantity) / 2 ** 20
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return float(quantity[:-len(suffix)]) * factor
+    return float(quantity) / 2 ** 20
 
+
+def test_every_container_asks_for_resources_and_bounds_its_memory():
     for workload, container in containers():
         resources = container.get("resources", {})
         requests, limits = resources.get("requests", {}), resources.get("limits", {})
@@ -481,7 +481,15 @@ def test_each_component_gets_only_the_secrets_it_uses():
     assert optional == {"MEDIUS_API_TOKEN", "SMTP_PASSWORD"}
 
 
-def test_the_deploy_guide_leaves_the_sizing_table_to_be_filled():
+def test_no_memory_limit_is_below_the_peak_measured_in_the_sizing_table():
+    """A limit under what the process was measured to use would have Kubernetes kill it under load."""
     guide = (ROOT / "docs" / "deploy.md").read_text()
-    assert "\n## Sizing\n" in guide
-    assert SIZING_MARKER in guide.split("\n## Sizing\n", 1)[1].split("\n## ", 1)[0].splitlines()
+    sizing = guide.split("\n## Sizing\n", 1)[1].split("\n## ", 1)[0]
+    measured = {}
+    for row in re.findall(r"^\| (\w+)[^|]*\| (\d+) MiB \|", sizing, re.M):
+        measured[{"Rasa": "rasa", "action": "actions", "web": "web", "notifier": "notifier"}.get(row[0], row[0])] = \
+            int(row[1])
+    assert {"rasa", "actions", "web", "notifier"} <= set(measured), measured
+    for name in ("rasa", "actions", "web", "notifier"):
+        limits = deployment(name)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        assert mebibytes(limits["memory"]) >= measured[name], name
