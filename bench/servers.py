@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import psutil
 import requests
@@ -27,7 +27,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-PROCESSES = ("web", "rasa", "actions", "notifier")  # supervisord.conf's programs
 MARKERS = {"web": "bot web", "rasa": "rasa run --model", "actions": "bot actions", "notifier": "bot notify"}
 
 
