@@ -1,0 +1,90 @@
+"""The Rasa process's shortcuts change nothing a visitor sees.
+
+The model is loaded twice, each time in a fresh process (memory is per
+process): Rasa's own way, and with bot.rasa_speedups installed as the chat
+channel installs it. Both must give the same intents, answers and next-action
+probabilities, to the last digit, with the shortcut using less memory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import MODEL, ROOT
+
+PROBE = r"""
+import asyncio, json, sys
+import psutil
+if sys.argv[1] == "speedups":
+    from bot import rasa_speedups
+    rasa_speedups.install()
+from rasa.core.agent import Agent
+from rasa.engine.constants import PLACEHOLDER_TRACKER
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from bench.nlu_eval import read_examples
+from bot.paths import ROOT
+
+agent = Agent.load(sys.argv[2])
+messages = [text for text, _ in read_examples(ROOT / "tests" / "holdout.yml")][:120]
+
+async def parse():
+    found = []
+    for text in messages:
+        parsed = await agent.parse_message(text)
+        found.append([parsed["intent"]["name"], [[i["name"], i["confidence"]] for i in parsed["intent_ranking"]],
+                      [[key, [[r["intent_response_key"], r["confidence"]] for r in value["ranking"]]]
+                       for key, value in sorted((parsed.get("response_selector") or {}).items())
+                       if key != "all_retrieval_intents"]])
+    return found
+
+# What each policy alone predicts at every step of the training stories (TED included, which
+# the rules outvote, so its own output is read from its node of the graph).
+runner = agent.processor.graph_runner
+policies = sorted(node for node in runner._graph_schema.nodes if "Policy" in node and node.startswith("run_"))
+predicted = []
+for story in YAMLStoryReader(agent.domain).read_from_file(str(ROOT / "data" / "stories" / "cause_finder.yml")):
+    tracker = DialogueStateTracker("probe", agent.domain.slots)
+    for event in story.events:
+        if isinstance(event, ActionExecuted):
+            outputs = runner.run(inputs={PLACEHOLDER_TRACKER: tracker}, targets=policies)
+            predicted.append([[node, list(outputs[node].probabilities)] for node in policies])
+        if isinstance(event, UserUttered):
+            event = UserUttered(event.text, event.intent, event.entities,
+                                parse_data={"intent": event.intent, "entities": []})
+        tracker.update(event)
+print(json.dumps({"parsed": asyncio.run(parse()), "predicted": predicted,
+                  "rss": psutil.Process().memory_info().rss}))
+"""
+
+
+def probe(how: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", PROBE, how, str(MODEL)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train`")
+    return {how: probe(how) for how in ("rasa", "speedups")}
+
+
+def test_the_model_loaded_without_training_predicts_exactly_as_rasa_loads_it(loaded):
+    rasa, fast = loaded["rasa"], loaded["speedups"]
+    assert len(rasa["parsed"]) == 120 and rasa["predicted"]
+    assert any(selector for _, _, selector in rasa["parsed"])  # the ResponseSelector was compared too
+    assert any("TEDPolicy" in node for node, _ in rasa["predicted"][0])
+    assert fast["parsed"] == rasa["parsed"]
+    assert fast["predicted"] == rasa["predicted"]
+
+
+def test_the_model_loaded_without_training_takes_far_less_memory(loaded):
+    assert loaded["speedups"]["rss"] < 0.7 * loaded["rasa"]["rss"]
