@@ -110,3 +110,45 @@ def test_with_the_database_away_a_conversation_goes_on_from_the_process_copy_and
                 "I'd like to book", "314-555-0166", "mornings"]
         finally:
             get_settings.cache_clear()
+
+
+def test_turns_store_each_event_once_without_counting_them_again_and_on_few_connections(store):
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from sqlalchemy import event
+
+    from bot.conversation_store import ConversationStore
+
+    rasa_store, _ = store
+    statements, connections = [], []
+    event.listen(rasa_store.engine, "before_cursor_execute", lambda *args: statements.append(args[2].lower()))
+    event.listen(rasa_store.engine, "connect", lambda *args: connections.append(1))
+
+    def turn(text):
+        tracker = asyncio.run(rasa_store.retrieve("visitor")) or DialogueStateTracker("visitor", [])
+        tracker.update(UserUttered(text))
+        tracker.update(ActionExecuted("action_listen"))
+        statements.clear()
+        asyncio.run(rasa_store.save(tracker))
+        assert not any("count(" in sql for sql in statements)  # the retrieve said how many were stored
+
+    for number in range(12):
+        turn(f"message {number}")
+    assert len(connections) <= 2  # a pool, not a connection per query
+
+    # Saved twice without a retrieve in between (a session set up, then the turn): still each event once.
+    tracker = asyncio.run(rasa_store.retrieve("visitor"))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(rasa_store.save(tracker))
+    tracker.update(UserUttered("a new session"))
+    asyncio.run(rasa_store.save(tracker))
+
+    fresh = ConversationStore()  # another process reads the database
+    stored = asyncio.run(fresh.retrieve_full_tracker("visitor"))
+    texts = [e.text for e in stored.events if isinstance(e, UserUttered)]
+    assert texts == [f"message {number}" for number in range(12)] + ["a new session"]
+    latest = asyncio.run(fresh.retrieve("visitor"))
+    assert [type(e).__name__ for e in latest.events][:3] == ["SessionStarted", "ActionExecuted", "UserUttered"]
+    assert latest.latest_message.text == "a new session"

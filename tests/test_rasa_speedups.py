@@ -43,8 +43,8 @@ async def parse():
                        if key != "all_retrieval_intents"]])
     return found
 
-# What each policy alone predicts at every step of the training stories (TED included, which
-# the rules outvote, so its own output is read from its node of the graph).
+# What each policy alone predicts at every step of the training stories, read from its node of
+# the graph (a TensorFlow policy such as TED would be outvoted by the rules in the processor).
 runner = agent.processor.graph_runner
 policies = sorted(node for node in runner._graph_schema.nodes if "Policy" in node and node.startswith("run_"))
 predicted = []
@@ -81,7 +81,7 @@ def test_the_model_loaded_without_training_predicts_exactly_as_rasa_loads_it(loa
     rasa, fast = loaded["rasa"], loaded["speedups"]
     assert len(rasa["parsed"]) == 120 and rasa["predicted"]
     assert any(selector for _, _, selector in rasa["parsed"])  # the ResponseSelector was compared too
-    assert any("TEDPolicy" in node for node, _ in rasa["predicted"][0])
+    assert any("RulePolicy" in node for node, _ in rasa["predicted"][0])
     assert fast["parsed"] == rasa["parsed"]
     assert fast["predicted"] == rasa["predicted"]
 
