@@ -167,6 +167,7 @@ class Setup:
     log_dir: Path
     env: Dict[str, str]
     skip_training: bool
+    rasa_workers: int = 2
 
 
 def stock_model(skip_training: bool) -> Path:
@@ -202,14 +203,15 @@ def production(setup: Setup) -> ContextManager[Any]:
         raise Unavailable(f"{MODEL.relative_to(ROOT)} is missing")
     env = {k: v for k, v in setup.env.items() if k != "DATABASE_URL"}  # it brings its own lead database
     extra = {"notifier": True} if "notifier" in parameters else {}     # as for the others, like `make run`
-    return running_assistant(MODEL, setup.log_dir, env=env, topology="production", **extra)
+    return running_assistant(MODEL, setup.log_dir, env=env, topology="production", rasa_workers=setup.rasa_workers,
+                             **extra)
 
 
 TOPOLOGIES: Dict[str, Callable[[Setup], ContextManager[Any]]] = {
     "stock": stock, "embedded": embedded, "production": production}
 
 
-def prepare(name: str, skip_training: bool) -> Setup:
+def prepare(name: str, skip_training: bool, rasa_workers: int = 2) -> Setup:
     """A clean folder, and a fresh migrated SQLite lead database and spool for the topology."""
     folder = OUT / name
     shutil.rmtree(folder, ignore_errors=True)
@@ -217,7 +219,7 @@ def prepare(name: str, skip_training: bool) -> Setup:
     database = f"sqlite:///{folder / 'leads.db'}"
     migrate(database)
     env = dict(UNLIMITED, DATABASE_URL=database, MEDIUS_SPOOL_FILE=str(folder / "lead-spool.jsonl"))
-    return Setup(name, folder / "logs", env, skip_training)
+    return Setup(name, folder / "logs", env, skip_training, rasa_workers)
 
 
 # ------------------------------------------------------------------------------------------------ the visitors
@@ -418,6 +420,17 @@ def memory(target: Any) -> Dict[str, float]:
     return sample
 
 
+def cpu_seconds(target: Any) -> Dict[str, float]:
+    """CPU time (user + system) each program and local service has used so far, children included."""
+    def used(process: psutil.Process) -> float:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            return times.user + times.system
+        return 0.0
+    return {name: sum(used(p) for p in procs)
+            for name, procs in {**process_groups(target), **local_services(target)}.items()}
+
+
 async def sample_memory(target: Any, peak: Dict[str, float], interval: float = 1.0) -> None:
     """Keep the peak of each figure until cancelled."""
     while True:
@@ -433,6 +446,7 @@ async def run_load(target: Any, mix: Mix, visitors: int, plan_of: Callable[[], P
     stats, peak = Stats(), {}
     client = Client(target, mix.clinic, timeout, max(visitors, 1))
     sampler = asyncio.create_task(sample_memory(target, peak))
+    cpu_before = await asyncio.to_thread(cpu_seconds, target)
     try:
         plan = plan_of()
         stats.started = time.perf_counter()
@@ -449,6 +463,12 @@ async def run_load(target: Any, mix: Mix, visitors: int, plan_of: Callable[[], P
         await client.close()
     for key, value in (await asyncio.to_thread(memory, target)).items():
         peak[key] = max(peak.get(key, 0.0), value)
+    # Where the capacity goes: CPU milliseconds each program spent per message (a process restarted
+    # during the run counts from its start).
+    cpu_after = await asyncio.to_thread(cpu_seconds, target)
+    for name, seconds in cpu_after.items():
+        peak[f"cpu_{name}"] = max(seconds - cpu_before.get(name, 0.0), 0.0) * 1000 / max(stats.sent, 1)
+    peak["cpu_all"] = sum(v for k, v in peak.items() if k.startswith("cpu_") and k != "cpu_all")
     return stats, peak
 
 
@@ -582,7 +602,7 @@ def run_topology(name: str, counts: List[int], args: argparse.Namespace, mix: Mi
     identities = Identities(mix.identities)
     done = 0
     try:
-        setup = prepare(name, args.skip_training)
+        setup = prepare(name, args.skip_training, args.rasa_workers)
         manager = TOPOLOGIES[name](setup)  # may train (stock) or refuse (Unavailable)
         started = time.perf_counter()
         with manager as target:
@@ -673,6 +693,11 @@ ROWS = [
     ("RSS PostgreSQL (MiB)", "rss_postgres", "{:.0f}", True),
     ("RSS Redis (MiB)", "rss_redis", "{:.0f}", True),
     ("RSS everything started (MiB)", "rss_all", "{:.0f}", True),
+    ("CPU per message: web (ms)", "cpu_web", "{:.1f}", True),
+    ("CPU per message: rasa (ms)", "cpu_rasa", "{:.1f}", True),
+    ("CPU per message: actions (ms)", "cpu_actions", "{:.1f}", True),
+    ("CPU per message: PostgreSQL + Redis (ms)", ("cpu_postgres", "cpu_redis"), "{:.1f} + {:.1f}", False),
+    ("CPU per message: everything (ms)", "cpu_all", "{:.1f}", True),
     ("bookings confirmed", "leads_confirmed", "{:.0f}", False),
     ("  leads with own details", "leads_own", "{:.0f}", False),
     ("  lost", "leads_lost", "{:.0f}", False),
@@ -794,6 +819,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a message may take")
     parser.add_argument("--seed", type=int, default=1, help="seed of the visitors' choice of conversations")
     parser.add_argument("--pause", type=float, default=3.0, help="seconds between visitor counts, to settle")
+    parser.add_argument("--rasa-workers", type=int, default=2, help="Rasa processes of the production topology")
     parser.add_argument("--script", type=Path, default=SCRIPT, help="the conversations (YAML)")
     args = parser.parse_args(argv)
     if args.duration is None and args.conversations is None:
