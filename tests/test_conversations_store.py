@@ -152,3 +152,42 @@ def test_turns_store_each_event_once_without_counting_them_again_and_on_few_conn
     latest = asyncio.run(fresh.retrieve("visitor"))
     assert [type(e).__name__ for e in latest.events][:3] == ["SessionStarted", "ActionExecuted", "UserUttered"]
     assert latest.latest_message.text == "a new session"
+
+
+def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store(tmp_path, monkeypatch):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from sqlalchemy import create_engine, text
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    events = [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("clinic_name", "More 4 Life"),
+              ActionExecuted("action_listen"),
+              UserUttered("my hip hurts", {"name": "faq", "confidence": 0.9}, [],
+                          parse_data={"intent": {"name": "faq", "confidence": 0.9}, "text": "my hip hurts"}),
+              ActionExecuted("action_answer_faq"), BotUttered("Here is what helps."), ActionExecuted("action_listen")]
+    ours_url = f"sqlite:///{tmp_path / 'ours.db'}"
+    monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", ours_url)
+    get_settings.cache_clear()
+    from bot.conversation_store import ConversationStore
+
+    try:
+        ours = ConversationStore(domain=domain)
+        rasas = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+        for store in (ours, rasas):
+            tracker = DialogueStateTracker.from_events("visitor", events[:4], domain.slots)
+            asyncio.run(store.save(tracker))
+            tracker = asyncio.run(store.retrieve("visitor"))
+            for event in events[4:]:
+                tracker.update(event)
+            asyncio.run(store.save(tracker))
+        columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+        rows = [create_engine(url).connect().execute(text(f"SELECT {columns} FROM events ORDER BY id")).all()
+                for url in (ours_url, f"sqlite:///{tmp_path / 'rasa.db'}")]
+        assert len(rows[0]) == len(events) and rows[0] == rows[1]
+        mine, theirs = (asyncio.run(store.retrieve("visitor")) for store in (ours, rasas))
+        assert mine.current_state() == theirs.current_state()
+        assert mine.get_slot("clinic_name") == "More 4 Life"
+    finally:
+        get_settings.cache_clear()
