@@ -65,8 +65,9 @@ def percentile(values: List[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def measure(model: Path, messages: List[str]) -> Dict[str, float]:
-    with running_assistant(model, OUT / "logs", env=UNLIMITED) as assistant:
+def measure(model: Path, messages: List[str], speedups: bool = True) -> Dict[str, float]:
+    env = {**UNLIMITED, "MEDIUS_RASA_SPEEDUPS": "on" if speedups else "off"}  # the stock config: Rasa as it comes
+    with running_assistant(model, OUT / "logs", env=env) as assistant:
         for text in messages[:5]:  # warm up TensorFlow's first calls
             timed_send(assistant, "warmup-bench", text)
         single = [timed_send(assistant, f"one-{uuid.uuid4().hex[:8]}", text) for text in messages]
@@ -98,7 +99,8 @@ def main() -> None:
             model, seconds = OUT / f"{name.replace(' ', '-')}.tar.gz", float("nan")
         else:
             model, seconds = train(name, config)
-        results[name] = {"train_s": seconds, "load_s": load_time(model), **measure(model, messages)}
+        results[name] = {"train_s": seconds, "load_s": load_time(model),
+                         **measure(model, messages, speedups=name == "medius")}
     rows = [("training time (s)", "train_s"), ("model load time (s)", "load_s"),
             ("Rasa server RSS (MiB)", "rss_mib"), ("latency p50, 1 visitor (ms)", "p50_one"),
             ("latency p95, 1 visitor (ms)", "p95_one"), (f"latency p50, {CONCURRENT_VISITORS} visitors (ms)", "p50_many"),

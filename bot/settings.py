@@ -51,6 +51,7 @@ class Settings:
     inbox_lockout_minutes: int
     inbox_poll_seconds: float
     redis_url: str
+    rasa_speedups: bool
 
     @property
     def rasa_urls(self) -> Tuple[str, ...]:
@@ -104,6 +105,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
         redis_url=env.get("REDIS_URL", "").strip(),
+        rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),
     )
 
 

@@ -62,3 +62,9 @@ def test_every_setting_is_documented_in_env_example(root):
     names = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'_number\(env, "([A-Z_]+)"', source))
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert names and names <= documented, sorted(names - documented)
+
+
+def test_rasa_speedups_are_on_unless_turned_off():
+    assert settings_from({}).rasa_speedups
+    assert settings_from({"MEDIUS_RASA_SPEEDUPS": "on"}).rasa_speedups
+    assert not any(settings_from({"MEDIUS_RASA_SPEEDUPS": value}).rasa_speedups for value in ("off", "0", "False", " no "))

@@ -83,7 +83,8 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
         install_logging_policy(settings.log_level)  # the first Medius code the Rasa process loads
-        rasa_speedups.install()
+        if settings.rasa_speedups:  # off only to measure Rasa as it comes (bench: the stock set-up)
+            rasa_speedups.install()
         token = require_internal_token(settings)
         clinics = data.clinics()
         webhook = Blueprint("widget_webhook", __name__)
