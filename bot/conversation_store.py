@@ -43,8 +43,11 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-RECENT_SECONDS = 3600.0  # a conversation idle for longer waits for the database
-RECENT_MAX = 5000
+# The copy is kept for conversations active in the last quarter of an hour, at most a thousand:
+# about 70 KiB each (tracemalloc, the 300 longest conversations of the visitor set), so at most
+# about 70 MiB of a Rasa process's memory. A conversation idle for longer waits for the database.
+RECENT_SECONDS = 900.0
+RECENT_MAX = 1000
 
 
 class ConversationStore(SQLTrackerStore):
@@ -68,7 +71,8 @@ class ConversationStore(SQLTrackerStore):
     def _remember(self, tracker: DialogueStateTracker) -> None:
         self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events), list(tracker.slots.values()))
         self._recent.move_to_end(tracker.sender_id)
-        while len(self._recent) > RECENT_MAX:
+        stale = time.monotonic() - RECENT_SECONDS  # the oldest first; this one is the newest, never stale
+        while len(self._recent) > RECENT_MAX or next(iter(self._recent.values()))[0] < stale:
             self._recent.popitem(last=False)
 
     def _copy(self, sender_id: str) -> Optional[DialogueStateTracker]:

@@ -191,3 +191,18 @@ def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store
         assert mine.get_slot("clinic_name") == "More 4 Life"
     finally:
         get_settings.cache_clear()
+
+
+def test_the_process_copy_keeps_only_recent_conversations(store, monkeypatch):
+    """Bounded memory: the copy for outages holds what is active, not every visitor since the start."""
+    from bot import conversation_store
+
+    rasa_store, _ = store
+    monkeypatch.setattr(conversation_store, "RECENT_SECONDS", 0.5)
+    monkeypatch.setattr(conversation_store, "RECENT_MAX", 3)
+    for sender in ("a", "b", "c", "d"):
+        save(rasa_store, sender, 0, f"hello from {sender}")
+    assert list(rasa_store._recent) == ["b", "c", "d"]
+    time.sleep(0.6)
+    save(rasa_store, "e", 0, "hello from e")
+    assert list(rasa_store._recent) == ["e"]
