@@ -133,3 +133,64 @@ def test_a_chat_body_too_large_is_refused_before_it_is_read_whole(site):
     response = requests.post(f"{site.url}/chat", data=b"x" * 200_000, headers={"Origin": "http://localhost:8000"},
                              timeout=10)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+class SlowRasa:
+    """A stand-in Rasa process over real HTTP that takes 0.3 s a turn and notes who it served."""
+
+    def __init__(self):
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.senders = []
+        served = self.senders
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                served.append(body["sender"])
+                time.sleep(0.3)
+                reply = json.dumps([{"recipient_id": body["sender"], "text": "ok"}]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_another(root, tmp_path):
+    import zlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    rasas = [SlowRasa(), SlowRasa()]
+    settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
+                                   rasa_url=",".join(r.url for r in rasas), chat_rate_limit=1000,
+                                   chat_address_rate_limit=1000, internal_token="t" * 32)
+    home_of_zero = [f"visitor-{n:06d}" for n in range(400) if zlib.crc32(f"visitor-{n:06d}".encode()) % 2 == 0]
+
+    def say(sender):
+        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
+                                                       "metadata": {"clinic": "stl"}},
+                             headers={"Origin": "http://localhost:8000"}, timeout=20)
+
+    try:
+        with WebServer(create_app(settings), free_port()) as site:
+            for sender in home_of_zero[:3]:  # one at a time: each to its own process
+                assert say(sender).status_code == 200
+            assert rasas[0].senders == home_of_zero[:3] and rasas[1].senders == []
+            with ThreadPoolExecutor(12) as pool:  # twelve at once, all with the same home: some move
+                assert all(r.status_code == 200 for r in pool.map(say, home_of_zero[3:15]))
+            assert 3 + 3 <= len(rasas[0].senders) < 15 and len(rasas[1].senders) >= 3
+            assert sorted(rasas[0].senders + rasas[1].senders) == sorted(home_of_zero[:15])  # each turn once
+    finally:
+        for rasa in rasas:
+            rasa.server.shutdown()

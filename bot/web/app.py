@@ -50,6 +50,7 @@ STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 DEMO_PAGES = {"": "Home", "services": "Services", "privacy": "Privacy policy"}
 CHANNEL_PATH = "/webhooks/widget/webhook"
+SPILL_AFTER = 2  # turns in flight beyond the least busy Rasa process before a visitor moves to it
 _NO_CACHE = {"Cache-Control": "no-cache"}
 # Every response: no MIME sniffing, no referrer, no framing; pages that need more say so themselves.
 SECURITY_HEADERS = {
@@ -137,6 +138,7 @@ class ChatForwarder:
         self.address_key = AddressHasher()
         self.turns = TurnCache()
         self._clients: List[httpx.AsyncClient] = []
+        self._busy = [0] * len(settings.rasa_urls)  # turns in flight to each Rasa process, from this web process
 
     @property
     def clients(self) -> List[httpx.AsyncClient]:
@@ -149,15 +151,22 @@ class ChatForwarder:
                 for url in self.settings.rasa_urls]
         return self._clients
 
-    def route(self, sender: str) -> List[httpx.AsyncClient]:
-        """The Rasa processes to try for a visitor: always the same one first, then the others in turn.
+    def route(self, sender: str) -> List[int]:
+        """The Rasa processes to try for a visitor, by index: its own one first, then the others in turn.
 
-        A visitor sticks to one process while it is up; the Redis lock store keeps
-        turns in order when a visitor moves to another (a restart, a failover).
+        A visitor sticks to one process while it is up and not much busier than
+        the least busy one (hashing with bounded loads): under load, a hash that
+        happened to give one process more visitors made its queue, and the p95,
+        grow (bench.load). The Redis lock store keeps turns in order when a visitor
+        moves (a restart, a failover, a busy process); what a move costs is the
+        process's own copy of the conversation, used only while the database is away.
         """
-        clients = self.clients
-        first = zlib.crc32(sender.encode("utf-8")) % len(clients)
-        return clients[first:] + clients[:first]
+        count = len(self.clients)
+        first = zlib.crc32(sender.encode("utf-8")) % count
+        least = min(range(count), key=lambda index: (self._busy[index], index != first))
+        if self._busy[first] > self._busy[least] + SPILL_AFTER:
+            first = least
+        return [(first + step) % count for step in range(count)]
 
     async def close(self) -> None:
         for client in self._clients:
@@ -210,9 +219,10 @@ class ChatForwarder:
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
         """One turn through Rasa's channel: (status, body) for the visitor."""
         answer, replies = None, None
-        for client in self.route(chat.sender):
+        for index in self.route(chat.sender):
+            self._busy[index] += 1
             try:
-                answer = await client.post(CHANNEL_PATH, json={
+                answer = await self.clients[index].post(CHANNEL_PATH, json={
                     "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}})
                 replies = answer.json()
                 break
@@ -221,6 +231,8 @@ class ChatForwarder:
             except (httpx.HTTPError, ValueError) as error:  # it may have taken the turn: never send it twice
                 logger.error("Assistant unreachable: %s", type(error).__name__)
                 return self.unavailable(chat.message)
+            finally:
+                self._busy[index] -= 1
         if answer is None:
             logger.error("No assistant process reachable")
             return self.unavailable(chat.message)
