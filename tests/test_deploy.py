@@ -309,7 +309,7 @@ def test_every_container_asks_for_resources_and_bounds_its_memory():
         assert limits.get("memory"), component(workload)
         assert mebibytes(limits["memory"]) >= mebibytes(requests["memory"]), component(workload)
     rasa = deployment("rasa")["spec"]["template"]["spec"]["containers"][0]["resources"]
-    assert mebibytes(rasa["requests"]["memory"]) >= 1000  # the model alone takes about a gigabyte
+    assert mebibytes(rasa["requests"]["memory"]) >= measured_peaks()["rasa"]  # a Rasa pod is scheduled where it fits
 
 
 def test_every_pod_runs_locked_down():
@@ -481,8 +481,8 @@ def test_each_component_gets_only_the_secrets_it_uses():
     assert optional == {"MEDIUS_API_TOKEN", "SMTP_PASSWORD"}
 
 
-def test_no_memory_limit_is_below_the_peak_measured_in_the_sizing_table():
-    """A limit under what the process was measured to use would have Kubernetes kill it under load."""
+def measured_peaks():
+    """Peak resident memory (MiB) of each program, from the sizing table of docs/deploy.md."""
     guide = (ROOT / "docs" / "deploy.md").read_text()
     sizing = guide.split("\n## Sizing\n", 1)[1].split("\n## ", 1)[0]
     measured = {}
@@ -490,6 +490,12 @@ def test_no_memory_limit_is_below_the_peak_measured_in_the_sizing_table():
         measured[{"Rasa": "rasa", "action": "actions", "web": "web", "notifier": "notifier"}.get(row[0], row[0])] = \
             int(row[1])
     assert {"rasa", "actions", "web", "notifier"} <= set(measured), measured
+    return measured
+
+
+def test_no_memory_limit_is_below_the_peak_measured_in_the_sizing_table():
+    """A limit under what the process was measured to use would have Kubernetes kill it under load."""
+    measured = measured_peaks()
     for name in ("rasa", "actions", "web", "notifier"):
         limits = deployment(name)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
         assert mebibytes(limits["memory"]) >= measured[name], name
