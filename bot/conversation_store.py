@@ -15,6 +15,8 @@ default for a SQLite file); every save first counted the conversation's stored
 events, though the retrieve that began the turn had just read them all; and
 reading and writing events went through the ORM, an object per event, where
 the JSON text of each is all that is needed. The rows are the same as Rasa's.
+On PostgreSQL a pooled connection is checked before use, so the first turns
+after a database restart do not fail on connections the server dropped.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from typing import Any, Iterator, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
@@ -56,12 +58,14 @@ class ConversationStore(SQLTrackerStore):
         settings = get_settings()
         install_logging_policy(settings.log_level)
         super().__init__(domain=domain, event_broker=event_broker, **store_arguments(settings.conversations_url))
-        if self.engine.dialect.name == "sqlite":  # pooled connections, each set up once
-            url = self.engine.url
-            self.engine.dispose()
+        url = self.engine.url
+        self.engine.dispose()
+        if url.get_backend_name() == "sqlite":  # pooled connections, each set up once
             self.engine = sa.create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_for_many_writes)
-            self.sessionmaker = sessionmaker(bind=self.engine)
+        else:  # a connection the server dropped (a restart, a failover) is replaced, not handed to a turn
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
         self._recent: "OrderedDict[str, Tuple[float, List[Any], List[Any]]]" = OrderedDict()
         self._unsaved: Set[str] = set()  # conversations with events the database has not got yet
         # How many of a tracker's events the database holds, as the retrieve that began the turn read
@@ -95,11 +99,17 @@ class ConversationStore(SQLTrackerStore):
             logger.error("Conversation store unavailable (%s); going on from this process's copy",
                          type(error).__name__)
             return tracker
-        if sender_id in self._unsaved:  # back after an outage: the copy has the turns the database missed
-            return self._copy(sender_id) or tracker
-        self._count_stored(sender_id, len(tracker.events) if tracker is not None else 0)
-        if tracker is not None:
-            self._remember(tracker)
+        stored = list(tracker.events) if tracker is not None else []
+        if sender_id in self._unsaved:  # back after an outage: the copy may have turns the database missed
+            ahead = self._copy(sender_id)
+            if ahead is not None and _continues(list(ahead.events), stored):
+                self._count_stored(sender_id, len(stored))  # the save writes the copy's turns after those
+                return ahead
+            self._unsaved.discard(sender_id)  # another process went on with the conversation: the database wins
+        if tracker is None:
+            return None  # a new conversation: its first save counts what is stored (two may race to start it)
+        self._count_stored(sender_id, len(stored))
+        self._remember(tracker)
         return tracker
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -149,6 +159,12 @@ class ConversationStore(SQLTrackerStore):
             raise
         self._unsaved.discard(tracker.sender_id)
         self._count_stored(tracker.sender_id, len(tracker.events))
+
+
+def _continues(copy: List[Any], stored: List[Any]) -> bool:
+    """Whether the stored events are the start of the copy's: nothing was saved meanwhile by another process."""
+    return len(stored) <= len(copy) and all(
+        (a.type_name, a.timestamp) == (b.type_name, b.timestamp) for a, b in zip(copy, stored))
 
 
 def _sqlite_for_many_writes(connection: Any, _record: Any) -> None:

@@ -125,13 +125,14 @@ def test_turns_store_each_event_once_without_counting_them_again_and_on_few_conn
     event.listen(rasa_store.engine, "connect", lambda *args: connections.append(1))
 
     def turn(text):
-        tracker = asyncio.run(rasa_store.retrieve("visitor")) or DialogueStateTracker("visitor", [])
+        tracker = asyncio.run(rasa_store.retrieve("visitor"))
         tracker.update(UserUttered(text))
         tracker.update(ActionExecuted("action_listen"))
         statements.clear()
         asyncio.run(rasa_store.save(tracker))
         assert not any("count(" in sql for sql in statements)  # the retrieve said how many were stored
 
+    asyncio.run(rasa_store.save(DialogueStateTracker.from_events("visitor", [ActionExecuted("action_listen")])))
     for number in range(12):
         turn(f"message {number}")
     assert len(connections) <= 2  # a pool, not a connection per query
@@ -206,3 +207,41 @@ def test_the_process_copy_keeps_only_recent_conversations(store, monkeypatch):
     time.sleep(0.6)
     save(rasa_store, "e", 0, "hello from e")
     assert list(rasa_store._recent) == ["e"]
+
+
+def test_after_an_outage_a_process_copy_never_overwrites_turns_another_process_saved(monkeypatch):
+    """Process one misses a save in an outage; the visitor's next turns are saved by process two; when the
+    visitor comes back to process one, the database's conversation wins over its out-of-date copy."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from tests.postgres import postgres_cluster
+
+    def texts(tracker):
+        return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+    with postgres_cluster() as cluster:
+        monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
+        get_settings.cache_clear()
+        from bot.conversation_store import ConversationStore
+
+        try:
+            one, two = ConversationStore(), ConversationStore()
+            asyncio.run(one.save(DialogueStateTracker.from_events("mover", [UserUttered("a")])))
+            cluster.stop()
+            during = asyncio.run(one.retrieve("mover"))
+            during.update(UserUttered("b"))
+            with pytest.raises(Exception):
+                asyncio.run(one.save(during))
+            cluster.start()
+            elsewhere = asyncio.run(two.retrieve("mover"))
+            assert texts(elsewhere) == ["a"]
+            elsewhere.update(UserUttered("c"))
+            asyncio.run(two.save(elsewhere))
+            back = asyncio.run(one.retrieve("mover"))
+            assert texts(back) == ["a", "c"]
+            back.update(UserUttered("e"))
+            asyncio.run(one.save(back))
+            assert texts(asyncio.run(ConversationStore().retrieve("mover"))) == ["a", "c", "e"]
+        finally:
+            get_settings.cache_clear()

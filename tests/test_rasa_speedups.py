@@ -138,7 +138,7 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
             after_restart = await calls(2)  # the kept connection is gone: a fresh one, not an error
             await asyncio.sleep(rasa_speedups.IDLE_CONNECTION_SECONDS + 1.5)
             after_idle = await calls(1)
-            await endpoint._medius_session.close()
+            await rasa_speedups.close_sessions()
         finally:
             restarted.terminate()
             restarted.wait(timeout=20)
@@ -153,3 +153,50 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
     assert all({"action_submit_appointment"} <= {a["name"] for a in reply} for reply in first)
     assert connections_then == 1  # Rasa's own request opened one per call
     assert all(reply for reply in after_restart + after_idle)
+
+
+def test_action_replies_get_the_same_verdict_as_from_rasas_whole_schema():
+    from datetime import datetime
+
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core import events as e
+
+    from bot.rasa_speedups import validate_action_reply
+
+    schema = RemoteAction.action_response_format_spec()
+    whole = validator_for(schema)(schema)
+    samples = [
+        e.UserUttered("my hip hurts", {"name": "faq", "confidence": 0.9}, [{"entity": "side", "value": "left"}],
+                      parse_data={"text": "my hip hurts", "intent": {"name": "faq", "confidence": 0.9}}),
+        e.BotUttered("Here is what helps.", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}),
+        e.SlotSet("lead_name", "Clara"), e.SlotSet("crosses_legs", None), e.ActionExecuted("action_listen"),
+        e.ActiveLoop("appointment_form"), e.ActiveLoop(None), e.FollowupAction("action_answer_faq"),
+        e.SessionStarted(), e.Restarted(), e.AllSlotsReset(), e.ActionReverted(), e.UserUtteranceReverted(),
+        e.ConversationPaused(), e.ConversationResumed(), e.StoryExported(), e.AgentUttered("hi"),
+        e.LoopInterrupted(True), e.ActionExecutionRejected("validate_appointment_form"),
+        e.EntitiesAdded([{"entity": "side", "value": "left"}]),
+        e.ReminderScheduled("EXTERNAL_nudge", datetime(2026, 12, 6, 12, 0), name="nudge"),
+        e.ReminderCancelled(name="nudge"),
+    ]
+    events = [sample.as_dict() for sample in samples]
+    assert len({event["event"] for event in events}) >= 20
+    broken = [{}, {"event": 7}, {"event": "no_such_event"}, {"event": "slot", "timestamp": "noon"}]
+    for event in events:  # every field of every event given a value of the wrong kind, one at a time
+        for key in event:
+            for wrong in (5, "text", None, [1], {"a": 1}):
+                broken.append({**event, key: wrong})
+    replies = ([{"events": [event], "responses": [{"text": "hi"}]} for event in events + broken]
+               + [{"events": events}, {}, {"events": "x"}, {"responses": [{"text": 5}]}, {"events": [5]}])
+
+    def verdict(check, reply):
+        try:
+            check(reply)
+            return True
+        except ValidationError:
+            return False
+
+    verdicts = [(verdict(whole.validate, reply), verdict(validate_action_reply, reply)) for reply in replies]
+    assert verdicts == [(rasas, rasas) for rasas, _ in verdicts]
+    assert sum(rasas for rasas, _ in verdicts) >= len(events) + 1 and not all(rasas for rasas, _ in verdicts)

@@ -89,6 +89,10 @@ class WidgetInput(InputChannel):
         clinics = data.clinics()
         webhook = Blueprint("widget_webhook", __name__)
 
+        @webhook.listener("after_server_stop")
+        async def close_connections(*_: Any) -> None:
+            await rasa_speedups.close_sessions()
+
         def refuse(refusal: Refusal) -> HTTPResponse:
             # The reason code only: the message itself may hold personal data.
             logger.info("Chat request refused: %s", refusal.code)
