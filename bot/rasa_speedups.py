@@ -96,6 +96,7 @@ def _load_for_prediction(cls: type, model_file_name: str, model_data_example: An
     try:
         restored.assert_existing_objects_matched()  # no weight left as initialised
     except AssertionError:
+        restored.expect_partial()  # this half-built model is dropped: no warnings about its unread weights
         logger.warning("%s: not every weight was in the saved model; loading it Rasa's way", cls.__name__)
         return _rasa_load(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
                           *args, **kwargs)
