@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -144,8 +145,9 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
             restarted.wait(timeout=20)
         return first, connections_then, after_restart, after_idle
 
-    try:
-        first, connections_then, after_restart, after_idle = asyncio.run(visit())
+    try:  # in a thread of its own: an earlier test's browser may hold this thread's event loop
+        with ThreadPoolExecutor(1) as thread:
+            first, connections_then, after_restart, after_idle = thread.submit(asyncio.run, visit()).result()
     finally:
         forwarder.close()
         if actions.poll() is None:
