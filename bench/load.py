@@ -212,7 +212,7 @@ TOPOLOGIES: Dict[str, Callable[[Setup], ContextManager[Any]]] = {
     "stock": stock, "embedded": embedded, "production": production}
 
 
-def prepare(name: str, skip_training: bool, rasa_workers: int = 2) -> Setup:
+def prepare(name: str, skip_training: bool, rasa_workers: int) -> Setup:
     """A clean folder, and a fresh migrated SQLite lead database and spool for the topology."""
     folder = OUT / name
     shutil.rmtree(folder, ignore_errors=True)

@@ -99,16 +99,16 @@ class ConversationStore(SQLTrackerStore):
             logger.error("Conversation store unavailable (%s); going on from this process's copy",
                          type(error).__name__)
             return tracker
-        stored = list(tracker.events) if tracker is not None else []
         if sender_id in self._unsaved:  # back after an outage: the copy may have turns the database missed
             ahead = self._copy(sender_id)
+            stored = list(tracker.events) if tracker is not None else []
             if ahead is not None and _continues(list(ahead.events), stored):
                 self._count_stored(sender_id, len(stored))  # the save writes the copy's turns after those
                 return ahead
             self._unsaved.discard(sender_id)  # another process went on with the conversation: the database wins
         if tracker is None:
             return None  # a new conversation: its first save counts what is stored (two may race to start it)
-        self._count_stored(sender_id, len(stored))
+        self._count_stored(sender_id, len(tracker.events))
         self._remember(tracker)
         return tracker
 

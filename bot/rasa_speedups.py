@@ -7,7 +7,7 @@
   and each event against the one branch of the schema's `oneOf` it can match.
 - Measured with psutil: loading the model took the Rasa process to 1.5 GB, half
   of it for nothing. To learn the shapes of its weights, Rasa trains each
-  TensorFlow model (DIET, the ResponseSelector, TED) on one example before
+  TensorFlow model (DIET, the ResponseSelector) on one example before
   reading the trained weights, which builds and keeps each model's training
   graph and Adam's two copies of every weight. Reading the weights and then
   predicting once builds the same weights (TensorFlow restores each as it is
@@ -25,7 +25,7 @@ import asyncio
 import copy
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
 
@@ -33,8 +33,7 @@ from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.exceptions import FileNotFoundException
-from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, ClientResponseError, EndpointConfig, concat_url
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
 
@@ -134,34 +133,26 @@ async def close_sessions() -> None:
         await session.close()
 
 
-async def _request(self: EndpointConfig, method: Text = "post", subpath: Optional[Text] = None,
-                   content_type: Optional[Text] = "application/json", compress: bool = False,
-                   **kwargs: Any) -> Optional[Any]:
-    """EndpointConfig.request on the endpoint's shared session instead of a new session per call."""
-    headers = {"Content-Type": content_type} if content_type else {}
-    headers.update(kwargs.pop("headers", None) or {})
-    headers.update(self.headers or {})
-    sslcontext = None
-    if self.cafile:
-        import ssl
+class _KeptSession:
+    """What EndpointConfig.session returns now: Rasa's `async with self.session()` gets the shared
+    session and leaves it open, so Rasa's own `request` (headers, TLS, errors) runs unchanged."""
 
-        try:
-            sslcontext = ssl.create_default_context(cafile=self.cafile)
-        except FileNotFoundError as error:
-            raise FileNotFoundException(f"Failed to find certificate file, '{self.cafile}' does not exist.") \
-                from error
-    async with _shared_session(self).request(method, concat_url(self.url, subpath), headers=headers,
-                                             params=self.combine_parameters(kwargs), compress=compress,
-                                             ssl=sslcontext, **kwargs) as reply:
-        if reply.status >= 400:
-            raise ClientResponseError(reply.status, reply.reason, await reply.content.read())
-        try:
-            return await reply.json()
-        except aiohttp.ContentTypeError:
-            return None
+    def __init__(self, endpoint: EndpointConfig) -> None:
+        self.endpoint = endpoint
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return _shared_session(self.endpoint)
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def _kept_session(self: EndpointConfig) -> _KeptSession:
+    """EndpointConfig.session: the endpoint's shared session, left open after each request."""
+    return _KeptSession(self)
 
 
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     RasaModel.load = classmethod(_load_for_prediction)
-    EndpointConfig.request = _request
+    EndpointConfig.session = _kept_session

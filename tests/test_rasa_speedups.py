@@ -119,7 +119,7 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
     from bot import rasa_speedups
     from tests.helpers import TcpForwarder
 
-    monkeypatch.setattr(EndpointConfig, "request", rasa_speedups._request)
+    monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
     port, front = free_port(), free_port()
     actions = start_actions(port, tmp_path)
     forwarder = TcpForwarder(front, port)  # counts the connections made through it
