@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
+from rasa.engine.graph import GraphComponent
 import requests
 
 from tests.conftest import MODEL, ROOT
@@ -38,14 +40,9 @@ agent = Agent.load(sys.argv[2])
 messages = [text for text, _ in read_examples(ROOT / "tests" / "holdout.yml")][:120]
 
 async def parse():
-    found = []
-    for text in messages:
-        parsed = await agent.parse_message(text)
-        found.append([parsed["intent"]["name"], [[i["name"], i["confidence"]] for i in parsed["intent_ranking"]],
-                      [[key, [[r["intent_response_key"], r["confidence"]] for r in value["ranking"]]]
-                       for key, value in sorted((parsed.get("response_selector") or {}).items())
-                       if key != "all_retrieval_intents"]])
-    return found
+    # Everything the parse gives (intents, answers, the red-flag component's findings), to the last digit.
+    return [json.loads(json.dumps(await agent.parse_message(text), sort_keys=True, default=repr))
+            for text in messages]
 
 # What each policy alone predicts at every step of the training stories, read from its node of
 # the graph (a TensorFlow policy such as TED would be outvoted by the rules in the processor).
@@ -84,7 +81,8 @@ def loaded():
 def test_the_model_loaded_without_training_predicts_exactly_as_rasa_loads_it(loaded):
     rasa, fast = loaded["rasa"], loaded["speedups"]
     assert len(rasa["parsed"]) == 120 and rasa["predicted"]
-    assert any(selector for _, _, selector in rasa["parsed"])  # the ResponseSelector was compared too
+    assert any(parsed.get("response_selector") for parsed in rasa["parsed"])  # the ResponseSelector was compared
+    assert all(parsed["intent_ranking"] for parsed in rasa["parsed"])
     assert any("RulePolicy" in node for node, _ in rasa["predicted"][0])
     assert fast["parsed"] == rasa["parsed"]
     assert fast["predicted"] == rasa["predicted"]
@@ -202,3 +200,70 @@ def test_action_replies_get_the_same_verdict_as_from_rasas_whole_schema():
     verdicts = [(verdict(whole.validate, reply), verdict(validate_action_reply, reply)) for reply in replies]
     assert verdicts == [(rasas, rasas) for rasas, _ in verdicts]
     assert sum(rasas for rasas, _ in verdicts) >= len(events) + 1 and not all(rasas for rasas, _ in verdicts)
+
+
+class Add(GraphComponent):
+    """A graph node for the runner tests: adds its inputs' outputs to its own number, and counts its runs."""
+    runs: list = []
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context) -> "Add":
+        return cls(config["number"])
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def add(self, **numbers: int) -> int:
+        Add.runs.append(self.number)
+        return self.number + sum(value for value in numbers.values() if isinstance(value, int))
+
+
+def small_graph(tmp_path) -> "DaskGraphRunner":
+    from rasa.engine.graph import ExecutionContext, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    def node(number: int, **needs: str) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=Add, constructor_name="create", fn="add", config={"number": number})
+
+    schema = GraphSchema({"a": node(1, x="__input__"), "b": node(10, a="a"), "c": node(100, a="a", b="b"),
+                          "unused": node(1000, c="c")})
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "test"))
+
+
+def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
+    from rasa.engine.exceptions import GraphRunError
+
+    from bot import rasa_speedups
+
+    runner = small_graph(tmp_path)
+    for inputs, targets in [({"__input__": 5}, ["c"]), ({"__input__": 5}, ["b", "a"]), ({"a": 7}, ["c"]),
+                            ({"__input__": 2}, None)]:
+        Add.runs.clear()
+        with_dask = runner.run(inputs=dict(inputs), targets=targets)
+        dask_runs, Add.runs = sorted(Add.runs), []
+        without = rasa_speedups._run_graph(runner, inputs=dict(inputs), targets=targets)
+        assert without == with_dask
+        assert sorted(Add.runs) == dask_runs  # each needed node once, no other
+    assert rasa_speedups._run_graph(runner, {"__input__": 5}, ["c"]) == {"c": 100 + 6 + (10 + 6)}
+    for run in (runner.run, partial(rasa_speedups._run_graph, runner)):
+        with pytest.raises(GraphRunError):  # an input naming a node, refused as Rasa refuses it
+            run({"__input__": "b"}, ["c"])
+        with pytest.raises(GraphRunError):  # an input missing
+            run({}, ["c"])
+
+
+def test_each_event_name_reads_as_the_class_rasa_finds():
+    from rasa.shared.core.events import Event, SlotSet
+    from rasa.shared.utils.common import all_subclasses
+
+    from bot import rasa_speedups
+
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "action", "slot", "session_started"} <= names
+    for name in names:
+        assert rasa_speedups._resolve_event(name) is rasa_speedups._rasa_resolve_event(name)
+    assert rasa_speedups._resolve_event("topic") is None
+    assert rasa_speedups._resolve_event("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError):
+        rasa_speedups._resolve_event("no_such_event")
