@@ -167,7 +167,11 @@ def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store
               ActionExecuted("action_listen"),
               UserUttered("my hip hurts", {"name": "faq", "confidence": 0.9}, [],
                           parse_data={"intent": {"name": "faq", "confidence": 0.9}, "text": "my hip hurts"}),
-              ActionExecuted("action_answer_faq"), BotUttered("Here is what helps."), ActionExecuted("action_listen")]
+              ActionExecuted("action_answer_faq"), BotUttered("Here is what helps."), ActionExecuted("action_listen"),
+              ActionExecuted("action_session_start"), SessionStarted(), SlotSet("clinic_name", "More 4 Life"),
+              ActionExecuted("action_listen"),
+              UserUttered("back again", {"name": "greet", "confidence": 0.8}, [],
+                          parse_data={"intent": {"name": "greet", "confidence": 0.8}, "text": "back again"})]
     ours_url = f"sqlite:///{tmp_path / 'ours.db'}"
     monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", ours_url)
     get_settings.cache_clear()
@@ -189,7 +193,10 @@ def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store
         assert len(rows[0]) == len(events) and rows[0] == rows[1]
         mine, theirs = (asyncio.run(store.retrieve("visitor")) for store in (ours, rasas))
         assert mine.current_state() == theirs.current_state()
+        assert [e.text for e in mine.events if isinstance(e, UserUttered)] == ["back again"]  # the latest session
         assert mine.get_slot("clinic_name") == "More 4 Life"
+        mine, theirs = (asyncio.run(store.retrieve_full_tracker("visitor")) for store in (ours, rasas))
+        assert mine.current_state() == theirs.current_state() and len(mine.events) == len(events)
     finally:
         get_settings.cache_clear()
 

@@ -8,6 +8,7 @@ probabilities, to the last digit, with the shortcut using less memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -267,3 +268,38 @@ def test_each_event_name_reads_as_the_class_rasa_finds():
     assert rasa_speedups._resolve_event("no_such_event", SlotSet) is SlotSet
     with pytest.raises(ValueError):
         rasa_speedups._resolve_event("no_such_event")
+
+
+@pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints-prod.yml"])
+def test_only_the_forms_validation_actions_are_sent_the_domain(endpoints_file, http_receiver, monkeypatch):
+    """The domain is 25 KB of JSON: it goes with the calls that read it (a form's slots), not with every call."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    receiver = http_receiver()
+    monkeypatch.setenv("ACTION_SERVER_URL", receiver.url)
+    monkeypatch.setenv("MEDIUS_INTERNAL_TOKEN", TOKEN)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    endpoint = AvailableEndpoints.read_endpoints(str(ROOT / endpoints_file)).action
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("visitor", domain.slots)
+    names = ["action_answer_faq", "action_submit_appointment", "validate_appointment_form",
+             "validate_nerve_screen_form"]
+
+    async def call(name: str) -> None:
+        with contextlib.suppress(Exception):  # the receiver answers "ok", not an action's reply
+            await RemoteAction(name, endpoint).run(CollectingOutputChannel(),
+                                                   TemplatedNaturalLanguageGenerator(domain.responses),
+                                                   tracker, domain)
+
+    for name in names:
+        asyncio.run(call(name))
+    sent = {post["next_action"]: post for post in receiver.posts}
+    assert sorted(sent) == sorted(names)
+    assert "domain" not in sent["action_answer_faq"] and "domain" not in sent["action_submit_appointment"]
+    assert sent["validate_appointment_form"]["domain"]["forms"]["appointment_form"]["required_slots"]
+    assert sent["validate_nerve_screen_form"]["domain"]["forms"]["nerve_screen_form"]["required_slots"]
