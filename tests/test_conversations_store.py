@@ -1,6 +1,7 @@
 """Where conversations are kept (Rasa's SQL tracker store from our settings) and how they expire."""
 import asyncio
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -250,5 +251,41 @@ def test_after_an_outage_a_process_copy_never_overwrites_turns_another_process_s
             back.update(UserUttered("e"))
             asyncio.run(one.save(back))
             assert texts(asyncio.run(ConversationStore().retrieve("mover"))) == ["a", "c", "e"]
+        finally:
+            get_settings.cache_clear()
+
+
+def test_postgresql_connections_are_checked_after_idling_and_not_between_a_turns_queries(monkeypatch, caplog):
+    """A restart of PostgreSQL leaves the pool's connections dead: the next turn gets live ones.
+    Connections used a moment ago (a busy server) are not pinged on every checkout."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from tests.postgres import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
+        get_settings.cache_clear()
+        from bot.conversation_store import IDLE_BEFORE_PING_SECONDS, ConversationStore
+
+        try:
+            store = ConversationStore()
+            pings = []
+            ping = store.engine.dialect.do_ping
+            store.engine.dialect.do_ping = lambda connection: pings.append(1) or ping(connection)
+            asyncio.run(store.save(DialogueStateTracker.from_events("visitor", [UserUttered("hello")])))
+            for _ in range(20):  # a busy server: each checkout within moments of the last
+                assert asyncio.run(store.retrieve("visitor")).latest_message.text == "hello"
+            assert len(pings) <= 2  # only brand-new connections
+
+            cluster.stop()
+            cluster.start()
+            time.sleep(IDLE_BEFORE_PING_SECONDS)
+            pings.clear()
+            caplog.clear()
+            after = asyncio.run(store.retrieve("visitor"))
+            assert after.latest_message.text == "hello" and pings
+            # Read from the database: the dead connection was replaced, not failed over to the process's copy.
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
         finally:
             get_settings.cache_clear()
