@@ -165,13 +165,13 @@ def _kept_session(self: EndpointConfig) -> _KeptSession:
     return _KeptSession(self)
 
 
-def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...],
-                inputs: FrozenSet[str]) -> List[Tuple[str, Tuple[str, ...]]]:
-    """The nodes the targets need, each after the nodes it needs, as (name, needs); inputs are given.
+Plan = Tuple[List[Tuple[str, Tuple[str, ...]]], FrozenSet[str]]
 
-    Made once for each set of targets and inputs (a runner serves the same few).
-    """
-    plans: Dict[Any, List[Tuple[str, Tuple[str, ...]]]] = runner.__dict__.setdefault("_medius_plans", {})
+
+def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...], inputs: FrozenSet[str]) -> Plan:
+    """The nodes to run, each after the nodes it needs, as (name, needs), inputs given; and the names of
+    the nodes of Rasa's minimal schema for the targets. Made once for each set of targets and inputs."""
+    plans: Dict[Any, Plan] = runner.__dict__.setdefault("_medius_plans", {})
     key = (targets, inputs)
     if key not in plans:
         nodes = runner._graph_schema.nodes  # noqa: SLF001 - what DaskGraphRunner.run reads too
@@ -189,7 +189,8 @@ def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...],
 
         for target in targets:
             visit(target)
-        plans[key] = plan
+        minimal = frozenset(runner._graph_schema.minimal_graph_schema(list(targets)).nodes)  # noqa: SLF001
+        plans[key] = (plan, minimal)
     return plans[key]
 
 
@@ -198,12 +199,14 @@ def _run_graph(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
     """DaskGraphRunner.run without dask: each node once, after the nodes it needs, with their outputs."""
     run_targets = list(targets or self._graph_schema.target_names)  # noqa: SLF001
     inputs = inputs or {}
-    plan = _graph_plan(self, tuple(run_targets), frozenset(inputs))
+    plan, names = _graph_plan(self, tuple(run_targets), frozenset(inputs))
+    given: Set[str] = set()
     for name, value in inputs.items():  # Rasa's own check: an input must not be read as a node's name
-        if isinstance(value, str) and value in self._graph_schema.nodes:  # noqa: SLF001
+        if isinstance(value, str) and (value in names or value in given):
             raise GraphRunError(f"Input value '{value}' clashes with a node name. Make sure that none of the "
                                 f"input names passed to the `run` method are the same as node names in the "
                                 f"graph schema.")
+        given.add(name)
     outputs: Dict[str, Any] = {name: (name, value) for name, value in inputs.items()}  # as dask passes inputs
     try:
         for name, needs in plan:

@@ -252,6 +252,10 @@ def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
             run({"__input__": "b"}, ["c"])
         with pytest.raises(GraphRunError):  # an input missing
             run({}, ["c"])
+        with pytest.raises(GraphRunError):  # an input's value naming an earlier input
+            run({"other": 1, "__input__": "other"}, ["c"])
+    assert runner.run({"__input__": 5, "x": "unused"}, ["b"]) == rasa_speedups._run_graph(
+        runner, {"__input__": 5, "x": "unused"}, ["b"])  # a node outside the targets' graph is no clash
 
 
 def test_each_event_name_reads_as_the_class_rasa_finds():
