@@ -1,14 +1,22 @@
 """Real local parts for tests: an SMTP sink, an HTTP receiver, a chatting visitor."""
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List
 
 from bench.servers import free_port
+
+
+def run_async(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: an earlier test's browser (Playwright) may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 class SmtpSink:

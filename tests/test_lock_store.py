@@ -10,6 +10,7 @@ import redis
 from bench.servers import free_port
 from bot.settings import get_settings
 from bot.topology import local_redis, stop_local_services
+from tests.helpers import run_async
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_a_turn_takes_five_round_trips_and_leaves_no_lock_behind(locks):
             pass
 
     before = calls(server)
-    asyncio.run(turn())
+    run_async(turn())
     assert calls(server) - before == 5  # issue (read, write), acquire (read), clean up (read, delete)
     assert not server.keys("*visitor-1*")
 
@@ -60,7 +61,7 @@ def test_turns_of_one_visitor_in_two_processes_run_one_after_the_other(locks):
         await asyncio.gather(first_turn, turn(second, "second", 0.0), turn(first, "third", 0.0))
 
     started = time.monotonic()
-    asyncio.run(both())
+    run_async(both())
     assert order == ["first starts", "first ends", "second starts", "second ends", "third starts", "third ends"]
     assert time.monotonic() - started < 5
     assert not server.keys("*visitor-2*")  # the last one out deleted the lock

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
@@ -22,6 +21,7 @@ from rasa.engine.graph import GraphComponent
 import requests
 
 from tests.conftest import MODEL, ROOT
+from tests.helpers import run_async
 
 PROBE = r"""
 import asyncio, json, sys
@@ -144,9 +144,8 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
             restarted.wait(timeout=20)
         return first, connections_then, after_restart, after_idle
 
-    try:  # in a thread of its own: an earlier test's browser may hold this thread's event loop
-        with ThreadPoolExecutor(1) as thread:
-            first, connections_then, after_restart, after_idle = thread.submit(asyncio.run, visit()).result()
+    try:
+        first, connections_then, after_restart, after_idle = run_async(visit())
     finally:
         forwarder.close()
         if actions.poll() is None:
@@ -301,7 +300,7 @@ def test_only_the_forms_validation_actions_are_sent_the_domain(endpoints_file, h
                                                    tracker, domain)
 
     for name in names:
-        asyncio.run(call(name))
+        run_async(call(name))
     sent = {post["next_action"]: post for post in receiver.posts}
     assert sorted(sent) == sorted(names)
     assert "domain" not in sent["action_answer_faq"] and "domain" not in sent["action_submit_appointment"]
