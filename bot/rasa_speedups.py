@@ -27,6 +27,8 @@
   walked every subclass of Rasa's Event (and asked each if it was abstract)
   for every event stored, to find the class that reads it. The class of each
   event name is now found once per process.
+- The rule policy's matching of a conversation against its rules, half of its
+  predictions' time: see bot/rule_keys.py.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ import aiohttp
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
@@ -49,6 +52,7 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
+from bot import rule_keys
 
 logger = logging.getLogger(__name__)
 
@@ -166,20 +170,20 @@ def _kept_session(self: EndpointConfig) -> _KeptSession:
 
 
 Plan = Tuple[List[Tuple[str, Tuple[str, ...]]], FrozenSet[str]]
+_dask_run = DaskGraphRunner.run
 
 
-def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...], inputs: FrozenSet[str]) -> Plan:
-    """The nodes to run, each after the nodes it needs, as (name, needs), inputs given; and the names of
-    the nodes of Rasa's minimal schema for the targets. Made once for each set of targets and inputs."""
+def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...]) -> Plan:
+    """The nodes of Rasa's minimal schema for the targets, each after the nodes it needs, as
+    (name, needs); and their names. Made once for each set of targets (a runner serves the same few)."""
     plans: Dict[Any, Plan] = runner.__dict__.setdefault("_medius_plans", {})
-    key = (targets, inputs)
-    if key not in plans:
-        nodes = runner._graph_schema.nodes  # noqa: SLF001 - what DaskGraphRunner.run reads too
+    if targets not in plans:
+        nodes = runner._graph_schema.minimal_graph_schema(list(targets)).nodes  # noqa: SLF001 - as Rasa's run
         plan: List[Tuple[str, Tuple[str, ...]]] = []
-        done: Set[str] = set(inputs)
+        done: Set[str] = set()
 
         def visit(name: str) -> None:
-            if name in done or name not in nodes:  # an input, or a name dask would pass as it is
+            if name in done or name not in nodes:  # a name dask would pass as it is (an input)
                 return
             done.add(name)
             needs = tuple(nodes[name].needs.values())
@@ -187,11 +191,10 @@ def _graph_plan(runner: DaskGraphRunner, targets: Tuple[str, ...], inputs: Froze
                 visit(need)
             plan.append((name, needs))
 
-        for target in targets:
-            visit(target)
-        minimal = frozenset(runner._graph_schema.minimal_graph_schema(list(targets)).nodes)  # noqa: SLF001
-        plans[key] = (plan, minimal)
-    return plans[key]
+        for name in nodes:
+            visit(name)
+        plans[targets] = (plan, frozenset(nodes))
+    return plans[targets]
 
 
 def _run_graph(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
@@ -199,7 +202,9 @@ def _run_graph(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
     """DaskGraphRunner.run without dask: each node once, after the nodes it needs, with their outputs."""
     run_targets = list(targets or self._graph_schema.target_names)  # noqa: SLF001
     inputs = inputs or {}
-    plan, names = _graph_plan(self, tuple(run_targets), frozenset(inputs))
+    plan, names = _graph_plan(self, tuple(run_targets))
+    if not names.isdisjoint(inputs):  # an input standing in for a node: never done by Rasa; dask's own way
+        return _dask_run(self, inputs, targets)
     given: Set[str] = set()
     for name, value in inputs.items():  # Rasa's own check: an input must not be read as a node's name
         if isinstance(value, str) and (value in names or value in given):
@@ -227,7 +232,8 @@ def _event_classes() -> Dict[str, type]:
 
 def _resolve_event(type_name: str, default: Optional[type] = None) -> Optional[type]:
     """Event.resolve_by_type without walking every subclass of Event for each event read."""
-    return _event_classes().get(type_name) or _rasa_resolve_event(type_name, default)  # else Rasa's own answer
+    found = _event_classes().get(type_name) if isinstance(type_name, str) else None
+    return found or _rasa_resolve_event(type_name, default)  # else Rasa's own answer, or its error
 
 
 def install() -> None:
@@ -236,3 +242,4 @@ def install() -> None:
     EndpointConfig.session = _kept_session
     DaskGraphRunner.run = _run_graph
     Event.resolve_by_type = staticmethod(_resolve_event)
+    RulePolicy._get_possible_keys = rule_keys.possible_keys

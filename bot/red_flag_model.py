@@ -107,13 +107,16 @@ class _DirectScores:
     def of(cls, pipeline: Any) -> "_DirectScores | None":
         """For a TF-IDF union and a multinomial logistic regression; None for anything else."""
         import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion
 
         steps = [step for _, step in pipeline.steps]
-        if len(steps) != 2 or not isinstance(steps[0], FeatureUnion) or not isinstance(steps[1], LogisticRegression):
+        if [type(step) for step in steps] != [FeatureUnion, LogisticRegression]:  # exactly, no subclass
             return None
         union, regression = steps
+        if not all(type(transformer) is TfidfVectorizer for _, transformer, _ in union._iter()):  # noqa: SLF001
+            return None  # sparse features only: what the direct way stacks
         multinomial = regression.classes_.size > 2 and (regression.multi_class == "multinomial" or (
             regression.multi_class == "auto" and regression.solver != "liblinear"))
         if not multinomial or getattr(union, "n_jobs", None) not in (None, 1):

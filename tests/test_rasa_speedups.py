@@ -236,9 +236,12 @@ def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
 
     from bot import rasa_speedups
 
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    assert DaskGraphRunner.run is not rasa_speedups._run_graph  # compared with dask, not with itself
     runner = small_graph(tmp_path)
     for inputs, targets in [({"__input__": 5}, ["c"]), ({"__input__": 5}, ["b", "a"]), ({"a": 7}, ["c"]),
-                            ({"__input__": 2}, None)]:
+                            ({"__input__": 2}, None), ({"b": 7, "__input__": 1}, ["b"])]:
         Add.runs.clear()
         with_dask = runner.run(inputs=dict(inputs), targets=targets)
         dask_runs, Add.runs = sorted(Add.runs), []
@@ -251,6 +254,8 @@ def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
             run({"__input__": "b"}, ["c"])
         with pytest.raises(GraphRunError):  # an input missing
             run({}, ["c"])
+        with pytest.raises(GraphRunError):  # an input for a node, and none for what that node needs
+            run({"b": 7}, ["b"])
         with pytest.raises(GraphRunError):  # an input's value naming an earlier input
             run({"other": 1, "__input__": "other"}, ["c"])
     assert runner.run({"__input__": 5, "x": "unused"}, ["b"]) == rasa_speedups._run_graph(
@@ -271,6 +276,9 @@ def test_each_event_name_reads_as_the_class_rasa_finds():
     assert rasa_speedups._resolve_event("no_such_event", SlotSet) is SlotSet
     with pytest.raises(ValueError):
         rasa_speedups._resolve_event("no_such_event")
+    assert rasa_speedups._resolve_event(["user"], SlotSet) is SlotSet  # not a name at all: as Rasa answers
+    with pytest.raises(ValueError):
+        rasa_speedups._resolve_event({"event": "user"})
 
 
 @pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints-prod.yml"])

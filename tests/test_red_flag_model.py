@@ -46,9 +46,18 @@ def test_direct_scores_equal_the_pipelines_for_every_kind_of_message(model):
 def test_a_pipeline_of_another_shape_is_scored_by_scikit_learn_itself():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
 
-    texts, topics = ["numb leg", "hip ache", "weak hip", "cannot pee"], ["nerve", "none", "none", "nerve"]
-    binary = RedFlagModel(make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, topics))
-    assert binary._direct is None  # two classes and no union: not the shape the direct way knows
+    from sklearn.preprocessing import FunctionTransformer
+
+    texts = ["numb leg", "hip ache", "weak hip", "cannot pee", "legs give way", "stairs hurt"]
+    topics = ["nerve", "none", "none", "bladder", "nerve", "none"]
+    binary = RedFlagModel(make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts[:4], topics[:4]))
+    assert binary._direct is None  # no union: not the shape the direct way knows
     assert binary.scores("numb hip") == dict(zip(binary.topics(), binary.pipeline.predict_proba(["numb hip"])[0]))
+    dense = make_pipeline(make_union(FunctionTransformer(lambda xs: np.array([[len(x)] for x in xs])),
+                                     FunctionTransformer(lambda xs: np.array([[x.count(" ")] for x in xs]))),
+                          LogisticRegression())
+    dense_model = RedFlagModel(dense.fit(texts, topics))
+    assert dense_model._direct is None  # dense features: scikit-learn stacks them its own way
+    assert max(dense_model.scores("numb hip").values()) > 0
