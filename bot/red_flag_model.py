@@ -89,7 +89,6 @@ class RedFlagModel:
         return cls(joblib.load(path))
 
 
-
 class _DirectScores:
     """The pipeline's predict_proba for the model this module trains, with scikit-learn's own steps
     called directly, to the last digit the same (tests/test_red_flag_model.py).
@@ -115,13 +114,13 @@ class _DirectScores:
         if [type(step) for step in steps] != [FeatureUnion, LogisticRegression]:  # exactly, no subclass
             return None
         union, regression = steps
-        if not all(type(transformer) is TfidfVectorizer for _, transformer, _ in union._iter()):  # noqa: SLF001
+        transformers = [(transformer, weight) for _, transformer, weight in union._iter()]  # noqa: SLF001
+        if not all(type(transformer) is TfidfVectorizer for transformer, _ in transformers):
             return None  # sparse features only: what the direct way stacks
         multinomial = regression.classes_.size > 2 and (regression.multi_class == "multinomial" or (
             regression.multi_class == "auto" and regression.solver != "liblinear"))
-        if not multinomial or getattr(union, "n_jobs", None) not in (None, 1):
+        if not multinomial or union.n_jobs not in (None, 1):
             return None
-        transformers = [(transformer, weight) for _, transformer, weight in union._iter()]  # noqa: SLF001
         # C order: what scipy would otherwise copy the transposed weights into, on every call.
         return cls(transformers, np.ascontiguousarray(regression.coef_.T), regression.intercept_)
 

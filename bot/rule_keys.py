@@ -8,7 +8,7 @@ states into a new list and turned JSON lists back into tuples, one function
 call per check. Here each rule is prepared once per lookup table, the same
 checks run inline, and the walk back through the conversation stops once every
 rule left is shorter than the turns already matched (from there on Rasa
-accepts every one). The keys found are Rasa's (tests/test_rasa_speedups.py).
+accepts every one). The keys found are Rasa's (tests/test_rule_keys.py).
 """
 from __future__ import annotations
 
