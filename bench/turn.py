@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import time
+import uuid
 from typing import Dict, List
 
 from bench.speed import UNLIMITED, percentile
@@ -28,11 +30,14 @@ PER_VISITOR = 5  # messages of one conversation; a new visitor after that
 def load_parser():
     """The trained model in this process, as the Rasa server loads it (its logging policy, its shortcuts)."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
     from bot import rasa_speedups
     from bot.logs import install_logging_policy
     from bot.settings import get_settings
 
+    # As `rasa run` and the channel set logging up: structlog's debug lines are filtered, not printed.
+    configure_structlog(logging.getLevelName(get_settings().log_level))
     install_logging_policy(get_settings().log_level)  # as in the server: no visitor's words in debug lines
     if get_settings().rasa_speedups:
         rasa_speedups.install()
@@ -43,6 +48,7 @@ def measure(messages: List[str], rounds: int, topology: str) -> Dict[str, List[f
     agent = load_parser()
     loop = asyncio.new_event_loop()
     times: Dict[str, List[float]] = {"NLU parse": [], f"full turn ({topology})": []}
+    run = uuid.uuid4().hex[:8]  # new visitors every run: the bench's database keeps earlier runs' conversations
     with running_assistant(MODEL, ROOT / "var" / "bench" / "turn", env=UNLIMITED, topology=topology) as assistant:
         for text in messages[:PER_VISITOR]:  # TensorFlow's first calls, on both sides
             loop.run_until_complete(agent.parse_message(text))
@@ -54,7 +60,7 @@ def measure(messages: List[str], rounds: int, topology: str) -> Dict[str, List[f
                 loop.run_until_complete(agent.parse_message(text))
                 parse.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
-                assistant.send(f"turn-visitor-{round_}-{index // PER_VISITOR:04d}", text, {"clinic": "stl"})
+                assistant.send(f"turn-visitor-{run}-{round_}-{index // PER_VISITOR:04d}", text, {"clinic": "stl"})
                 turn.append((time.perf_counter() - started) * 1000)
     loop.close()
     return times
