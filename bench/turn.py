@@ -52,7 +52,7 @@ def measure(messages: List[str], rounds: int, topology: str) -> Dict[str, List[f
     with running_assistant(MODEL, ROOT / "var" / "bench" / "turn", env=UNLIMITED, topology=topology) as assistant:
         for text in messages[:PER_VISITOR]:  # TensorFlow's first calls, on both sides
             loop.run_until_complete(agent.parse_message(text))
-            assistant.send("warmup-bench-turn", text, {"clinic": "stl"})
+            assistant.send(f"warmup-bench-turn-{run}", text, {"clinic": "stl"})
         parse, turn = times.values()
         for round_ in range(rounds):
             for index, text in enumerate(messages):
