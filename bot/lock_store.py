@@ -1,22 +1,82 @@
-"""The lock store Rasa loads in production (endpoints-prod.yml): Rasa's Redis lock store at REDIS_URL.
+"""The lock store Rasa loads in production (endpoints-prod.yml): Rasa's Redis ticket lock, each step atomic.
 
 Several Rasa processes serve the same visitors; the lock keeps one visitor's
 turns in order across all of them (a retry, a restart, a failover to another
 process). One setting, REDIS_URL, instead of Rasa's host, port, db and
 password fields. With Redis down a turn fails before it starts, so the visitor
 gets the error line with the clinic's phone and nothing runs twice.
+
+Rasa's RedisLockStore reads the lock, changes it in Python and writes it back:
+two processes issuing tickets at the same moment could both read the same lock,
+and the second write dropped the first one's ticket (that turn then waited for
+a ticket no longer there, or ran beside the other), and a clean-up could delete
+a lock another process had just queued on. Here each step (issue a ticket,
+drop expired ones, finish a turn) is one Lua script that Redis runs atomically,
+on the same stored form as Rasa's (a TicketLock's JSON under the same key), so
+Rasa's own store and this one can share a lock. One round trip for each step:
+a turn takes two (issue, finish) where Rasa's took seven, when the lock is free.
+The key expires with its last ticket, so a process killed mid-turn leaves nothing behind.
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Optional, Text, Tuple
 
 import redis
-from rasa.core.lock_store import RedisLockStore
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
 from bot.logs import install_logging_policy
 from bot.settings import get_settings
 
 SOCKET_TIMEOUT_SECONDS = 3.0
+
+# Shared by the scripts: the lock at KEYS[1] without tickets expired at ARGV[1] (Rasa: expires < now
+# is kept, time.time() > expires has expired) and without ticket ARGV[2] (-1: none); saved with an
+# expiry just after its last ticket's, or deleted when none is left. Tickets stay JSON strings, as Rasa has them.
+_PRUNE = """
+local now, drop = tonumber(ARGV[1]), tonumber(ARGV[2])
+local raw = redis.call('GET', KEYS[1])
+local lock = raw and cjson.decode(raw) or {tickets = {}}
+if lock.conversation_id == nil then lock.conversation_id = ARGV[3] end
+local kept, numbers, latest = {}, {}, now
+for _, text in ipairs(lock.tickets or {}) do
+  local ticket = cjson.decode(text)
+  if ticket.expires >= now and ticket.number ~= drop then
+    kept[#kept + 1] = text
+    numbers[#numbers + 1] = ticket.number
+    if ticket.expires > latest then latest = ticket.expires end
+  end
+end
+"""
+
+_SAVE = """
+local function save()
+  if #kept == 0 then
+    redis.call('DEL', KEYS[1])
+    return '{"tickets": []}'
+  end
+  lock.tickets = kept
+  local text = cjson.encode(lock)
+  redis.call('SET', KEYS[1], text, 'PX', math.ceil((latest - now) * 1000) + 1000)
+  return text
+end
+"""
+
+# ARGV: now, -1, conversation id, lifetime. Returns the new ticket's number and the lock as saved.
+ISSUE = _PRUNE + _SAVE + """
+local number = (#numbers > 0 and numbers[#numbers] or -1) + 1
+local expires = now + tonumber(ARGV[4])
+kept[#kept + 1] = cjson.encode({number = number, expires = expires})
+numbers[#numbers + 1] = number
+if expires > latest then latest = expires end
+return {number, save()}
+"""
+
+# ARGV: now, the finished ticket (or -1), conversation id. Returns the lock as saved.
+FINISH = _PRUNE + _SAVE + "return save()\n"
 
 
 class RedisLocks(RedisLockStore):
@@ -28,17 +88,50 @@ class RedisLocks(RedisLockStore):
         super().__init__(key_prefix="medius", socket_timeout=SOCKET_TIMEOUT_SECONDS)
         self.red = redis.StrictRedis.from_url(settings.redis_url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
                                               socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
+        # EVALSHA, loading the script again if Redis lost it (a restart).
+        self._issue_script = self.red.register_script(ISSUE)
+        self._finish_script = self.red.register_script(FINISH)
 
-    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        """Rasa's cleanup in two round trips to Redis instead of four: the turn's ticket removed, and
-        the lock deleted unless someone waits. Rasa reads the lock again before deleting it, which
-        leaves the same moment between that read and the delete (measured: a turn made seven
-        round trips, 5% of a Rasa process's time under load; now five)."""
-        lock = self.get_lock(conversation_id)
-        if lock is None:
-            return
-        lock.remove_ticket_for(ticket_number)
-        if lock.is_someone_waiting():
-            self.save_lock(lock)
-        else:
-            self.delete_lock(conversation_id)
+    def issue(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
+              now: Optional[float] = None) -> Tuple[int, TicketLock]:
+        """A new ticket for the conversation, and the lock with it, in one atomic step."""
+        try:
+            number, saved = self._issue_script(
+                keys=[self.key_prefix + conversation_id],
+                args=[_time(now), -1, conversation_id, repr(float(lock_lifetime))])
+        except Exception as error:  # as Rasa's issue_ticket: the turn fails before it starts
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        return int(number), TicketLock.from_dict(json.loads(saved))
+
+    def finish(self, conversation_id: Text, ticket_number: int = -1,
+               now: Optional[float] = None) -> TicketLock:
+        """The lock without that ticket and without expired ones (deleted if none is left), atomically."""
+        saved = self._finish_script(keys=[self.key_prefix + conversation_id],
+                                    args=[_time(now), ticket_number, conversation_id])
+        return TicketLock.from_dict(json.loads(saved))
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        return self.issue(conversation_id, lock_lifetime)[0]
+
+    def update_lock(self, conversation_id: Text) -> None:
+        self.finish(conversation_id)
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        self.finish(conversation_id, ticket_number)
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
+                   wait_time_in_seconds: float = 1) -> AsyncGenerator[TicketLock, None]:
+        """Rasa's lock; a ticket served at once (the usual case) needs no second read of the lock."""
+        ticket, lock = self.issue(conversation_id, lock_lifetime)
+        try:
+            if lock.is_locked(ticket):
+                lock = await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            yield lock
+        finally:
+            self.cleanup(conversation_id, ticket)
+
+
+def _time(now: Optional[float]) -> str:
+    """Each process's own clock, as Rasa's tickets use it."""
+    return repr(time.time() if now is None else float(now))
