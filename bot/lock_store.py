@@ -4,7 +4,8 @@ Several Rasa processes serve the same visitors; the lock keeps one visitor's
 turns in order across all of them (a retry, a restart, a failover to another
 process). One setting, REDIS_URL, instead of Rasa's host, port, db and
 password fields. With Redis down a turn fails before it starts, so the visitor
-gets the error line with the clinic's phone and nothing runs twice.
+gets the error line with the clinic's phone and nothing runs twice; with Redis
+gone during a turn, the turn's answer still goes out and its ticket expires.
 
 Rasa's RedisLockStore reads the lock, changes it in Python and writes it back:
 two processes issuing tickets at the same moment could both read the same lock,
@@ -19,7 +20,9 @@ The key expires with its last ticket, so a process killed mid-turn leaves nothin
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Optional, Text, Tuple
@@ -30,6 +33,8 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
 from bot.logs import install_logging_policy
 from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_SECONDS = 3.0
 
@@ -117,19 +122,36 @@ class RedisLocks(RedisLockStore):
         self.finish(conversation_id)
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
-        self.finish(conversation_id, ticket_number)
+        """The turn's ticket handed back. If Redis fails here the turn has run and is saved: its answer
+        still goes out (an error would have the visitor send it again), and the ticket expires."""
+        try:
+            self.finish(conversation_id, ticket_number)
+        except redis.RedisError as error:
+            logger.error("Lock store unavailable after a turn (%s); its ticket will expire", type(error).__name__)
 
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
                    wait_time_in_seconds: float = 1) -> AsyncGenerator[TicketLock, None]:
-        """Rasa's lock; a ticket served at once (the usual case) needs no second read of the lock."""
+        """Rasa's lock; a ticket served at once (the usual case) needs no second read of the lock.
+
+        A turn that waited past its own ticket's lifetime gives up (LockError) instead of polling on:
+        its number may have been issued again, and it would run beside that turn (as in Rasa's).
+        """
         ticket, lock = self.issue(conversation_id, lock_lifetime)
+        held = True
         try:
-            if lock.is_locked(ticket):
-                lock = await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            while True:
+                if all(waiting.number != ticket for waiting in lock.tickets):
+                    held = False  # expired: the number is no longer ours to hand back
+                    raise LockError("This turn's ticket expired while it waited for the lock.")
+                if not lock.is_locked(ticket):
+                    break
+                await asyncio.sleep(wait_time_in_seconds)
+                lock = self.finish(conversation_id)  # expired tickets dropped, the lock as it is now
             yield lock
         finally:
-            self.cleanup(conversation_id, ticket)
+            if held:
+                self.cleanup(conversation_id, ticket)
 
 
 def _time(now: Optional[float]) -> str:

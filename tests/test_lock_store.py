@@ -124,6 +124,38 @@ def test_a_lock_whose_turn_never_finished_goes_with_its_last_ticket(locks):
     assert not server.exists("medius:lock:visitor-6")
 
 
+def test_a_turn_that_waited_past_its_tickets_life_gives_up_and_leaves_the_others_alone(locks):
+    first, second, server = locks
+    holder = first.issue_ticket("visitor-8")  # a long turn in another process
+
+    async def late() -> None:
+        async with second.lock("visitor-8", lock_lifetime=0.3, wait_time_in_seconds=0.1):
+            raise AssertionError("ran beside the holder")
+
+    started = time.monotonic()
+    with pytest.raises(LockError):
+        run_async(late())
+    assert time.monotonic() - started < 2  # at its own ticket's end, not the holder's (a minute)
+    assert [t.number for t in first.get_lock("visitor-8").tickets] == [holder]
+    first.cleanup("visitor-8", holder)
+    assert not server.exists("medius:lock:visitor-8")
+
+
+def test_redis_gone_after_a_turn_ran_keeps_its_answer(locks, caplog):
+    first, _, server = locks
+    answered = []
+
+    async def turn() -> None:
+        async with first.lock("visitor-9"):
+            server.shutdown(nosave=True)  # Redis goes while the turn runs
+            answered.append("the turn's answer")
+
+    with caplog.at_level("ERROR", logger="bot.lock_store"):
+        run_async(turn())
+    assert answered == ["the turn's answer"]
+    assert "Lock store unavailable after a turn" in caplog.text and "visitor-9" not in caplog.text
+
+
 def test_redis_down_fails_the_turn_before_it_starts(locks, tmp_path):
     first, _, server = locks
     server.shutdown(nosave=True)
