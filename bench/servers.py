@@ -209,7 +209,7 @@ class WebServer:
 
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    ws="none", lifespan="off"))
+                                                    ws="none", lifespan="on"))  # as `python -m bot web`
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
