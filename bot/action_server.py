@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import emergency_leads
+from bot.settings import get_settings
+from bot.triage import cached_triage
 from bot.web.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,13 @@ def create_app(token: str, package: str = "actions") -> Sanic:
     from rasa_sdk.endpoint import create_app as sdk_app
 
     app = sdk_app(package, cors_origins=None)
+
+    @app.listener("before_server_start")
+    async def load_red_flag_rules(*_: Any) -> None:
+        # In each worker before its first call. Loaded by the first action that needed them
+        # (3.6 s of CPU, mostly importing spaCy), they held up every turn that reached the
+        # worker meanwhile: a 4 s stall of half the visitors under bench.load.
+        cached_triage(str(get_settings().triage_file))
 
     @app.middleware("request")
     async def only_rasa(request: Request):

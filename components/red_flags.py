@@ -75,7 +75,9 @@ class RedFlagDetector(GraphComponent):
         except (ValueError, OSError):
             logger.warning("No red-flag model in this Rasa model: the rules decide alone")
             model = None
-        return cls(model_storage, resource, model, config.get("fallback_threshold", FALLBACK_THRESHOLD))
+        detector = cls(model_storage, resource, model, config.get("fallback_threshold", FALLBACK_THRESHOLD))
+        detector.triage  # noqa: B018  built with the model, not on the first visitor's message
+        return detector
 
     def __init__(self, model_storage: ModelStorage, resource: Resource, model: Optional[RedFlagModel] = None,
                  fallback_threshold: float = FALLBACK_THRESHOLD) -> None:
