@@ -37,6 +37,7 @@ class Settings:
     notify_timeout_seconds: float
     rasa_url: str
     chat_timeout_seconds: float
+    chat_turns_per_assistant: int
     widget_timeout_ms: int
     chat_rate_limit: int
     chat_address_rate_limit: int
@@ -91,6 +92,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         notify_timeout_seconds=_number(env, "NOTIFY_TIMEOUT_SECONDS", 10.0, float),
         rasa_url=(env.get("MEDIUS_RASA_URL") or "http://127.0.0.1:5005").strip(),
         chat_timeout_seconds=_number(env, "CHAT_TIMEOUT_SECONDS", 30.0, float),
+        chat_turns_per_assistant=_number(env, "CHAT_TURNS_PER_ASSISTANT", 4, int),
         widget_timeout_ms=_number(env, "WIDGET_TIMEOUT_MS", 10000, int),
         chat_rate_limit=_number(env, "CHAT_RATE_LIMIT", 20, int),
         chat_address_rate_limit=_number(env, "CHAT_ADDRESS_RATE_LIMIT", 60, int),

@@ -136,22 +136,29 @@ def test_a_chat_body_too_large_is_refused_before_it_is_read_whole(site):
 
 
 class SlowRasa:
-    """A stand-in Rasa process over real HTTP that takes 0.3 s a turn and notes who it served."""
+    """A stand-in Rasa process over real HTTP that takes `seconds` a turn, notes who it served and the most
+    turns it had at once."""
 
-    def __init__(self):
+    def __init__(self, seconds: float = 0.3):
         import json
         import threading
         import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.senders = []
-        served = self.senders
+        self.most_at_once = 0
+        served, now, lock, rasa = self.senders, [0], threading.Lock(), self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                served.append(body["sender"])
-                time.sleep(0.3)
+                with lock:
+                    served.append(body["sender"])
+                    now[0] += 1
+                    rasa.most_at_once = max(rasa.most_at_once, now[0])
+                time.sleep(seconds)
+                with lock:
+                    now[0] -= 1
                 reply = json.dumps([{"recipient_id": body["sender"], "text": "ok"}]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -194,3 +201,37 @@ def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_anot
     finally:
         for rasa in rasas:
             rasa.server.shutdown()
+
+
+def test_a_rasa_process_gets_a_few_turns_at_a_time_and_a_turn_that_waits_too_long_is_answered(root):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    rasa = SlowRasa(seconds=1.0)
+    settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
+                                   chat_rate_limit=1000, chat_address_rate_limit=1000, internal_token="t" * 32,
+                                   chat_turns_per_assistant=2, chat_timeout_seconds=1.6)
+
+    def say(sender, message="hello"):
+        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": message,
+                                                       "metadata": {"clinic": "stl"}},
+                             headers={"Origin": "http://localhost:8000"}, timeout=20)
+
+    try:
+        with WebServer(create_app(settings), free_port()) as site:
+            with ThreadPoolExecutor(4) as pool:  # two in at once, two after them, inside the timeout
+                assert [r.status_code for r in pool.map(say, [f"visitor-{n:04d}" for n in range(4)])] == [200] * 4
+            assert rasa.most_at_once == 2 and len(rasa.senders) == 4
+            rasa.senders.clear()
+            with ThreadPoolExecutor(6) as pool:
+                first = [pool.submit(say, f"waiting-{n:04d}") for n in range(4)]
+                time.sleep(0.3)  # two more, behind those four: their turn would come after the timeout
+                late = [pool.submit(say, "late-0000"),
+                        pool.submit(say, "late-0001", "I can't control my bladder since this morning")]
+                assert [f.result().status_code for f in first] == [200] * 4
+                ordinary, emergency = (f.result() for f in late)
+            assert rasa.most_at_once == 2 and sorted(rasa.senders) == [f"waiting-{n:04d}" for n in range(4)]
+            assert ordinary.status_code == 503 and ordinary.json()["error"] == "unavailable"
+            assert emergency.status_code == 200 and emergency.json()[0]["custom"] == {"triage": "emergency"}
+    finally:
+        rasa.server.shutdown()

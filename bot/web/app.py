@@ -40,6 +40,7 @@ from bot.settings import Settings
 from bot.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
+from bot.web.turn_gate import TurnGate
 from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
                            RateLimiter, Refusal, TurnCache, admit, check_caller, is_trusted_server, parse_chat_request,
                            slow_down)
@@ -140,6 +141,7 @@ class ChatForwarder:
         self.turns = TurnCache()
         self._clients: List[aiohttp.ClientSession] = []
         self._busy = [0] * len(settings.rasa_urls)  # turns in flight to each Rasa process, from this web process
+        self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
 
     @property
     def clients(self) -> List[aiohttp.ClientSession]:
@@ -228,7 +230,13 @@ class ChatForwarder:
         status: Optional[int] = None
         replies: Any = None
         for index in self.route(chat.sender):
-            self._busy[index] += 1
+            self._busy[index] += 1  # counts the turns waiting at its gate too, for the route of the next
+            try:
+                await asyncio.wait_for(self._gates[index].enter(), self.settings.chat_timeout_seconds)
+            except asyncio.TimeoutError:
+                self._busy[index] -= 1
+                logger.error("Assistant too busy: no turn free in %s s", self.settings.chat_timeout_seconds)
+                return self.unavailable(chat.message)
             try:
                 async with self.clients[index].post(CHANNEL_PATH, json={
                         "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}}) as answer:
@@ -242,6 +250,7 @@ class ChatForwarder:
                 logger.error("Assistant unreachable: %s", type(error).__name__)
                 return self.unavailable(chat.message)
             finally:
+                self._gates[index].leave()
                 self._busy[index] -= 1
         if status is None:
             logger.error("No assistant process reachable")
