@@ -76,6 +76,8 @@ class ConversationStore(SQLTrackerStore):
         # How many of a tracker's events the database holds, as the retrieve that began the turn read
         # them or its last save wrote them (the lock store keeps the visitor's other turns out meanwhile).
         self._stored: "OrderedDict[str, int]" = OrderedDict()
+        # New conversations' first events (the session start, the clinic's slots), saved by their first turn.
+        self._beginnings: "OrderedDict[str, DialogueStateTracker]" = OrderedDict()
 
     def _remember(self, tracker: DialogueStateTracker) -> None:
         self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events), list(tracker.slots.values()))
@@ -93,12 +95,31 @@ class ConversationStore(SQLTrackerStore):
             slot.reset()  # the events set them again
         return DialogueStateTracker.from_events(sender_id, events, fresh)
 
+    def begin(self, tracker: DialogueStateTracker) -> None:
+        """Keeps a conversation's first events for its first turn to read (if the database has none) and save.
+
+        One read and one write of the database instead of three and two: the
+        turn, under the visitor's lock, reads the database anyway, and its save
+        writes every event the database has not got. A conversation another
+        process began meanwhile wins, as its events are in the database.
+        """
+        self._beginnings[tracker.sender_id] = tracker
+        self._beginnings.move_to_end(tracker.sender_id)
+        while len(self._beginnings) > RECENT_MAX:  # begun, and the turn never came (it failed before reading)
+            self._beginnings.popitem(last=False)
+
+    def _beginning(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        tracker = self._beginnings.pop(sender_id, None)
+        if tracker is not None:
+            self._count_stored(sender_id, 0)
+        return tracker
+
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         self._stored.pop(sender_id, None)
         try:
             tracker = await super().retrieve(sender_id)
         except SQLAlchemyError as error:
-            tracker = self._copy(sender_id)
+            tracker = self._copy(sender_id) or self._beginning(sender_id)
             if tracker is None:
                 raise
             logger.error("Conversation store unavailable (%s); going on from this process's copy",
@@ -112,7 +133,9 @@ class ConversationStore(SQLTrackerStore):
                 return ahead
             self._unsaved.discard(sender_id)  # another process went on with the conversation: the database wins
         if tracker is None:
-            return None  # a new conversation: its first save counts what is stored (two may race to start it)
+            # A new conversation, begun here or not begun at all (its first save then counts what is stored).
+            return self._beginning(sender_id)
+        self._beginnings.pop(sender_id, None)
         self._count_stored(sender_id, len(tracker.events))
         self._remember(tracker)
         return tracker

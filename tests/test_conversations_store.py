@@ -289,3 +289,57 @@ def test_postgresql_connections_are_checked_after_idling_and_not_between_a_turns
             assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
         finally:
             get_settings.cache_clear()
+
+
+def _beginning(sender, clinic="More 4 Life"):
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return DialogueStateTracker.from_events(sender, [
+        ActionExecuted("action_session_start"), SessionStarted(), SlotSet("clinic_name", clinic),
+        ActionExecuted("action_listen")])
+
+
+def test_a_new_conversation_is_begun_in_memory_and_written_once_by_its_first_turn(store):
+    from rasa.shared.core.events import UserUttered
+    from sqlalchemy import event
+
+    from bot.conversation_store import ConversationStore
+
+    rasa_store, _ = store
+    statements = []
+    event.listen(rasa_store.engine, "before_cursor_execute", lambda *args: statements.append(args[2].lower()))
+    rasa_store.begin(_beginning("new-visitor"))
+    assert statements == []  # nothing written before the turn
+    tracker = asyncio.run(rasa_store.retrieve("new-visitor"))  # the turn reads: the database has nothing yet
+    assert tracker.get_slot("clinic_name") == "More 4 Life"
+    tracker.update(UserUttered("what is the gluteus medius"))
+    statements.clear()
+    asyncio.run(rasa_store.save(tracker))
+    assert [sql.split()[0] for sql in statements] == ["insert"]  # one statement: no count, no second write
+    stored = asyncio.run(ConversationStore().retrieve("new-visitor"))  # another process reads the database
+    assert [type(e).__name__ for e in stored.events] == ["SessionStarted", "SlotSet", "ActionExecuted", "UserUttered"]
+    assert [e.value for e in stored.events if e.type_name == "slot"] == ["More 4 Life"]
+    assert asyncio.run(rasa_store.retrieve("new-visitor")).latest_message.text == "what is the gluteus medius"
+
+
+def test_a_conversation_another_process_began_first_wins_over_this_ones_beginning(store):
+    from rasa.shared.core.events import UserUttered
+
+    from bot.conversation_store import ConversationStore
+
+    rasa_store, _ = store
+    other = ConversationStore()  # another Rasa process took the visitor's first message
+    first = _beginning("visitor", clinic="Hips & Knees")
+    first.update(UserUttered("hello"))
+    asyncio.run(other.save(first))
+    rasa_store.begin(_beginning("visitor"))
+    tracker = asyncio.run(rasa_store.retrieve("visitor"))
+    assert [e.value for e in tracker.events if e.type_name == "slot"] == ["Hips & Knees"]
+    assert tracker.latest_message.text == "hello"
+    tracker.update(UserUttered("and exercises?"))
+    asyncio.run(rasa_store.save(tracker))
+    stored = asyncio.run(ConversationStore().retrieve_full_tracker("visitor"))
+    assert [type(e).__name__ for e in stored.events].count("SessionStarted") == 1
+    assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["hello", "and exercises?"]
+    assert asyncio.run(rasa_store.retrieve("someone-never-begun")) is None  # nothing kept for the others

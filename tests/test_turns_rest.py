@@ -62,3 +62,19 @@ def test_two_copies_at_once_run_one_turn(assistant):
 def test_a_malformed_message_id_is_refused_clearly(assistant):
     answer = post(assistant, f"test-{uuid.uuid4().hex[:12]}", "hello", "bad id with spaces")
     assert answer.status_code == 400 and answer.json()["message"]
+
+
+def test_a_new_visitors_conversation_is_stored_from_one_session_start_with_the_clinics_details(assistant):
+    sender = f"first-{uuid.uuid4().hex[:12]}"
+    assert post(assistant, sender, "what is the gluteus medius").status_code == 200
+    assert post(assistant, sender, "how do I test it at home").status_code == 200
+    engine = create_engine(assistant.env["CONVERSATIONS_DATABASE_URL"])
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                                  {"s": sender}).all()
+    engine.dispose()
+    kinds = [kind for kind, _ in rows]
+    assert kinds[:2] == ["action", "session_started"] and kinds.count("session_started") == 1
+    slots = {json.loads(data)["name"]: json.loads(data)["value"] for kind, data in rows if kind == "slot"}
+    assert slots.get("clinic") == "stl" and slots.get("clinic_name")  # set before the first message, by the channel
+    assert kinds.count("user") == 2 and kinds.index("session_started") < kinds.index("user")

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Set, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -71,6 +71,15 @@ class KnownSenders:
         self._seen.move_to_end(sender)
         while len(self._seen) > self.max_entries:
             self._seen.popitem(last=False)
+
+
+def _begin_of(store: Any) -> Optional[Callable[[DialogueStateTracker], None]]:
+    """ConversationStore.begin, inside the wrappers Rasa puts around the tracker store (fail-safe, awaitable)."""
+    for _ in range(4):
+        if store is None or hasattr(store, "begin"):
+            break
+        store = getattr(store, "_tracker_store", None)
+    return getattr(store, "begin", None)
 
 
 class WidgetInput(InputChannel):
@@ -132,6 +141,8 @@ class WidgetInput(InputChannel):
         Done by a custom action, a first message with the action server down lost
         the session's events and got "Sorry, I lost track" even for an emergency.
         Later sessions are started by Rasa's default action, which carries the slots over.
+        The events go to the conversation store, whose first turn of the conversation
+        writes them with its own, unless the database already holds the conversation.
         """
         if sender in cls.known:
             return
@@ -139,14 +150,18 @@ class WidgetInput(InputChannel):
         store = agent.tracker_store if agent else None
         if store is None:
             return
-        if await store.retrieve(sender) is not None:
+        begin = _begin_of(store)
+        if begin is None and await store.retrieve(sender) is not None:  # another store: as Rasa's would
             cls.known.add(sender)
             return
         tracker = DialogueStateTracker.from_events(sender, [
             ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
             *[SlotSet(name, value) for name, value in clinic.slots().items()],
             ActionExecuted(ACTION_LISTEN_NAME)], agent.domain.slots)
-        await store.save(tracker)
+        if begin is not None:
+            begin(tracker)
+        else:
+            await store.save(tracker)
         cls.known.add(sender)
 
     @staticmethod
