@@ -20,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import emergency_leads
+from bot.gc_freeze import freeze_startup_objects
 from bot.settings import get_settings
 from bot.triage import cached_triage
 from bot.web.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
@@ -36,8 +37,10 @@ def create_app(token: str, package: str = "actions") -> Sanic:
     async def load_red_flag_rules(*_: Any) -> None:
         # In each worker before its first call. Loaded by the first action that needed them
         # (3.6 s of CPU, mostly importing spaCy), they held up every turn that reached the
-        # worker meanwhile: a 4 s stall of half the visitors under bench.load.
+        # worker meanwhile: a 4 s stall of half the visitors under bench.load. Then the
+        # worker's start-up objects are frozen (bot/gc_freeze.py).
         cached_triage(str(get_settings().triage_file))
+        freeze_startup_objects("actions")
 
     @app.middleware("request")
     async def only_rasa(request: Request):

@@ -87,3 +87,14 @@ def test_refused_messages_stay_out_of_the_logs(assistant, root):
     assistant.post(chat(secret), headers={"Origin": "https://evil.example"})
     log = (root / "var" / "test-logs" / "medius.log").read_text(errors="replace")
     assert secret not in log and "Chat request refused: too_long" in log
+
+
+def test_each_server_freezes_its_start_up_objects_for_the_garbage_collector(assistant, root):
+    import re
+
+    assert assistant.post(chat("hi"), headers=SITE).status_code == 200  # every process is up and has served
+    log = (root / "var" / "test-logs" / "medius.log").read_text(errors="replace")
+    frozen = {process: int(count) for process, count in
+              re.findall(r"Start-up objects frozen for the garbage collector \((\w+)\): (\d+)", log)}
+    # The Rasa process with its model, each action worker and the web server, TensorFlow loaded in each.
+    assert set(frozen) == {"rasa", "actions", "web"} and min(frozen.values()) > 100_000

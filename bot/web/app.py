@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import data
 from bot.clinics import Clinic, ClinicDirectory
 from bot.data import clinics_for
+from bot.gc_freeze import freeze_startup_objects
 from bot.settings import Settings
 from bot.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
@@ -338,6 +339,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
     async def lifespan(app: Starlette):
         # The red-flag rules loaded before the first visitor: with Rasa down, an emergency is answered from them.
         await asyncio.to_thread(cached_triage, str(settings.triage_file))
+        freeze_startup_objects("web")
         yield
         await chat.close()
 

@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 
 from bot import data, rasa_speedups
 from bot.clinics import Clinic
+from bot.gc_freeze import freeze_startup_objects
 from bot.logs import install_logging_policy
 from bot.settings import get_settings, require_internal_token
 from bot.web.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
@@ -101,6 +102,11 @@ class WidgetInput(InputChannel):
         @webhook.listener("after_server_stop")
         async def close_connections(*_: Any) -> None:
             await rasa_speedups.close_sessions()
+
+        if settings.rasa_speedups:
+            @webhook.listener("after_server_start")  # after Rasa's own listener has loaded the model
+            async def freeze_model(*_: Any) -> None:
+                freeze_startup_objects("rasa")
 
         def refuse(refusal: Refusal) -> HTTPResponse:
             # The reason code only: the message itself may hold personal data.
