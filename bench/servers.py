@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -36,6 +36,9 @@ class Assistant:
     supervisor: subprocess.Popen
     ports: Dict[str, int]
     env: Dict[str, str]
+    # One kept-alive connection per thread for send(), as the widget's browser keeps one: a new
+    # connection each message (requests.post) added its set-up to every turn bench.turn timed.
+    _sessions: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
     def chat_url(self) -> str:
@@ -51,7 +54,11 @@ class Assistant:
         body: Dict[str, Any] = {"sender": sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        response = self.post(body, timeout=timeout, headers={"Authorization": f"Bearer {self.api_token}"})
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        response = session.post(self.chat_url, json=body, timeout=timeout,
+                                headers={"Authorization": f"Bearer {self.api_token}"})
         response.raise_for_status()
         return response.json()
 
