@@ -169,10 +169,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "web":
         import uvicorn
 
+        from bot.gc_freeze import freeze_startup_objects
+        from bot.triage import cached_triage
         from bot.web.app import create_app
 
         require_internal_token(settings)
-        uvicorn.run(create_app(settings, data.clinics()), host=args.host, port=args.port,
+        app = create_app(settings, data.clinics())
+        cached_triage(str(settings.triage_file))  # what the app's start-up loads, here to be frozen with the rest
+        freeze_startup_objects("web")
+        uvicorn.run(app, host=args.host, port=args.port,
                     log_level="info", access_log=False,  # an access log would keep visitors' addresses
                     proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None,
                     ws="none")  # Rasa pins an older websockets; the widget needs none

@@ -77,7 +77,7 @@ class ConversationStore(SQLTrackerStore):
         # them or its last save wrote them (the lock store keeps the visitor's other turns out meanwhile).
         self._stored: "OrderedDict[str, int]" = OrderedDict()
         # New conversations' first events (the session start, the clinic's slots), saved by their first turn.
-        self._beginnings: "OrderedDict[str, DialogueStateTracker]" = OrderedDict()
+        self._beginnings: "OrderedDict[str, Tuple[List[Any], List[Any]]]" = OrderedDict()
 
     def _remember(self, tracker: DialogueStateTracker) -> None:
         self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events), list(tracker.slots.values()))
@@ -90,10 +90,7 @@ class ConversationStore(SQLTrackerStore):
         seen, events, slots = self._recent.get(sender_id, (0.0, None, []))
         if events is None or time.monotonic() - seen > RECENT_SECONDS:
             return None
-        fresh = [copy.copy(slot) for slot in slots]
-        for slot in fresh:
-            slot.reset()  # the events set them again
-        return DialogueStateTracker.from_events(sender_id, events, fresh)
+        return _tracker(sender_id, events, slots)
 
     def begin(self, tracker: DialogueStateTracker) -> None:
         """Keeps a conversation's first events for its first turn to read (if the database has none) and save.
@@ -103,16 +100,22 @@ class ConversationStore(SQLTrackerStore):
         writes every event the database has not got. A conversation another
         process began meanwhile wins, as its events are in the database.
         """
-        self._beginnings[tracker.sender_id] = tracker
+        self._beginnings[tracker.sender_id] = (list(tracker.events), list(tracker.slots.values()))
         self._beginnings.move_to_end(tracker.sender_id)
-        while len(self._beginnings) > RECENT_MAX:  # begun, and the turn never came (it failed before reading)
+        while len(self._beginnings) > RECENT_MAX:  # begun, and no turn of it was ever saved here
             self._beginnings.popitem(last=False)
 
     def _beginning(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        tracker = self._beginnings.pop(sender_id, None)
-        if tracker is not None:
-            self._count_stored(sender_id, 0)
-        return tracker
+        """A new copy of the conversation's beginning, each time, until a save of it succeeds.
+
+        Kept until then: a turn that fails before its save, or a read by the channel
+        before the turn (a button's payload), must not lose the clinic's slots.
+        """
+        events, slots = self._beginnings.get(sender_id, (None, []))
+        if events is None:
+            return None
+        self._count_stored(sender_id, 0)
+        return _tracker(sender_id, events, slots)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         self._stored.pop(sender_id, None)
@@ -186,6 +189,7 @@ class ConversationStore(SQLTrackerStore):
             self._unsaved.add(tracker.sender_id)
             raise
         self._unsaved.discard(tracker.sender_id)
+        self._beginnings.pop(tracker.sender_id, None)  # in the database now
         self._count_stored(tracker.sender_id, len(tracker.events))
 
 
@@ -202,6 +206,14 @@ def _events_query(table: sa.Table, all_sessions: bool) -> Any:
     start = (sa.select(sa.func.max(table.c.timestamp).label("session_start"))
              .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name).subquery())
     return query.where(sa.or_(table.c.timestamp >= start.c.session_start, start.c.session_start.is_(None)))
+
+
+def _tracker(sender_id: str, events: List[Any], slots: List[Any]) -> DialogueStateTracker:
+    """A new tracker from kept events, on copies of the kept slots (the events set them again)."""
+    fresh = [copy.copy(slot) for slot in slots]
+    for slot in fresh:
+        slot.reset()
+    return DialogueStateTracker.from_events(sender_id, events, fresh)
 
 
 def _continues(copy: List[Any], stored: List[Any]) -> bool:

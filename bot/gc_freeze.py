@@ -6,8 +6,9 @@ all: 300-370 ms, every 15-20 s under bench.load at 50 visitors, while every turn
 in that process waited. Loaded once and kept for the life of the process, they
 are never garbage; frozen (gc.freeze, Python's own answer to this), a full
 collection walks only what the process made since: 10-70 ms. The action
-server's and web server's workers import TensorFlow through spaCy, so they
-freeze theirs too, once their start-up loading is done.
+server's workers and the web server import TensorFlow through spaCy, so they
+freeze theirs too, once their start-up loading is done (the web server in its
+command, not in the app, which tests also run in their own process).
 """
 from __future__ import annotations
 

@@ -343,3 +343,21 @@ def test_a_conversation_another_process_began_first_wins_over_this_ones_beginnin
     assert [type(e).__name__ for e in stored.events].count("SessionStarted") == 1
     assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["hello", "and exercises?"]
     assert asyncio.run(rasa_store.retrieve("someone-never-begun")) is None  # nothing kept for the others
+
+
+def test_a_beginning_outlives_reads_and_a_failed_turn_until_a_save_of_it_succeeds(store):
+    from rasa.shared.core.events import UserUttered
+
+    rasa_store, _ = store
+    rasa_store.begin(_beginning("visitor"))
+    early = asyncio.run(rasa_store.retrieve("visitor"))  # the channel reading the offered buttons first
+    early.update(UserUttered("changed in this copy only"))
+    failed = asyncio.run(rasa_store.retrieve("visitor"))  # a first turn that then fails before its save
+    assert failed.latest_message.text != "changed in this copy only"
+    turn = asyncio.run(rasa_store.retrieve("visitor"))  # the next turn still finds the clinic's slots
+    assert [e.value for e in turn.events if e.type_name == "slot"] == ["More 4 Life"]
+    turn.update(UserUttered("hello"))
+    asyncio.run(rasa_store.save(turn))
+    assert "visitor" not in rasa_store._beginnings  # in the database now: the database is read from here on
+    again = asyncio.run(rasa_store.retrieve("visitor"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["hello"]

@@ -203,35 +203,86 @@ def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_anot
             rasa.server.shutdown()
 
 
-def test_a_rasa_process_gets_a_few_turns_at_a_time_and_a_turn_that_waits_too_long_is_answered(root):
-    import time
+def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
     from concurrent.futures import ThreadPoolExecutor
 
     rasa = SlowRasa(seconds=1.0)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
                                    chat_rate_limit=1000, chat_address_rate_limit=1000, internal_token="t" * 32,
-                                   chat_turns_per_assistant=2, chat_timeout_seconds=1.6)
+                                   chat_turns_per_assistant=2, chat_timeout_seconds=5.0)
 
-    def say(sender, message="hello"):
-        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": message,
+    def say(sender):
+        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
                                                        "metadata": {"clinic": "stl"}},
                              headers={"Origin": "http://localhost:8000"}, timeout=20)
 
     try:
         with WebServer(create_app(settings), free_port()) as site:
-            with ThreadPoolExecutor(4) as pool:  # two in at once, two after them, inside the timeout
-                assert [r.status_code for r in pool.map(say, [f"visitor-{n:04d}" for n in range(4)])] == [200] * 4
-            assert rasa.most_at_once == 2 and len(rasa.senders) == 4
-            rasa.senders.clear()
-            with ThreadPoolExecutor(6) as pool:
-                first = [pool.submit(say, f"waiting-{n:04d}") for n in range(4)]
-                time.sleep(0.3)  # two more, behind those four: their turn would come after the timeout
-                late = [pool.submit(say, "late-0000"),
-                        pool.submit(say, "late-0001", "I can't control my bladder since this morning")]
-                assert [f.result().status_code for f in first] == [200] * 4
-                ordinary, emergency = (f.result() for f in late)
-            assert rasa.most_at_once == 2 and sorted(rasa.senders) == [f"waiting-{n:04d}" for n in range(4)]
-            assert ordinary.status_code == 503 and ordinary.json()["error"] == "unavailable"
-            assert emergency.status_code == 200 and emergency.json()[0]["custom"] == {"triage": "emergency"}
+            with ThreadPoolExecutor(6) as pool:  # two in at once, the others after them, all inside the timeout
+                assert [r.status_code for r in pool.map(say, [f"visitor-{n:04d}" for n in range(6)])] == [200] * 6
+            assert rasa.most_at_once == 2 and sorted(rasa.senders) == [f"visitor-{n:04d}" for n in range(6)]
     finally:
         rasa.server.shutdown()
+
+
+def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_reaching_rasa(root):
+    import asyncio
+
+    from bot.data import clinics_for
+    from bot.web.app import ChatForwarder
+    from bot.web.guard import ChatRequest
+
+    rasa = SlowRasa(seconds=0.1)
+    settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
+                                   internal_token="t" * 32, chat_turns_per_assistant=2, chat_timeout_seconds=0.5)
+    forwarder = ChatForwarder(settings, clinics_for(settings))
+    clinic = forwarder.clinics.get("stl")
+
+    async def scenario():
+        gate = forwarder._gates[0]
+        await gate.enter()
+        await gate.enter()  # two turns that have not come back yet
+        ordinary = await forwarder.forward(ChatRequest("waiting-0001", "hello", clinic))
+        emergency = await forwarder.forward(ChatRequest("waiting-0002", "I can't control my bladder since this "
+                                                                         "morning", clinic))
+        gate.leave()
+        gate.leave()
+        served = await forwarder.forward(ChatRequest("served-0001", "hello", clinic))  # a slot free: straight in
+        await forwarder.close()
+        return ordinary, emergency, served, list(forwarder._busy), gate.running
+
+    try:
+        ordinary, emergency, served, busy, running = asyncio.run(scenario())
+        assert ordinary[0] == 503 and ordinary[1]["error"] == "unavailable"
+        assert emergency[0] == 200 and emergency[1][0]["custom"] == {"triage": "emergency"}
+        assert served[0] == 200 and rasa.senders == ["served-0001"]  # the waiting ones never reached Rasa
+        assert busy == [0] and running == 0  # nothing left counted against the process
+    finally:
+        rasa.server.shutdown()
+
+
+def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root):
+    import asyncio
+
+    from bot.data import clinics_for
+    from bot.web.app import ChatForwarder
+    from bot.web.guard import ChatRequest
+
+    settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
+                                   rasa_url="http://127.0.0.1:9,http://127.0.0.1:9", internal_token="t" * 32,
+                                   chat_turns_per_assistant=1, chat_timeout_seconds=30.0)
+    forwarder = ChatForwarder(settings, clinics_for(settings))
+
+    async def scenario():
+        for gate in forwarder._gates:
+            await gate.enter()  # both processes busy
+        turn = asyncio.create_task(forwarder.forward(ChatRequest("visitor-0001", "hello", forwarder.clinics.get("stl"))))
+        await asyncio.sleep(0.05)
+        waiting = [gate.waiting for gate in forwarder._gates]
+        turn.cancel()  # the caller went away (a shutdown, a dropped request)
+        await asyncio.gather(turn, return_exceptions=True)
+        await forwarder.close()
+        return waiting, list(forwarder._busy), [gate.waiting for gate in forwarder._gates]
+
+    waiting, busy, after = asyncio.run(scenario())
+    assert sum(waiting) == 1 and busy == [0, 0] and after == [0, 0]

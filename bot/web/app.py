@@ -36,7 +36,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import data
 from bot.clinics import Clinic, ClinicDirectory
 from bot.data import clinics_for
-from bot.gc_freeze import freeze_startup_objects
 from bot.settings import Settings
 from bot.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
@@ -153,12 +152,10 @@ class ChatForwarder:
         local server), and that CPU is the same two cores Rasa needs. Idle connections
         close after aiohttp's 15 s, well before Rasa's server drops them (120 s).
         """
-        if not self._clients:
+        if not self._clients:  # whole URLs at each call: aiohttp's base_url takes no path, MEDIUS_RASA_URL may
             self._clients = [aiohttp.ClientSession(
-                base_url=url, headers={TOKEN_HEADER: self.settings.internal_token},
-                timeout=aiohttp.ClientTimeout(total=self.settings.chat_timeout_seconds, sock_connect=3.0),
-                connector=aiohttp.TCPConnector(limit=100))
-                for url in self.settings.rasa_urls]
+                headers={TOKEN_HEADER: self.settings.internal_token}, connector=aiohttp.TCPConnector(limit=100))
+                for _ in self.settings.rasa_urls]
         return self._clients
 
     def route(self, sender: str) -> List[int]:
@@ -227,31 +224,37 @@ class ChatForwarder:
         return outcome
 
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
-        """One turn through Rasa's channel: (status, body) for the visitor."""
+        """One turn through Rasa's channel: (status, body) for the visitor, within CHAT_TIMEOUT_SECONDS."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.chat_timeout_seconds
         status: Optional[int] = None
         replies: Any = None
         for index in self.route(chat.sender):
             self._busy[index] += 1  # counts the turns waiting at its gate too, for the route of the next
             try:
-                await asyncio.wait_for(self._gates[index].enter(), self.settings.chat_timeout_seconds)
-            except asyncio.TimeoutError:
-                self._busy[index] -= 1
-                logger.error("Assistant too busy: no turn free in %s s", self.settings.chat_timeout_seconds)
-                return self.unavailable(chat.message)
-            try:
-                async with self.clients[index].post(CHANNEL_PATH, json={
-                        "sender": chat.sender, "message": chat.message, "metadata": {"clinic": chat.clinic.id}}) as answer:
-                    status, replies = answer.status, json.loads(await answer.read())
-                break
-            except aiohttp.ClientConnectorError as error:  # that process is down and never saw the turn: try the next
-                status = None
-                logger.warning("Assistant process unreachable: %s", type(error).__name__)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-                # It may have taken the turn: never send it twice.
-                logger.error("Assistant unreachable: %s", type(error).__name__)
-                return self.unavailable(chat.message)
+                try:
+                    await asyncio.wait_for(self._gates[index].enter(), deadline - loop.time())
+                except asyncio.TimeoutError:
+                    logger.error("Assistant too busy: no turn free in %s s", self.settings.chat_timeout_seconds)
+                    return self.unavailable(chat.message)
+                try:
+                    timeout = aiohttp.ClientTimeout(total=max(deadline - loop.time(), 0.001), sock_connect=3.0)
+                    async with self.clients[index].post(
+                            self.settings.rasa_urls[index] + CHANNEL_PATH, timeout=timeout, json={
+                                "sender": chat.sender, "message": chat.message,
+                                "metadata": {"clinic": chat.clinic.id}}) as answer:
+                        status, replies = answer.status, json.loads(await answer.read())
+                    break
+                except aiohttp.ClientConnectorError as error:  # that process is down, never saw the turn: the next
+                    status = None
+                    logger.warning("Assistant process unreachable: %s", type(error).__name__)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                    # It may have taken the turn: never send it twice.
+                    logger.error("Assistant unreachable: %s", type(error).__name__)
+                    return self.unavailable(chat.message)
+                finally:
+                    self._gates[index].leave()
             finally:
-                self._gates[index].leave()
                 self._busy[index] -= 1
         if status is None:
             logger.error("No assistant process reachable")
@@ -283,13 +286,14 @@ class ChatForwarder:
 
     async def assistant_up(self) -> List[bool]:
         """Whether each Rasa process answers."""
-        async def up(client: aiohttp.ClientSession) -> bool:
+        async def up(client: aiohttp.ClientSession, url: str) -> bool:
             try:
-                async with client.get("/webhooks/widget/", timeout=aiohttp.ClientTimeout(total=2.0)) as answer:
+                async with client.get(url + "/webhooks/widget/", timeout=aiohttp.ClientTimeout(total=2.0)) as answer:
                     return answer.status == 200
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 return False
-        return list(await asyncio.gather(*(up(client) for client in self.clients)))
+        return list(await asyncio.gather(*(up(client, url) for client, url in zip(self.clients,
+                                                                                 self.settings.rasa_urls))))
 
 
 def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) -> Starlette:
@@ -339,7 +343,6 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
     async def lifespan(app: Starlette):
         # The red-flag rules loaded before the first visitor: with Rasa down, an emergency is answered from them.
         await asyncio.to_thread(cached_triage, str(settings.triage_file))
-        freeze_startup_objects("web")
         yield
         await chat.close()
 
