@@ -183,3 +183,22 @@ class Visitor:
     def triage(self) -> List[str]:
         """The safety tags of the last reply's messages, in order: emergency, urgent, confirm, nerve."""
         return [r["custom"]["triage"] for r in self.replies if isinstance(r.get("custom"), dict)]
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: an earlier test in the same pytest run can leave the main
+    thread marked as running an event loop, and asyncio.run refuses to start there."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -4,10 +4,11 @@ import asyncio
 import pytest
 
 from bot.web.turn_gate import TurnGate
+from tests.helpers import run_async
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    return run_async(coroutine)
 
 
 async def _turns(gate, count, hold, log, started=None):

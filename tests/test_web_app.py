@@ -8,6 +8,7 @@ import yaml
 from bench.servers import WebServer, free_port
 from bot.settings import settings_from
 from bot.web.app import create_app
+from tests.helpers import run_async
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +253,7 @@ def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_re
         return ordinary, emergency, served, list(forwarder._busy), gate.running
 
     try:
-        ordinary, emergency, served, busy, running = asyncio.run(scenario())
+        ordinary, emergency, served, busy, running = run_async(scenario())
         assert ordinary[0] == 503 and ordinary[1]["error"] == "unavailable"
         assert emergency[0] == 200 and emergency[1][0]["custom"] == {"triage": "emergency"}
         assert served[0] == 200 and rasa.senders == ["served-0001"]  # the waiting ones never reached Rasa
@@ -284,5 +285,5 @@ def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root
         await forwarder.close()
         return waiting, list(forwarder._busy), [gate.waiting for gate in forwarder._gates]
 
-    waiting, busy, after = asyncio.run(scenario())
+    waiting, busy, after = run_async(scenario())
     assert sum(waiting) == 1 and busy == [0, 0] and after == [0, 0]
