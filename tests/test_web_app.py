@@ -136,6 +136,15 @@ def test_a_chat_body_too_large_is_refused_before_it_is_read_whole(site):
     assert response.status_code == 413 and response.json()["error"] == "too_large"
 
 
+def hello_from(site):
+    """A visitor on a clinic's page saying hello through the site's /chat, by sender id."""
+    def say(sender):
+        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
+                                                       "metadata": {"clinic": "stl"}},
+                             headers={"Origin": "http://localhost:8000"}, timeout=20)
+    return say
+
+
 class SlowRasa:
     """A stand-in Rasa process over real HTTP that takes `seconds` a turn, notes who it served and the most
     turns it had at once."""
@@ -185,18 +194,13 @@ def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_anot
                                    chat_address_rate_limit=1000, internal_token="t" * 32)
     home_of_zero = [f"visitor-{n:06d}" for n in range(400) if zlib.crc32(f"visitor-{n:06d}".encode()) % 2 == 0]
 
-    def say(sender):
-        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
-                                                       "metadata": {"clinic": "stl"}},
-                             headers={"Origin": "http://localhost:8000"}, timeout=20)
-
     try:
         with WebServer(create_app(settings), free_port()) as site:
             for sender in home_of_zero[:3]:  # one at a time: each to its own process
-                assert say(sender).status_code == 200
+                assert hello_from(site)(sender).status_code == 200
             assert rasas[0].senders == home_of_zero[:3] and rasas[1].senders == []
             with ThreadPoolExecutor(12) as pool:  # twelve at once, all with the same home: some move
-                assert all(r.status_code == 200 for r in pool.map(say, home_of_zero[3:15]))
+                assert all(r.status_code == 200 for r in pool.map(hello_from(site), home_of_zero[3:15]))
             assert 3 + 3 <= len(rasas[0].senders) < 15 and len(rasas[1].senders) >= 3
             assert sorted(rasas[0].senders + rasas[1].senders) == sorted(home_of_zero[:15])  # each turn once
     finally:
@@ -212,15 +216,10 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
                                    chat_rate_limit=1000, chat_address_rate_limit=1000, internal_token="t" * 32,
                                    chat_turns_per_assistant=2, chat_timeout_seconds=5.0)
 
-    def say(sender):
-        return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
-                                                       "metadata": {"clinic": "stl"}},
-                             headers={"Origin": "http://localhost:8000"}, timeout=20)
-
     try:
         with WebServer(create_app(settings), free_port()) as site:
             with ThreadPoolExecutor(6) as pool:  # two in at once, the others after them, all inside the timeout
-                assert [r.status_code for r in pool.map(say, [f"visitor-{n:04d}" for n in range(6)])] == [200] * 6
+                assert [r.status_code for r in pool.map(hello_from(site), [f"visitor-{n:04d}" for n in range(6)])] == [200] * 6
             assert rasa.most_at_once == 2 and sorted(rasa.senders) == [f"visitor-{n:04d}" for n in range(6)]
     finally:
         rasa.server.shutdown()
