@@ -316,7 +316,9 @@ def test_a_new_conversation_is_begun_in_memory_and_written_once_by_its_first_tur
     tracker.update(UserUttered("what is the gluteus medius"))
     statements.clear()
     asyncio.run(rasa_store.save(tracker))
-    assert [sql.split()[0] for sql in statements] == ["insert"]  # one statement: no count, no second write
+    # One write: no count, no second write; then SQLite is asked the id of the last event (PostgreSQL returns it).
+    assert [sql.split()[0] for sql in statements] == ["insert", "select"]
+    assert "max(events.id)" in statements[1]
     stored = asyncio.run(ConversationStore().retrieve("new-visitor"))  # another process reads the database
     assert [type(e).__name__ for e in stored.events] == ["SessionStarted", "SlotSet", "ActionExecuted", "UserUttered"]
     assert [e.value for e in stored.events if e.type_name == "slot"] == ["More 4 Life"]
@@ -361,3 +363,106 @@ def test_a_beginning_outlives_reads_and_a_failed_turn_until_a_save_of_it_succeed
     assert "visitor" not in rasa_store._beginnings  # in the database now: the database is read from here on
     again = asyncio.run(rasa_store.retrieve("visitor"))
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["hello"]
+
+
+@pytest.fixture(scope="module")
+def pg_conversations():
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stores(request, tmp_path, monkeypatch):
+    """Two ConversationStores on one database, as two Rasa processes have them, and the executed statements of the first."""
+    from sqlalchemy import event
+
+    url = (f"sqlite:///{tmp_path / 'conversations.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_conversations"))
+    monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    from bot.conversation_store import ConversationStore
+
+    first, second = ConversationStore(), ConversationStore()
+    statements = []
+    event.listen(first.engine, "before_cursor_execute", lambda *args: statements.append(args[2].lower()))
+    yield first, second, statements
+    get_settings.cache_clear()
+
+
+def _turn(store, sender, text):
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    tracker = asyncio.run(store.retrieve(sender))
+    tracker.update(UserUttered(text))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
+def test_the_next_turn_in_the_same_process_goes_on_with_its_tracker_after_one_look_up(stores):
+    from rasa.shared.core.events import UserUttered
+
+    first, _, statements = stores
+    first.begin(_beginning("regular"))
+    saved = _turn(first, "regular", "what is the gluteus medius")
+    statements.clear()
+    again = asyncio.run(first.retrieve("regular"))
+    assert again is saved  # no events read and replayed into a new tracker
+    assert len(statements) == 1 and "max(events.id)" in statements[0] and "events.data" not in statements[0]
+    statements.clear()
+    again.update(UserUttered("and exercises?"))
+    asyncio.run(first.save(again))
+    kinds = [sql.split()[0] for sql in statements]
+    if first.engine.dialect.name == "postgresql":  # the insert returns the new ids: no second round trip
+        assert kinds == ["insert"] and "returning events.id" in statements[0]
+    else:
+        assert kinds == ["insert", "select"]
+    stored = asyncio.run(type(first)().retrieve("regular"))  # what another process reads
+    assert [e.text for e in stored.events if e.type_name == "user"] == ["what is the gluteus medius", "and exercises?"]
+    assert [e.value for e in stored.events if e.type_name == "slot"] == ["More 4 Life"]
+
+
+def test_a_turn_another_process_saved_meanwhile_is_read_from_the_database(stores):
+    from rasa.shared.core.events import UserUttered
+
+    first, second, _ = stores
+    first.begin(_beginning("moved"))
+    _turn(first, "moved", "my hip hurts at night")
+    _turn(second, "moved", "I am 64")  # a failover: the other process served the visitor's next turn
+    third = asyncio.run(first.retrieve("moved"))
+    assert third.latest_message.text == "I am 64"
+    assert [e.text for e in third.events if e.type_name == "user"] == ["my hip hurts at night", "I am 64"]
+    third.update(UserUttered("thanks"))
+    asyncio.run(first.save(third))  # only the new event is written: nothing twice, nothing lost
+    stored = asyncio.run(second.retrieve_full_tracker("moved"))
+    assert [e.text for e in stored.events if e.type_name == "user"] == ["my hip hurts at night", "I am 64", "thanks"]
+
+
+def test_a_turn_that_failed_before_its_save_leaves_nothing_of_it_for_the_next(stores):
+    from rasa.shared.core.events import SlotSet, UserUttered
+
+    first, _, _ = stores
+    first.begin(_beginning("failing"))
+    _turn(first, "failing", "book me in")
+    broken = asyncio.run(first.retrieve("failing"))
+    broken.update(UserUttered("half a turn"))
+    broken.update(SlotSet("clinic_name", "Changed"))  # then the turn fails: no save
+    after = asyncio.run(first.retrieve("failing"))
+    assert after is not broken and after.latest_message.text == "book me in"
+    assert [e.value for e in after.events if e.type_name == "slot"] == ["More 4 Life"]
+
+
+def test_after_a_new_session_the_next_turn_reads_only_that_session(stores):
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    first, _, _ = stores
+    first.begin(_beginning("returning"))
+    tracker = _turn(first, "returning", "hello")
+    for event_ in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event_)
+    asyncio.run(first.save(tracker))  # the session expired and a new one began in this tracker
+    latest = asyncio.run(first.retrieve("returning"))
+    assert latest is not tracker  # Rasa's store gives back the latest session only, and so does this one
+    assert [e.type_name for e in latest.events] == ["session_started", "action"]
