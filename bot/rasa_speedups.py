@@ -274,3 +274,4 @@ def install() -> None:
     DaskGraphRunner.run = _run_graph
     Event.resolve_by_type = staticmethod(_resolve_event)
     RulePolicy._get_possible_keys = rule_keys.possible_keys
+    RulePolicy._prediction_states = rule_keys.prediction_states

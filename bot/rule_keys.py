@@ -9,19 +9,31 @@ call per check. Here each rule is prepared once per lookup table, the same
 checks run inline, and the walk back through the conversation stops once every
 rule left is shorter than the turns already matched (from there on Rasa
 accepts every one). The keys found are Rasa's (tests/test_rule_keys.py).
+
+The states matched are the conversation's latest ones only, as many as the
+longest rule has (four): Rasa worked out a state for every step of the whole
+conversation, twice a prediction, four times a turn, and the matching never
+looks further back than its longest rule. The slots and the loop of those
+states still come from every event before them.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
+from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker
 
 # A rule state as its checks need it: (its previous action, [(state type, [(key, value)])]).
 RuleState = Tuple[Any, List[Tuple[str, List[Tuple[str, Any]]]]]
 Rule = Tuple[str, List[RuleState]]  # (key, its states from the latest back)
 
 _prepared: Dict[int, Tuple[Dict[str, Any], List[Rule]]] = {}
+_rasa_prediction_states = RulePolicy._prediction_states
 
 
 def _rules(lookup: Dict[str, Any]) -> List[Rule]:
@@ -76,3 +88,44 @@ def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, An
                 kept.append(rule)
         remaining = kept
     return {key for key, _ in remaining}
+
+
+def longest_rule(policy: Any) -> int:
+    """How many states the policy's longest rule has (a rule for a loop's unhappy path included)."""
+    tables = [policy.lookup.get(name) or {} for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH)]
+    return max([len(states) for table in tables for _, states in _rules(table)], default=1)
+
+
+def latest_states(domain: Domain, tracker: DialogueStateTracker, keep: int) -> List[State]:
+    """The last `keep` of domain.states_for_tracker_history(tracker), working out only those.
+
+    The state before each action and the state after the last event, as Rasa's
+    walk through the conversation's prior trackers has them (unset slots kept, no
+    rule-only turn hidden: the rule policy's way).
+    """
+    applied = tracker.applied_events()
+    first = sum(isinstance(event, ActionExecuted) for event in applied) + 1 - keep
+    prior = tracker.init_copy()
+    states: List[State] = []
+    step = 0
+    for event in applied:
+        if isinstance(event, ActionExecuted):
+            if step >= first:
+                states.append(domain._clean_state(domain.get_active_state(prior)))
+            step += 1
+        prior.update(event)
+    states.append(domain._clean_state(domain.get_active_state(prior)))
+    return states
+
+
+def prediction_states(policy: Any, tracker: DialogueStateTracker, domain: Domain,
+                      use_text_for_last_user_input: bool = False, rule_only_data: Optional[Dict[str, Any]] = None
+                      ) -> List[State]:
+    """RulePolicy._prediction_states, with the conversation's latest states only (see the module's docstring)."""
+    featurizer = policy.featurizer
+    if type(featurizer) is not MaxHistoryTrackerFeaturizer:  # another featurizer: Rasa's own way
+        return _rasa_prediction_states(policy, tracker, domain, use_text_for_last_user_input, rule_only_data)
+    keep = max(longest_rule(policy), featurizer.max_history or 0)
+    states = featurizer.slice_state_history(latest_states(domain, tracker, keep), featurizer.max_history)
+    featurizer._choose_last_user_input([states], use_text_for_last_user_input)
+    return states

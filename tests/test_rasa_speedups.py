@@ -45,12 +45,15 @@ async def parse():
     return [json.loads(json.dumps(await agent.parse_message(text), sort_keys=True, default=repr))
             for text in messages]
 
-# What each policy alone predicts at every step of the training stories, read from its node of
+# What each policy alone predicts at every step of the stories and test conversations (most longer
+# than any rule: the rule policy matches only the latest states), read from its node of
 # the graph (a TensorFlow policy such as TED would be outvoted by the rules in the processor).
 runner = agent.processor.graph_runner
 policies = sorted(node for node in runner._graph_schema.nodes if "Policy" in node and node.startswith("run_"))
 predicted = []
-for story in YAMLStoryReader(agent.domain).read_from_file(str(ROOT / "data" / "stories" / "cause_finder.yml")):
+stories = [story for path in [*sorted((ROOT / "data" / "stories").glob("*.yml")), ROOT / "tests" / "test_conversations.yml"]
+           for story in YAMLStoryReader(agent.domain).read_from_file(str(path))]
+for story in stories:
     tracker = DialogueStateTracker("probe", agent.domain.slots)
     for event in story.events:
         if isinstance(event, ActionExecuted):

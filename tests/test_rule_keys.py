@@ -1,6 +1,7 @@
 """The rule policy's matching, each rule read once, finds exactly the rules Rasa's own matching finds."""
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import tarfile
@@ -26,8 +27,11 @@ def lookup() -> dict:
     return from_model("rule_policy.json")["lookup"]
 
 
-def conversation_states():
-    """The states of every step of every rule, story and test conversation, as the policy sees them."""
+def conversation_steps(joined: bool = False):
+    """The tracker before each action of every rule, story and test conversation (the same object, updated).
+
+    joined: each file's conversations one after the other, as one long conversation.
+    """
     from rasa.shared.core.constants import ACTION_LISTEN_NAME
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, UserUttered
@@ -35,20 +39,28 @@ def conversation_states():
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
     domain = Domain.load(str(ROOT / "domain.yml"))
-    rule_only_data = from_model("rule_only_data.json")  # as the policy reads the states
     files = sorted((ROOT / "data" / "rules").glob("*.yml")) + sorted((ROOT / "data" / "stories").glob("*.yml")) \
         + [ROOT / "tests" / "test_conversations.yml"]
     for path in files:
+        tracker = None
         for step in YAMLStoryReader(domain).read_from_file(str(path)):
-            tracker = DialogueStateTracker("rules", domain.slots)
-            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))  # as a conversation's first turn starts
+            if tracker is None or not joined:
+                tracker = DialogueStateTracker("rules", domain.slots)
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))  # as a conversation's first turn starts
             for event in step.events:
                 if isinstance(event, ActionExecuted):
-                    yield tracker.past_states(domain, rule_only_data=rule_only_data)
+                    yield domain, tracker
                 if isinstance(event, UserUttered):
                     event = UserUttered(event.text, event.intent, event.entities,
                                         parse_data={"intent": event.intent, "entities": []})
                 tracker.update(event)
+
+
+def conversation_states():
+    """The states of every step of every rule, story and test conversation, as the policy sees them."""
+    rule_only_data = from_model("rule_only_data.json")  # as the policy reads the states
+    for domain, tracker in conversation_steps():
+        yield tracker.past_states(domain, rule_only_data=rule_only_data)
 
 
 def varied(states: list, rng: random.Random) -> list:
@@ -93,3 +105,32 @@ def test_the_rules_found_are_rasas_for_every_step_of_every_conversation(lookup):
                 compared += 1
                 found += bool(expected)
     assert compared > 2000 and found > 500  # many matched, many not: every path of the checks was taken
+
+
+def test_the_latest_states_are_the_last_of_rasas_states_of_the_whole_conversation():
+    from rasa.shared.core.events import SlotSet
+
+    from bot.rule_keys import latest_states
+
+    steps = cut = 0
+    for domain, tracker in itertools.chain(conversation_steps(), conversation_steps(joined=True)):
+        every = domain.states_for_tracker_history(tracker)
+        for keep in (1, 2, 4, 7):
+            assert latest_states(domain, tracker, keep) == every[-keep:]
+        steps += 1
+        cut += len(every) > 4
+        if any(isinstance(event, SlotSet) for event in tracker.events) and len(every) > 7:
+            # the states kept still carry what was set before them
+            assert latest_states(domain, tracker, 1)[0].get("slots") == every[-1].get("slots")
+    assert steps > 500 and cut > 250, (steps, cut)  # many steps further into a conversation than any rule is long
+
+
+def test_the_policy_matches_only_as_many_latest_states_as_its_longest_rule_has(lookup):
+    from types import SimpleNamespace
+
+    from bot.rule_keys import longest_rule
+
+    policy = SimpleNamespace(lookup=lookup)
+    assert longest_rule(policy) == max(len(json.loads(key)) for table in ("rules", "rules_for_loop_unhappy_path")
+                                       for key in lookup[table])
+    assert 2 <= longest_rule(policy) <= 6  # far fewer than a conversation's states
