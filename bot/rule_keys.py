@@ -8,7 +8,9 @@ states into a new list and turned JSON lists back into tuples, one function
 call per check. Here each rule is prepared once per lookup table, the same
 checks run inline, and the walk back through the conversation stops once every
 rule left is shorter than the turns already matched (from there on Rasa
-accepts every one). The keys found are Rasa's (tests/test_rule_keys.py).
+accepts every one). Rules are also filed by the previous action and intent
+their latest state asks for, so a turn checks only the few that can match it
+(of 196 rules, a handful). The keys found are Rasa's (tests/test_rule_keys.py).
 
 The states matched are the conversation's latest ones only, as many as the
 longest rule has (four): Rasa worked out a state for every step of the whole
@@ -23,7 +25,8 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
-from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -32,15 +35,20 @@ from rasa.shared.core.trackers import DialogueStateTracker
 RuleState = Tuple[Any, List[Tuple[str, List[Tuple[str, Any]]]]]
 Rule = Tuple[str, List[RuleState]]  # (key, its states from the latest back)
 
-_prepared: Dict[int, Tuple[Dict[str, Any], List[Rule]]] = {}
+_prepared: Dict[int, Tuple[Dict[str, Any], List[Rule], Dict[Tuple[Any, Any], List[Rule]]]] = {}
 _rasa_prediction_states = RulePolicy._prediction_states
 
 
 def _rules(lookup: Dict[str, Any]) -> List[Rule]:
     """The lookup's rules, each read once (a policy's lookup tables do not change after loading)."""
+    return _prepare(lookup)[0]
+
+
+def _prepare(lookup: Dict[str, Any]) -> Tuple[List[Rule], Dict[Tuple[Any, Any], List[Rule]]]:
+    """The lookup's rules, and the same rules by what their latest state asks of the previous action and intent."""
     cached = _prepared.get(id(lookup))
     if cached is not None and cached[0] is lookup and len(cached[1]) == len(lookup):
-        return cached[1]
+        return cached[1], cached[2]
     rules: List[Rule] = []
     for key in lookup:
         states = []
@@ -50,8 +58,28 @@ def _rules(lookup: Dict[str, Any]) -> List[Rule]:
                       for state_type, sub_state in state.items()]
             states.append((state.get(PREVIOUS_ACTION), checks))
         rules.append((key, states))
-    _prepared[id(lookup)] = (lookup, rules)
-    return rules
+    by_latest: Dict[Tuple[Any, Any], List[Rule]] = {}
+    for rule in rules:
+        by_latest.setdefault(_latest_needs(rule), []).append(rule)
+    _prepared[id(lookup)] = (lookup, rules, by_latest)
+    return rules, by_latest
+
+
+def _latest_needs(rule: Rule) -> Tuple[Any, Any]:
+    """The previous action and the intent a rule's latest state needs the conversation's to have (None: any).
+
+    A rule asking for a value (not for it to be unset) matches only a state with
+    that very value, so the rules asking for others need no check.
+    """
+    rule_states = rule[1]
+    if not rule_states or not rule_states[0][0]:  # a rule of no states, or of the conversation's start
+        return None, None
+    wanted = {(state_type, name): value for state_type, values in rule_states[0][1] for name, value in values}
+    needs = []
+    for need in ((PREVIOUS_ACTION, ACTION_NAME), (USER, INTENT)):
+        value = wanted.get(need)
+        needs.append(value if value and value != SHOULD_NOT_BE_SET and isinstance(value, str) else None)
+    return needs[0], needs[1]
 
 
 def _matches(checks: List[Tuple[str, List[Tuple[str, Any]]]], state: Dict[str, Any]) -> bool:
@@ -70,7 +98,13 @@ def _matches(checks: List[Tuple[str, List[Tuple[str, Any]]]], state: Dict[str, A
 
 def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, Any]]) -> Set[str]:
     """RulePolicy._get_possible_keys: the keys of the rules that fit the conversation's states."""
-    remaining = _rules(lookup)
+    rules, by_latest = _prepare(lookup)
+    remaining = rules
+    if states:  # only the rules whose latest state can match the conversation's: checked below as every rule is
+        action = (states[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+        intent = (states[-1].get(USER) or {}).get(INTENT)
+        remaining = [rule for needs in {(action, intent), (action, None), (None, intent), (None, None)}
+                     for rule in by_latest.get(needs, ())]
     for turn, state in enumerate(reversed(states)):
         if all(turn >= len(rule_states) for _, rule_states in remaining):
             break  # Rasa accepts a rule once the walk goes back further than the rule is long
