@@ -317,3 +317,39 @@ def test_only_the_forms_validation_actions_are_sent_the_domain(endpoints_file, h
     assert "domain" not in sent["action_answer_faq"] and "domain" not in sent["action_submit_appointment"]
     assert sent["validate_appointment_form"]["domain"]["forms"]["appointment_form"]["required_slots"]
     assert sent["validate_nerve_screen_form"]["domain"]["forms"]["nerve_screen_form"]["required_slots"]
+
+
+def test_an_action_call_sends_the_document_rasas_own_encoder_would(http_receiver, monkeypatch):
+    """Written by ujson on the shared session: the same JSON, non-ASCII words and exact numbers included."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot import rasa_speedups
+
+    monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
+    receiver = http_receiver()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("visitor-é", domain.slots)
+    tracker.update(UserUttered("ma hanche me fait mal — «depuis» 3 mois 🙁 / 2 weeks",
+                               {"name": "faq", "confidence": 0.123456789012345678},
+                               parse_data={"intent": {"name": "faq", "confidence": 0.123456789012345678},
+                                           "intent_ranking": [{"name": "faq", "confidence": 1e-17}]}))
+    tracker.update(SlotSet("clinic_name", "Clínica Süd"))
+    action = RemoteAction("action_answer_faq", EndpointConfig(receiver.url))
+
+    async def call() -> None:
+        with contextlib.suppress(Exception):  # the receiver answers "ok", not an action's reply
+            await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses),
+                             tracker, domain)
+        await rasa_speedups.close_sessions()
+
+    run_async(call())
+    [sent] = receiver.posts
+    assert sent == json.loads(json.dumps(action._action_call_format(tracker, domain)))
+    assert sent["tracker"]["latest_message"]["text"].endswith("🙁 / 2 weeks")
+    assert sent["tracker"]["latest_message"]["intent"]["confidence"] == 0.123456789012345678
