@@ -21,7 +21,9 @@ returns it on PostgreSQL): reading the session's events and replaying them into
 a new tracker took 1.0 ms of a short conversation's turn against 0.45 for the
 look-up (PostgreSQL, one process), more as the conversation grows. A turn
 another process saved meanwhile (a failover, a restart) changes that id, and
-the turn reads the database as before.
+the turn reads the database as before. The kept tracker and the copy begin
+where a read of the database begins (the latest session, without its start
+action), so counts taken from either agree with the database's.
 On PostgreSQL a pooled connection idle for a while is checked before use, so
 the first turns after a database restart do not fail on connections the server
 dropped; one in use a moment ago is not (a round trip on each of a turn's two
@@ -34,8 +36,9 @@ import itertools
 import json
 import logging
 import time
+import weakref
 from collections import OrderedDict
-from typing import Any, Iterator, List, Optional, Set, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 
@@ -60,7 +63,6 @@ logger = logging.getLogger(__name__)
 # about 70 MiB of a Rasa process's memory. A conversation idle for longer waits for the database.
 RECENT_SECONDS = 900.0
 RECENT_MAX = 1000
-INSERT_ROWS = 500  # events in one INSERT ... RETURNING: far under PostgreSQL's 65,535 parameters
 
 
 class ConversationStore(SQLTrackerStore):
@@ -87,15 +89,21 @@ class ConversationStore(SQLTrackerStore):
         # How many of a tracker's events the database holds, and the id of the last one, as the retrieve
         # that began the turn read them or its last save wrote them (the lock store keeps the visitor's
         # other turns out meanwhile).
-        self._stored: "OrderedDict[str, Tuple[int, Optional[int]]]" = OrderedDict()
+        # Tied to the tracker it describes: a read outside the turn (the channel's, for a button) or
+        # an overlapping turn counts for its own tracker only.
+        self._stored: "OrderedDict[str, Stored]" = OrderedDict()
         # Trackers as their last turn here saved them, with the id of the last event saved: the next
         # turn goes on with the same object when the database's last event for the visitor is still that one.
+        # Each holds what a read of the database gives: the latest session (see _keep_live).
         self._live: "OrderedDict[str, Tuple[float, DialogueStateTracker, int, int]]" = OrderedDict()
         # New conversations' first events (the session start, the clinic's slots), saved by their first turn.
         self._beginnings: "OrderedDict[str, Tuple[List[Any], List[Any]]]" = OrderedDict()
 
     def _remember(self, tracker: DialogueStateTracker) -> None:
-        self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events), list(tracker.slots.values()))
+        """Keeps a copy of the conversation, as a read of the database would give it (its latest session)."""
+        events = list(tracker.events)
+        self._recent[tracker.sender_id] = (time.monotonic(), events[_left_out(events) or 0:],
+                                           list(tracker.slots.values()))
         self._recent.move_to_end(tracker.sender_id)
         stale = time.monotonic() - RECENT_SECONDS  # the oldest first; this one is the newest, never stale
         while len(self._recent) > RECENT_MAX or next(iter(self._recent.values()))[0] < stale:
@@ -129,8 +137,9 @@ class ConversationStore(SQLTrackerStore):
         events, slots = self._beginnings.get(sender_id, (None, []))
         if events is None:
             return None
-        self._count_stored(sender_id, 0, None)
-        return _tracker(sender_id, events, slots)
+        tracker = _tracker(sender_id, events, slots)
+        self._count_stored(tracker, 0, None)
+        return tracker
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         self._stored.pop(sender_id, None)
@@ -138,7 +147,7 @@ class ConversationStore(SQLTrackerStore):
         try:
             if live is not None and self._still_latest(sender_id, live):
                 tracker = live[1]
-                self._count_stored(sender_id, len(tracker.events), live[3])
+                self._count_stored(tracker, len(tracker.events), live[3])
                 return tracker
             tracker, last_id = self._read(sender_id, all_sessions=False)
         except SQLAlchemyError as error:
@@ -152,14 +161,14 @@ class ConversationStore(SQLTrackerStore):
             ahead = self._copy(sender_id)
             stored = list(tracker.events) if tracker is not None else []
             if ahead is not None and _continues(list(ahead.events), stored):
-                self._count_stored(sender_id, len(stored), last_id)  # the save writes the copy's turns after those
+                self._count_stored(ahead, len(stored), last_id)  # the save writes the copy's turns after those
                 return ahead
             self._unsaved.discard(sender_id)  # another process went on with the conversation: the database wins
         if tracker is None:
             # A new conversation, begun here or not begun at all (its first save then counts what is stored).
             return self._beginning(sender_id)
         self._beginnings.pop(sender_id, None)
-        self._count_stored(sender_id, len(tracker.events), last_id)
+        self._count_stored(tracker, len(tracker.events), last_id)
         self._remember(tracker)
         return tracker
 
@@ -190,12 +199,18 @@ class ConversationStore(SQLTrackerStore):
         events = [json.loads(data) for (_id, data) in rows]
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots), rows[-1][0]
 
-    async def _write(self, tracker: DialogueStateTracker) -> int:
-        """SQLTrackerStore.save, with the new events inserted in one statement; the id of the visitor's last event."""
+    async def _write(self, tracker: DialogueStateTracker) -> Tuple[int, bool]:
+        """SQLTrackerStore.save, with the new events inserted in one statement.
+
+        Returns the id of the visitor's last event, and whether this process knew
+        how many of the tracker's events the database held (else Rasa's count decided).
+        """
         await self.stream_events(tracker)
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
             stored = self._stored.pop(tracker.sender_id, None)
+            if stored is not None and stored.tracker() is not tracker:  # counted for another tracker
+                stored = None
             rows = []
             for event_ in self._additional_events(session, tracker, stored):
                 data = event_.as_dict()
@@ -203,7 +218,7 @@ class ConversationStore(SQLTrackerStore):
                              "timestamp": data.get("timestamp"), "action_name": data.get("name"),
                              "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                              "data": json.dumps(data)})
-            last_id = stored[1] if stored is not None and not rows else None
+            last_id = stored.last_id if stored is not None and not rows else None
             if rows and self.engine.dialect.full_returning:  # PostgreSQL: the ids come back with the insert
                 last_id = max(session.execute(self._insert_returning, rows).scalars())
             elif rows:
@@ -211,44 +226,86 @@ class ConversationStore(SQLTrackerStore):
             if last_id is None:  # SQLite (in this process: no round trip), or nothing known here
                 last_id = session.execute(self._last_id_query, {"sender_id": tracker.sender_id}).scalar()
             session.commit()
-        return last_id
+        return last_id, stored is not None
 
-    def _count_stored(self, sender_id: str, events: int, last_id: Optional[int]) -> None:
-        self._stored[sender_id] = (events, last_id)
-        self._stored.move_to_end(sender_id)
+    def _count_stored(self, tracker: DialogueStateTracker, events: int, last_id: Optional[int]) -> None:
+        self._stored[tracker.sender_id] = Stored(events, last_id, weakref.ref(tracker))
+        self._stored.move_to_end(tracker.sender_id)
         while len(self._stored) > RECENT_MAX:
             self._stored.popitem(last=False)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker,
-                           stored: Optional[Tuple[int, Optional[int]]] = None) -> Iterator:
-        """The events to write: those after what this turn's retrieve (or save) stored, else Rasa's count."""
-        if stored is None or stored[0] > len(tracker.events):  # unknown here: ask the database
+                           stored: "Optional[Stored]" = None) -> Iterator:
+        """The events to write: those after what this turn's retrieve (or save) stored, else Rasa's count.
+
+        Rasa's count is right for a tracker that begins where a read of the
+        database begins: one read from it, or this process's copy (see _remember).
+        """
+        if stored is None or stored.events > len(tracker.events):  # unknown here: ask the database
             return super()._additional_events(session, tracker)
-        return itertools.islice(tracker.events, stored[0], len(tracker.events))
+        return itertools.islice(tracker.events, stored.events, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._remember(tracker)  # first: if the database refuses, the copy is the latest
         try:
-            last_id = await self._write(tracker)  # writes every event the database has not got
+            last_id, counted = await self._write(tracker)  # writes every event the database has not got
         except SQLAlchemyError:
             self._unsaved.add(tracker.sender_id)
             raise
         self._unsaved.discard(tracker.sender_id)
         self._beginnings.pop(tracker.sender_id, None)  # in the database now
-        self._count_stored(tracker.sender_id, len(tracker.events), last_id)
-        self._keep_live(tracker, last_id)
+        if counted:
+            self._keep_live(tracker, last_id)
+        else:  # another turn or read of the visitor counted meanwhile: the next turn reads the database
+            self._live.pop(tracker.sender_id, None)
+            self._count_stored(tracker, len(tracker.events), last_id)
 
-    def _keep_live(self, tracker: DialogueStateTracker, last_id: Optional[int]) -> None:
-        """Keeps the saved tracker for the visitor's next turn, if the database would give back the same one.
+    def _keep_live(self, tracker: DialogueStateTracker, last_id: int) -> None:
+        """Keeps the saved tracker for the visitor's next turn, as a read of the database would give it.
 
-        A tracker with an earlier session in it is not kept: the database gives back the latest session only.
+        The database's read is the latest session: from its SessionStarted on,
+        the events before it (the session's start action, an earlier session)
+        left out. So are they here, from the tracker itself: SessionStarted resets
+        a tracker, so its state is the same without them.
         """
-        if last_id is None or sum(isinstance(event_, SessionStarted) for event_ in tracker.events) > 1:
+        left_out = _left_out(tracker.events)
+        if left_out is None:  # a read would not give just the last events (clocks): the next turn reads it
+            self._live.pop(tracker.sender_id, None)
+            self._count_stored(tracker, len(tracker.events), last_id)
             return
-        self._live[tracker.sender_id] = (time.monotonic(), tracker, len(tracker.events), last_id)
+        for _ in range(left_out):
+            tracker.events.popleft()
+        self._count_stored(tracker, len(tracker.events), last_id)
+        now = time.monotonic()
+        self._live[tracker.sender_id] = (now, tracker, len(tracker.events), last_id)
         self._live.move_to_end(tracker.sender_id)
-        while len(self._live) > RECENT_MAX:
+        while len(self._live) > RECENT_MAX or next(iter(self._live.values()))[0] < now - RECENT_SECONDS:
             self._live.popitem(last=False)
+
+
+class Stored(NamedTuple):
+    """How many of a tracker's events the database holds, and the id of the last one."""
+    events: int
+    last_id: Optional[int]
+    tracker: "weakref.ReferenceType[DialogueStateTracker]"
+
+
+def _left_out(events: Sequence[Any]) -> Optional[int]:
+    """How many of the first events a read of the latest session leaves out; None if not just first ones.
+
+    The read (_events_query) takes the events stamped at or after the latest
+    SessionStarted: the session's own start action, stamped a moment before
+    it, is not among them.
+    """
+    starts = [index for index, event_ in enumerate(events) if isinstance(event_, SessionStarted)]
+    if not starts:
+        return 0
+    start = starts[-1]
+    begun = events[start].timestamp
+    if any(event_.timestamp >= begun for event_ in itertools.islice(events, 0, start)) or any(
+            event_.timestamp < begun for event_ in itertools.islice(events, start, None)):
+        return None
+    return start
 
 
 def _events_query(table: sa.Table, all_sessions: bool) -> Any:

@@ -464,5 +464,112 @@ def test_after_a_new_session_the_next_turn_reads_only_that_session(stores):
         tracker.update(event_)
     asyncio.run(first.save(tracker))  # the session expired and a new one began in this tracker
     latest = asyncio.run(first.retrieve("returning"))
-    assert latest is not tracker  # Rasa's store gives back the latest session only, and so does this one
+    # Rasa's store gives back the latest session only, and so does this one, from its own tracker too
     assert [e.type_name for e in latest.events] == ["session_started", "action"]
+    assert [e.type_name for e in asyncio.run(type(first)().retrieve("returning")).events] == [
+        "session_started", "action"]
+
+
+def _user_turn(tracker, text):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
+    tracker.update(ActionExecuted("utter_ok"))
+    tracker.update(BotUttered("ok"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def _stored_rows(store, sender):
+    """(type, text or action) of every event the database holds for the visitor, as another process reads them."""
+    tracker = asyncio.run(type(store)().retrieve_full_tracker(sender))
+    return [(e.type_name, getattr(e, "text", None) or getattr(e, "action_name", None)) for e in tracker.events]
+
+
+def _outage_switch(store):
+    """A flag that makes every statement of the store's engine fail as a dropped database connection does."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    down = [False]
+
+    def fail(*_args):
+        if down[0]:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    event.listen(store.engine, "before_cursor_execute", fail)
+    return down
+
+
+def test_turns_of_a_first_session_saved_during_an_outage_reach_the_database_when_it_is_back(stores):
+    # The session's start action is stamped before its SessionStarted, so a read of the session leaves it
+    # out: the process's copy and kept tracker must begin where the read begins, or the copy looked like
+    # another process's conversation once the database was back, and its turns were dropped.
+    first, _, _ = stores
+    down = _outage_switch(first)
+    first.begin(_beginning("outage"))
+    for text in ("I'd like to book", "my hip"):
+        tracker = asyncio.run(first.retrieve("outage"))
+        _user_turn(tracker, text)
+        asyncio.run(first.save(tracker))
+    down[0] = True
+    during = asyncio.run(first.retrieve("outage"))
+    _user_turn(during, "314-555-0166")
+    with pytest.raises(Exception):
+        asyncio.run(first.save(during))
+    down[0] = False
+    after = asyncio.run(first.retrieve("outage"))
+    _user_turn(after, "mornings")
+    asyncio.run(first.save(after))
+    assert [text for kind, text in _stored_rows(first, "outage") if kind == "user"] == [
+        "I'd like to book", "my hip", "314-555-0166", "mornings"]
+
+
+def test_a_read_of_the_conversation_during_a_turn_writes_nothing_twice(stores):
+    first, _, _ = stores
+    first.begin(_beginning("reader"))
+    tracker = asyncio.run(first.retrieve("reader"))
+    _user_turn(tracker, "hello")
+    asyncio.run(first.save(tracker))
+    turn = asyncio.run(first.retrieve("reader"))  # the turn begins, under the visitor's lock
+    asyncio.run(first.retrieve("reader"))  # the channel reads the buttons offered, for a '/payload' message
+    _user_turn(turn, "book me in")
+    asyncio.run(first.save(turn))
+    rows = _stored_rows(first, "reader")
+    assert rows.count(("action", "action_listen")) == 3 and len(rows) == 12, rows
+    assert asyncio.run(first.retrieve("reader")).latest_message.text == "book me in"
+
+
+def test_a_failed_look_up_of_the_last_event_writes_nothing_twice(stores):
+    first, _, _ = stores
+    down = _outage_switch(first)
+    first.begin(_beginning("blip"))
+    for text in ("hello", "my hip"):
+        tracker = asyncio.run(first.retrieve("blip"))
+        _user_turn(tracker, text)
+        asyncio.run(first.save(tracker))
+    down[0] = True
+    tracker = asyncio.run(first.retrieve("blip"))  # only this read fails: the turn goes on from the copy
+    down[0] = False
+    _user_turn(tracker, "book me in")
+    asyncio.run(first.save(tracker))
+    rows = _stored_rows(first, "blip")
+    assert [text for kind, text in rows if kind == "user"] == ["hello", "my hip", "book me in"]
+    assert rows.count(("action", "action_listen")) == 4 and len(rows) == 16, rows
+
+
+def test_two_overlapping_turns_leave_no_kept_tracker_the_database_lacks(stores):
+    # A turn whose lock ticket expired under a slow action: the next one ran beside it.
+    first, _, _ = stores
+    first.begin(_beginning("overlap"))
+    tracker = asyncio.run(first.retrieve("overlap"))
+    _user_turn(tracker, "hello")
+    asyncio.run(first.save(tracker))
+    slow = asyncio.run(first.retrieve("overlap"))
+    fast = asyncio.run(first.retrieve("overlap"))
+    _user_turn(fast, "first")
+    asyncio.run(first.save(fast))
+    _user_turn(slow, "second")
+    asyncio.run(first.save(slow))
+    following = asyncio.run(first.retrieve("overlap"))
+    stored = [text for kind, text in _stored_rows(first, "overlap") if kind == "user"]
+    assert [e.text for e in following.events if e.type_name == "user"] == stored
