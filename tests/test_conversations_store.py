@@ -479,6 +479,15 @@ def _user_turn(tracker, text):
     tracker.update(ActionExecuted("action_listen"))
 
 
+def _visitor(store, sender, *texts):
+    """A conversation begun by the channel, then a turn for each text, each saved."""
+    store.begin(_beginning(sender))
+    for text in texts:
+        tracker = asyncio.run(store.retrieve(sender))
+        _user_turn(tracker, text)
+        asyncio.run(store.save(tracker))
+
+
 def _stored_rows(store, sender):
     """(type, text or action) of every event the database holds for the visitor, as another process reads them."""
     tracker = asyncio.run(type(store)().retrieve_full_tracker(sender))
@@ -506,11 +515,7 @@ def test_turns_of_a_first_session_saved_during_an_outage_reach_the_database_when
     # another process's conversation once the database was back, and its turns were dropped.
     first, _, _ = stores
     down = _outage_switch(first)
-    first.begin(_beginning("outage"))
-    for text in ("I'd like to book", "my hip"):
-        tracker = asyncio.run(first.retrieve("outage"))
-        _user_turn(tracker, text)
-        asyncio.run(first.save(tracker))
+    _visitor(first, "outage", "I'd like to book", "my hip")
     down[0] = True
     during = asyncio.run(first.retrieve("outage"))
     _user_turn(during, "314-555-0166")
@@ -526,10 +531,7 @@ def test_turns_of_a_first_session_saved_during_an_outage_reach_the_database_when
 
 def test_a_read_of_the_conversation_during_a_turn_writes_nothing_twice(stores):
     first, _, _ = stores
-    first.begin(_beginning("reader"))
-    tracker = asyncio.run(first.retrieve("reader"))
-    _user_turn(tracker, "hello")
-    asyncio.run(first.save(tracker))
+    _visitor(first, "reader", "hello")
     turn = asyncio.run(first.retrieve("reader"))  # the turn begins, under the visitor's lock
     asyncio.run(first.retrieve("reader"))  # the channel reads the buttons offered, for a '/payload' message
     _user_turn(turn, "book me in")
@@ -542,11 +544,7 @@ def test_a_read_of_the_conversation_during_a_turn_writes_nothing_twice(stores):
 def test_a_failed_look_up_of_the_last_event_writes_nothing_twice(stores):
     first, _, _ = stores
     down = _outage_switch(first)
-    first.begin(_beginning("blip"))
-    for text in ("hello", "my hip"):
-        tracker = asyncio.run(first.retrieve("blip"))
-        _user_turn(tracker, text)
-        asyncio.run(first.save(tracker))
+    _visitor(first, "blip", "hello", "my hip")
     down[0] = True
     tracker = asyncio.run(first.retrieve("blip"))  # only this read fails: the turn goes on from the copy
     down[0] = False
@@ -560,10 +558,7 @@ def test_a_failed_look_up_of_the_last_event_writes_nothing_twice(stores):
 def test_two_overlapping_turns_leave_no_kept_tracker_the_database_lacks(stores):
     # A turn whose lock ticket expired under a slow action: the next one ran beside it.
     first, _, _ = stores
-    first.begin(_beginning("overlap"))
-    tracker = asyncio.run(first.retrieve("overlap"))
-    _user_turn(tracker, "hello")
-    asyncio.run(first.save(tracker))
+    _visitor(first, "overlap", "hello")
     slow = asyncio.run(first.retrieve("overlap"))
     fast = asyncio.run(first.retrieve("overlap"))
     _user_turn(fast, "first")
