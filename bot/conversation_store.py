@@ -95,14 +95,16 @@ class ConversationStore(SQLTrackerStore):
         # Trackers as their last turn here saved them, with the id of the last event saved: the next
         # turn goes on with the same object when the database's last event for the visitor is still that one.
         # Each holds what a read of the database gives: the latest session (see _keep_live).
-        self._live: "OrderedDict[str, Tuple[float, DialogueStateTracker, int, int]]" = OrderedDict()
+        self._live: "OrderedDict[str, Kept]" = OrderedDict()
         # New conversations' first events (the session start, the clinic's slots), saved by their first turn.
         self._beginnings: "OrderedDict[str, Tuple[List[Any], List[Any]]]" = OrderedDict()
 
-    def _remember(self, tracker: DialogueStateTracker) -> None:
-        """Keeps a copy of the conversation, as a read of the database would give it (its latest session)."""
-        events = list(tracker.events)
-        self._recent[tracker.sender_id] = (time.monotonic(), events[_left_out(events) or 0:],
+    def _remember(self, tracker: DialogueStateTracker, left_out: Optional[int]) -> None:
+        """Keeps a copy of the conversation, as a read of the database would give it (its latest session).
+
+        left_out: _left_out(tracker.events), which the caller has at hand.
+        """
+        self._recent[tracker.sender_id] = (time.monotonic(), list(tracker.events)[left_out or 0:],
                                            list(tracker.slots.values()))
         self._recent.move_to_end(tracker.sender_id)
         stale = time.monotonic() - RECENT_SECONDS  # the oldest first; this one is the newest, never stale
@@ -146,9 +148,8 @@ class ConversationStore(SQLTrackerStore):
         live = self._live.pop(sender_id, None)  # one turn at a time holds it: a failed turn leaves none behind
         try:
             if live is not None and self._still_latest(sender_id, live):
-                tracker = live[1]
-                self._count_stored(tracker, len(tracker.events), live[3])
-                return tracker
+                self._count_stored(live.tracker, live.events, live.last_id)
+                return live.tracker
             tracker, last_id = self._read(sender_id, all_sessions=False)
         except SQLAlchemyError as error:
             tracker = self._copy(sender_id) or self._beginning(sender_id)
@@ -169,10 +170,10 @@ class ConversationStore(SQLTrackerStore):
             return self._beginning(sender_id)
         self._beginnings.pop(sender_id, None)
         self._count_stored(tracker, len(tracker.events), last_id)
-        self._remember(tracker)
+        self._remember(tracker, 0)  # read from the database: nothing of it to leave out
         return tracker
 
-    def _still_latest(self, sender_id: str, live: Tuple[float, DialogueStateTracker, int, int]) -> bool:
+    def _still_latest(self, sender_id: str, live: "Kept") -> bool:
         """Whether the tracker this process saved last is the conversation as the database holds it.
 
         One indexed look-up of the visitor's last event instead of reading every
@@ -180,11 +181,11 @@ class ConversationStore(SQLTrackerStore):
         one process: see the module's docstring). Another process that went on
         with the conversation (a failover, a restart), or a purge, changed the last event.
         """
-        seen, tracker, events, last_id = live
-        if time.monotonic() - seen > RECENT_SECONDS or len(tracker.events) != events or sender_id in self._unsaved:
+        if (time.monotonic() - live.seen > RECENT_SECONDS or len(live.tracker.events) != live.events
+                or sender_id in self._unsaved):
             return False
         with self.engine.connect() as connection:
-            return connection.execute(self._last_id_query, {"sender_id": sender_id}).scalar() == last_id
+            return connection.execute(self._last_id_query, {"sender_id": sender_id}).scalar() == live.last_id
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> Optional[DialogueStateTracker]:
@@ -246,7 +247,8 @@ class ConversationStore(SQLTrackerStore):
         return itertools.islice(tracker.events, stored.events, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        self._remember(tracker)  # first: if the database refuses, the copy is the latest
+        left_out = _left_out(tracker.events)
+        self._remember(tracker, left_out)  # first: if the database refuses, the copy is the latest
         try:
             last_id, counted = await self._write(tracker)  # writes every event the database has not got
         except SQLAlchemyError:
@@ -254,33 +256,31 @@ class ConversationStore(SQLTrackerStore):
             raise
         self._unsaved.discard(tracker.sender_id)
         self._beginnings.pop(tracker.sender_id, None)  # in the database now
-        if counted:
-            self._keep_live(tracker, last_id)
-        else:  # another turn or read of the visitor counted meanwhile: the next turn reads the database
-            self._live.pop(tracker.sender_id, None)
-            self._count_stored(tracker, len(tracker.events), last_id)
-
-    def _keep_live(self, tracker: DialogueStateTracker, last_id: int) -> None:
-        """Keeps the saved tracker for the visitor's next turn, as a read of the database would give it.
-
-        The database's read is the latest session: from its SessionStarted on,
-        the events before it (the session's start action, an earlier session)
-        left out. So are they here, from the tracker itself: SessionStarted resets
-        a tracker, so its state is the same without them.
-        """
-        left_out = _left_out(tracker.events)
-        if left_out is None:  # a read would not give just the last events (clocks): the next turn reads it
-            self._live.pop(tracker.sender_id, None)
-            self._count_stored(tracker, len(tracker.events), last_id)
-            return
-        for _ in range(left_out):
-            tracker.events.popleft()
+        self._live.pop(tracker.sender_id, None)
+        # Kept for the visitor's next turn unless another turn or read of the visitor counted meanwhile, or a
+        # read would not give just the tracker's last events (clocks): then the next turn reads the database.
+        keep = counted and left_out is not None
+        if keep:
+            # As a read gives it, the latest session from its SessionStarted on: the events before it (the
+            # session's start action, an earlier session) go. SessionStarted resets a tracker: same state.
+            for _ in range(left_out):
+                tracker.events.popleft()
         self._count_stored(tracker, len(tracker.events), last_id)
-        now = time.monotonic()
-        self._live[tracker.sender_id] = (now, tracker, len(tracker.events), last_id)
-        self._live.move_to_end(tracker.sender_id)
-        while len(self._live) > RECENT_MAX or next(iter(self._live.values()))[0] < now - RECENT_SECONDS:
-            self._live.popitem(last=False)
+        if keep:
+            self._keep_live(Kept(time.monotonic(), tracker, len(tracker.events), last_id))
+
+    def _keep_live(self, kept: "Kept") -> None:
+        self._live[kept.tracker.sender_id] = kept
+        while len(self._live) > RECENT_MAX or next(iter(self._live.values())).seen < kept.seen - RECENT_SECONDS:
+            self._live.popitem(last=False)  # the oldest first; this one is the newest, never stale
+
+
+class Kept(NamedTuple):
+    """A tracker as its last turn here saved it, with how many events it had and the id of the last."""
+    seen: float
+    tracker: DialogueStateTracker
+    events: int
+    last_id: int
 
 
 class Stored(NamedTuple):
