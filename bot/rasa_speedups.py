@@ -35,7 +35,12 @@
   predictions' time: see bot/rule_keys.py.
 - Measured with py-spy under load: 7% of the Rasa process's time went to
   TensorFlow matching each prediction's inputs to its tf.function's one input
-  signature. The prediction now calls that signature's graph directly.
+  signature. The prediction now calls that signature's graph directly, with
+  its inputs converted and checked here.
+- Measured with py-spy under load: each new tracker's copies of the domain's
+  slots (3%), and DIET and the ResponseSelector each combining the same
+  message's sparse features (3%). Slots copy without Python's generic reduce
+  protocol; a message's features are combined once.
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ from functools import lru_cache
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import aiohttp
+import tensorflow as tf
 import ujson
 
 from jsonschema import ValidationError
@@ -57,6 +63,8 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
+from rasa.shared.core.slots import Slot
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -131,7 +139,7 @@ def _load_for_prediction(cls: type, model_file_name: str, model_data_example: An
 
 
 _rasa_predict = RasaModel._rasa_predict
-_concrete: "weakref.WeakKeyDictionary[RasaModel, Any]" = weakref.WeakKeyDictionary()
+_concrete: "weakref.WeakKeyDictionary[RasaModel, Tuple[Any, List[Any]]]" = weakref.WeakKeyDictionary()
 
 
 def _predict_concrete(self: RasaModel, batch_in: Tuple[Any, ...]) -> Dict[str, Any]:
@@ -145,14 +153,63 @@ def _predict_concrete(self: RasaModel, batch_in: Tuple[Any, ...]) -> Dict[str, A
     """
     if self._run_eagerly or self._tf_predict_step is None:  # eager, or the first call, which builds the graph
         return _rasa_predict(self, batch_in)
-    concrete = _concrete.get(self)
-    if concrete is None:
-        concrete = _concrete[self] = self._tf_predict_step.get_concrete_function()
+    found = _concrete.get(self)
+    if found is None:
+        concrete = self._tf_predict_step.get_concrete_function()
+        found = _concrete[self] = (concrete, tf.nest.flatten(concrete.structured_input_signature[0][0],
+                                                             expand_composites=True))
     self._training = False
-    outputs = tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
+    outputs = tf_utils.sync_to_numpy_or_python_type(_call_graph(*found, batch_in))
     if DIAGNOSTIC_DATA in outputs:
         outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
     return outputs
+
+
+def _call_graph(concrete: Any, specs: List[Any], batch_in: Tuple[Any, ...]) -> Any:
+    """The concrete function's graph on the batch, without TensorFlow's matching of the call to its signature.
+
+    That matching (canonicalising the arguments, then casting each) cost a
+    fifth of each model's call (0.2-0.3 ms of 0.6-1.3, DIET and the
+    ResponseSelector): each input is now converted to its signature's type and
+    checked against its shape here, and anything unexpected goes the long way.
+    """
+    flat = tf.nest.flatten(batch_in, expand_composites=True)
+    if len(flat) == len(specs):
+        tensors = [tf.convert_to_tensor(value, dtype=spec.dtype) for value, spec in zip(flat, specs)]
+        if all(spec.shape.is_compatible_with(tensor.shape) for tensor, spec in zip(tensors, specs)):
+            return concrete._call_flat(tensors, concrete.captured_inputs)
+    return concrete(batch_in)
+
+
+_rasa_all_features = Message.get_all_features
+
+
+def _all_features(self: Message, attribute: str, featurizers: Optional[List[str]] = None) -> List[Any]:
+    """Message.get_all_features, combined once for a message's features as they are.
+
+    DIET and the ResponseSelector each combined the same three featurizers'
+    sparse matrices for the same message (scipy's hstack, after a deep copy):
+    3% of a Rasa process's time under `bench.load` (py-spy). The second now
+    gets the first's; neither changes them (the parse stays the same to the
+    last digit, tests/test_rasa_speedups.py). A feature added since is a new key.
+    """
+    key = (attribute, tuple(featurizers or ()), len(self.features))
+    combined = self.__dict__.setdefault("_combined_features", {})
+    if key not in combined:
+        combined[key] = _rasa_all_features(self, attribute, featurizers)
+    return list(combined[key])
+
+
+def _copy_slot(self: Slot) -> Slot:
+    """copy.copy of a slot, as Python's default copy makes it, without its generic reduce protocol.
+
+    Every tracker made copies each of the domain's 37 slots (the form's
+    checks, the rule policy's look-back, each read of a conversation): 3% of
+    a Rasa process's time under `bench.load` (py-spy), most of it in that protocol.
+    """
+    new = object.__new__(type(self))
+    new.__dict__.update(self.__dict__)
+    return new
 
 
 IDLE_CONNECTION_SECONDS = 2.0  # under Sanic's KEEP_ALIVE_TIMEOUT (5 s) on the action server
@@ -281,3 +338,5 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(_resolve_event)
     RulePolicy._get_possible_keys = rule_keys.possible_keys
     RulePolicy._prediction_states = rule_keys.prediction_states
+    Slot.__copy__ = _copy_slot
+    Message.get_all_features = _all_features

@@ -16,6 +16,7 @@ import sys
 import time
 from functools import partial
 
+import numpy as np
 import pytest
 from rasa.engine.graph import GraphComponent
 import requests
@@ -282,6 +283,69 @@ def test_each_event_name_reads_as_the_class_rasa_finds():
     assert rasa_speedups._resolve_event(["user"], SlotSet) is SlotSet  # not a name at all: as Rasa answers
     with pytest.raises(ValueError):
         rasa_speedups._resolve_event({"event": "user"})
+
+
+def test_a_slot_copies_as_pythons_own_copy_makes_it():
+    """Every tracker copies the domain's slots: the copy must be Python's, and stand on its own."""
+    import copy
+
+    from rasa.shared.core.domain import Domain
+
+    from bot import rasa_speedups
+
+    slots = Domain.load(str(ROOT / "domain.yml")).slots
+    assert len({type(slot) for slot in slots}) >= 3  # several kinds of slot: text, bool, categorical...
+    for slot in slots:
+        slot.value = ["a list", "of values"] if slot.type_name == "list" else slot.value
+        made = rasa_speedups._copy_slot(slot)
+        python = copy._reconstruct(slot, None, *slot.__reduce_ex__(4))  # Python's default copy
+        assert type(made) is type(python) and made.__dict__ == python.__dict__ and made is not slot
+        made.value = "changed on the copy"
+        assert made.__dict__ != python.__dict__ and slot.__dict__ == python.__dict__  # the slot did not change
+
+
+def test_a_messages_features_are_combined_once_and_anew_after_a_feature_is_added():
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot import rasa_speedups
+
+    message = Message(data={TEXT: "hip pain"})
+    for origin, width in (("words", 3), ("chars", 5)):
+        message.add_features(Features(scipy.sparse.coo_matrix(np.ones((2, width))), "sequence", TEXT, origin))
+        message.add_features(Features(scipy.sparse.coo_matrix(np.ones((1, width))), "sentence", TEXT, origin))
+    first = rasa_speedups._all_features(message, TEXT)
+    assert [f.features.shape for f in first] == [(2, 8), (1, 8)]  # the two featurizers side by side
+    assert [(f.type, f.features.shape) for f in first] == [
+        (f.type, f.features.shape) for f in rasa_speedups._rasa_all_features(message, TEXT)]
+    again = rasa_speedups._all_features(message, TEXT)
+    assert again == first and again is not first and all(a is b for a, b in zip(again, first))  # shared
+    assert [f.features.shape for f in rasa_speedups._all_features(message, TEXT, ["chars"])] == [(2, 5), (1, 5)]
+    message.add_features(Features(np.ones((1, 4)), "sentence", TEXT, "dense"))
+    assert [f.features.shape for f in rasa_speedups._all_features(message, TEXT)] == [(2, 8), (1, 8), (1, 4)]
+
+
+def test_a_prediction_whose_inputs_do_not_fit_the_graph_goes_through_tensorflows_own_call():
+    import tensorflow as tf
+
+    from bot import rasa_speedups
+
+    @tf.function(input_signature=[[tf.TensorSpec([None, 2], tf.float32), tf.TensorSpec([None], tf.int64)]])
+    def step(batch):
+        return {"sum": tf.reduce_sum(batch[0], axis=1) + tf.cast(batch[1], tf.float32)}
+
+    concrete = step.get_concrete_function()
+    specs = tf.nest.flatten(concrete.structured_input_signature[0][0], expand_composites=True)
+    batch = (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([10, 20]))  # float64 and int64: converted as cast
+    direct = rasa_speedups._call_graph(concrete, specs, batch)
+    assert direct["sum"].numpy().tolist() == concrete(batch)["sum"].numpy().tolist() == [13.0, 27.0]
+    with pytest.raises((ValueError, TypeError)):  # a wrong shape: TensorFlow's own check refuses it
+        rasa_speedups._call_graph(concrete, specs, (np.ones((2, 3)), np.array([1, 2])))
+    with pytest.raises((ValueError, TypeError)):  # a missing input, likewise
+        rasa_speedups._call_graph(concrete, specs, (np.ones((2, 2)),))
 
 
 @pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints-prod.yml"])
