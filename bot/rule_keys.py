@@ -21,7 +21,7 @@ states still come from every event before them.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
@@ -35,20 +35,24 @@ from rasa.shared.core.trackers import DialogueStateTracker
 RuleState = Tuple[Any, List[Tuple[str, List[Tuple[str, Any]]]]]
 Rule = Tuple[str, List[RuleState]]  # (key, its states from the latest back)
 
-_prepared: Dict[int, Tuple[Dict[str, Any], List[Rule], Dict[Tuple[Any, Any], List[Rule]]]] = {}
+
+
+class Prepared(NamedTuple):
+    """A lookup table's rules, read once (a policy's lookup tables do not change after loading)."""
+    lookup: Dict[str, Any]
+    rules: List[Rule]
+    by_latest: Dict[Tuple[Any, Any], List[Rule]]  # by what their latest state asks of the previous action and intent
+    longest: int  # states in the longest rule
+
+
+_prepared: Dict[int, Prepared] = {}
 _rasa_prediction_states = RulePolicy._prediction_states
 
 
-def _rules(lookup: Dict[str, Any]) -> List[Rule]:
-    """The lookup's rules, each read once (a policy's lookup tables do not change after loading)."""
-    return _prepare(lookup)[0]
-
-
-def _prepare(lookup: Dict[str, Any]) -> Tuple[List[Rule], Dict[Tuple[Any, Any], List[Rule]]]:
-    """The lookup's rules, and the same rules by what their latest state asks of the previous action and intent."""
+def _prepare(lookup: Dict[str, Any]) -> Prepared:
     cached = _prepared.get(id(lookup))
-    if cached is not None and cached[0] is lookup and len(cached[1]) == len(lookup):
-        return cached[1], cached[2]
+    if cached is not None and cached.lookup is lookup and len(cached.rules) == len(lookup):
+        return cached
     rules: List[Rule] = []
     for key in lookup:
         states = []
@@ -61,8 +65,9 @@ def _prepare(lookup: Dict[str, Any]) -> Tuple[List[Rule], Dict[Tuple[Any, Any], 
     by_latest: Dict[Tuple[Any, Any], List[Rule]] = {}
     for rule in rules:
         by_latest.setdefault(_latest_needs(rule), []).append(rule)
-    _prepared[id(lookup)] = (lookup, rules, by_latest)
-    return rules, by_latest
+    prepared = _prepared[id(lookup)] = Prepared(lookup, rules, by_latest,
+                                                max((len(states) for _, states in rules), default=0))
+    return prepared
 
 
 def _latest_needs(rule: Rule) -> Tuple[Any, Any]:
@@ -98,7 +103,7 @@ def _matches(checks: List[Tuple[str, List[Tuple[str, Any]]]], state: Dict[str, A
 
 def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, Any]]) -> Set[str]:
     """RulePolicy._get_possible_keys: the keys of the rules that fit the conversation's states."""
-    rules, by_latest = _prepare(lookup)
+    _, rules, by_latest, _ = _prepare(lookup)
     remaining = rules
     if states:  # only the rules whose latest state can match the conversation's: checked below as every rule is
         action = (states[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
@@ -127,7 +132,7 @@ def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, An
 def longest_rule(policy: Any) -> int:
     """How many states the policy's longest rule has (a rule for a loop's unhappy path included)."""
     tables = [policy.lookup.get(name) or {} for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH)]
-    return max([len(states) for table in tables for _, states in _rules(table)], default=1)
+    return max([_prepare(table).longest for table in tables] + [1])
 
 
 def latest_states(domain: Domain, tracker: DialogueStateTracker, keep: int) -> List[State]:

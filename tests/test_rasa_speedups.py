@@ -304,6 +304,20 @@ def test_a_slot_copies_as_pythons_own_copy_makes_it():
         assert made.__dict__ != python.__dict__ and slot.__dict__ == python.__dict__  # the slot did not change
 
 
+def test_whether_a_domain_is_empty_is_rasas_answer_and_leaves_the_domain_as_it_was():
+    from rasa.shared.core.domain import Domain
+
+    from bot import rasa_speedups
+
+    for domain in (Domain.load(str(ROOT / "domain.yml")), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
+        written = domain.as_dict()
+        expected = rasa_speedups._rasa_is_empty(domain)
+        assert rasa_speedups._domain_is_empty(domain) is expected
+        assert rasa_speedups._domain_is_empty(domain) is expected and domain.as_dict() == written
+    assert rasa_speedups._domain_is_empty(Domain.empty()) and not rasa_speedups._domain_is_empty(
+        Domain.load(str(ROOT / "domain.yml")))
+
+
 def test_a_messages_features_are_combined_once_and_anew_after_a_feature_is_added():
     import numpy as np
     import scipy.sparse
