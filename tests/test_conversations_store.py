@@ -404,10 +404,15 @@ def _turn(store, sender, text):
 def test_the_next_turn_in_the_same_process_goes_on_with_its_tracker_after_one_look_up(stores):
     from rasa.shared.core.events import UserUttered
 
+    from sqlalchemy import event
+
     first, _, statements = stores
     first.begin(_beginning("regular"))
     saved = _turn(first, "regular", "what is the gluteus medius")
     statements.clear()
+    alone = []  # PostgreSQL: whether each statement ran by itself, with no BEGIN before it nor COMMIT after
+    event.listen(first.engine, "before_cursor_execute",
+                 lambda _conn, cursor, *_: alone.append(getattr(cursor.connection, "autocommit", None)))
     again = asyncio.run(first.retrieve("regular"))
     assert again is saved  # no events read and replayed into a new tracker
     assert len(statements) == 1 and "max(events.id)" in statements[0] and "events.data" not in statements[0]
@@ -417,6 +422,7 @@ def test_the_next_turn_in_the_same_process_goes_on_with_its_tracker_after_one_lo
     kinds = [sql.split()[0] for sql in statements]
     if first.engine.dialect.name == "postgresql":  # the insert returns the new ids: no second round trip
         assert kinds == ["insert"] and "returning events.id" in statements[0]
+        assert alone == [True, True]  # the look-up and the insert: one round trip each
     else:
         assert kinds == ["insert", "select"]
     stored = asyncio.run(type(first)().retrieve("regular"))  # what another process reads
