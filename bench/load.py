@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import inspect
+import itertools
 import json
 import os
 import random
@@ -43,7 +44,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -408,19 +409,33 @@ def rss(process: psutil.Process) -> int:
     return 0
 
 
-def memory(target: Any) -> Dict[str, float]:
-    """Resident memory (MiB) of each program, the largest Rasa process, and everything the set-up runs."""
+class Programs(NamedTuple):
+    """The set-up's processes, found once: each program's, the local services', and everything it started."""
+    groups: Dict[str, List[psutil.Process]]
+    services: Dict[str, List[psutil.Process]]
+    everything: List[psutil.Process]
+
+
+def programs(target: Any) -> Programs:
+    """Finding them walks every process on the machine several times (psutil's children, the sockets):
+    about 30 ms of CPU, on the cores the servers under test share, so the sampler finds them every 10 s."""
     groups = process_groups(target)
     services = local_services(target)
-    sample = {f"rss_{name}": sum(rss(p) for p in procs) / MiB for name, procs in {**groups, **services}.items()}
-    sample["rss_rasa_largest"] = max((rss(p) for p in groups["rasa"]), default=0) / MiB
     everything = {p.pid: p for procs in {**groups, **services}.values() for p in procs}
     supervisor = getattr(target, "supervisor", None)
     if supervisor is not None:
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(supervisor.pid)
             everything.update((p.pid, p) for p in [root] + root.children(recursive=True))
-    sample["rss_all"] = sum(rss(p) for p in everything.values()) / MiB
+    return Programs(groups, services, list(everything.values()))
+
+
+def memory(found: Programs) -> Dict[str, float]:
+    """Resident memory (MiB) of each program, the largest Rasa process, and everything the set-up runs."""
+    sample = {f"rss_{name}": sum(rss(p) for p in procs) / MiB for name, procs in {**found.groups,
+                                                                                **found.services}.items()}
+    sample["rss_rasa_largest"] = max((rss(p) for p in found.groups["rasa"]), default=0) / MiB
+    sample["rss_all"] = sum(rss(p) for p in found.everything) / MiB
     return sample
 
 
@@ -435,10 +450,12 @@ def cpu_seconds(target: Any) -> Dict[str, float]:
             for name, procs in {**process_groups(target), **local_services(target)}.items()}
 
 
-async def sample_memory(target: Any, peak: Dict[str, float], interval: float = 1.0) -> None:
-    """Keep the peak of each figure until cancelled."""
-    while True:
-        for key, value in (await asyncio.to_thread(memory, target)).items():
+async def sample_memory(target: Any, peak: Dict[str, float], interval: float = 1.0, refind: int = 10) -> None:
+    """Keep the peak of each figure until cancelled (the processes found again every `refind` samples)."""
+    for sample in itertools.count():
+        if sample % refind == 0:
+            found = await asyncio.to_thread(programs, target)
+        for key, value in (await asyncio.to_thread(memory, found)).items():
             peak[key] = max(peak.get(key, 0.0), value)
         await asyncio.sleep(interval)
 
@@ -466,7 +483,7 @@ async def run_load(target: Any, mix: Mix, visitors: int, plan_of: Callable[[], P
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
         await client.close()
-    for key, value in (await asyncio.to_thread(memory, target)).items():
+    for key, value in (await asyncio.to_thread(lambda: memory(programs(target)))).items():
         peak[key] = max(peak.get(key, 0.0), value)
     # Where the capacity goes: CPU milliseconds each program spent per message (a process restarted
     # during the run counts from its start).
