@@ -36,7 +36,6 @@ RuleState = Tuple[Any, List[Tuple[str, List[Tuple[str, Any]]]]]
 Rule = Tuple[str, List[RuleState]]  # (key, its states from the latest back)
 
 
-
 class Prepared(NamedTuple):
     """A lookup table's rules, read once (a policy's lookup tables do not change after loading)."""
     lookup: Dict[str, Any]
