@@ -83,7 +83,9 @@ class ConversationStore(SQLTrackerStore):
             _ping_when_idle(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         # A turn's statements (its look-up, its one insert) each run alone. PostgreSQL: without a BEGIN
-        # before and a COMMIT or ROLLBACK after, two round trips fewer each (a multi-row insert is atomic).
+        # before and a COMMIT or ROLLBACK after, two round trips fewer each. An insert is one statement up to
+        # SQLAlchemy's page of 1,000 rows; a longer one (after an outage) may land page by page, and if a later
+        # page fails, the next turn reads what landed and writes the rest from this process's copy (retrieve).
         self._statements = self.sessionmaker if url.get_backend_name() == "sqlite" else sessionmaker(
             bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         table = self.SQLEvent.__table__

@@ -196,7 +196,7 @@ def _all_features(self: Message, attribute: str, featurizers: Optional[List[str]
     last digit, tests/test_rasa_speedups.py). A feature added since is a new key.
     """
     key = (attribute, tuple(featurizers or ()), len(self.features))
-    combined = self.__dict__.setdefault("_combined_features", {})
+    combined = self.__dict__.setdefault("_medius_combined_features", {})
     if key not in combined:
         combined[key] = _rasa_all_features(self, attribute, featurizers)
     return list(combined[key])
