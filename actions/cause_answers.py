@@ -8,8 +8,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import accept_offer, answer_in_context, describes_nerve_symptoms, last_utterance
-from bot import data
-from bot.causes import Mention, mentioned_causes
+from bot.core import data
+from bot.core.causes import Mention, mentioned_causes
 
 
 def story_mentions(tracker: Tracker) -> "tuple[List[Mention], List[str]]":

@@ -8,8 +8,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.typed_answers import TypedYesNo
-from bot import data
-from bot.causes import summarise
+from bot.core import data
+from bot.core.causes import summarise
 
 CAUSE_NAMES = {
     "crossed_legs": "how you sit or sleep",

@@ -7,9 +7,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import data
-from bot.answers import YES, typed_answers
-from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
+from bot.core import data
+from bot.core.answers import YES, typed_answers
+from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
 
 
 # An offer the visitor may accept in words the NLU does not place: its opening line (if any) and its form.

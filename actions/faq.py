@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cause_answers import explain_causes, story_mentions
 from actions.context import accept_offer, answer, answer_in_context, describes_nerve_symptoms, last_utterance
 from actions.gaps import note_gap
-from bot import data
-from bot.answers import is_question
-from bot.causes import tips_for
-from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
+from bot.core import data
+from bot.core.answers import is_question
+from bot.core.causes import tips_for
+from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
 
 # The response selector's confidence at which a message that is mainly something else (a "no" to an
 # offer, a question asked instead of a form's answer) is also answered with its FAQ topic.

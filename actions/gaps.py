@@ -1,4 +1,4 @@
-"""Questions the assistant could not answer, noted for the clinic's content gaps page (bot/gaps.py)."""
+"""Questions the assistant could not answer, noted for the clinic's content gaps page (bot/leads/content_gaps.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import gaps
-from bot.settings import get_settings
-from bot.triage import cached_triage
+from bot.leads import content_gaps as gaps
+from bot.core.settings import get_settings
+from bot.core.triage import cached_triage
 
 logger = logging.getLogger(__name__)
 

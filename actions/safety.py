@@ -12,9 +12,9 @@ from actions.appointment import reset_form
 from actions.cause_answers import explain
 from actions.faq import answer, ask_which_topic, asked_topic
 from actions.typed_answers import TypedYesNo
-from bot import data
-from bot.causes import mentioned_causes
-from bot.triage import EMERGENCY, SEVERITY, URGENT, screening_outcome
+from bot.core import data
+from bot.core.causes import mentioned_causes
+from bot.core.triage import EMERGENCY, SEVERITY, URGENT, screening_outcome
 
 SCREEN_SLOTS = {"screen_where": "where", "screen_numbness": "numbness", "screen_weakness": "weakness",
                 "screen_back_pain": "back_pain", "screen_how_long": "how_long", "screen_tried": "tried",
@@ -33,7 +33,7 @@ class ActionHandleRedFlag(Action):
     """After the advice a rule has said: latch an emergency, or raise the urgency.
 
     The emergency's lead and staff alert are made by the action server before
-    this action runs (bot.action_server, bot.emergency_leads), as they are on any
+    this action runs (bot.ops.action_server, bot.leads.emergency), as they are on any
     later call if the action server was down when the advice was given.
     """
 

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import UNSURE, is_question, typed_answers
+from bot.core.answers import UNSURE, is_question, typed_answers
 
 # Intents the slot mappings or the rules already handle.
 HANDLED = {"affirm", "deny", "unsure", "skip", "stop", "report_red_flag"}

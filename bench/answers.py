@@ -26,8 +26,8 @@ from typing import Any, Dict, List, Tuple
 import yaml
 
 from bench.servers import Assistant, running_assistant
-from bot.db import migrate
-from bot.paths import DATA, ROOT
+from bot.store.db import migrate
+from bot.core.paths import DATA, ROOT
 
 OUR_MODEL = ROOT / "models" / "medius.tar.gz"
 STOCK_DIR = ROOT / "var" / "bench"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bench.nlu_eval import evaluate, normalise, read_examples, training_texts
-from bot.paths import DATA, ROOT
+from bot.core.paths import DATA, ROOT
 
 HOLDOUT_FILES = [ROOT / "tests" / "holdout.yml", ROOT / "tests" / "holdout_final.yml"]
 OUR_MODEL = ROOT / "models" / "medius.tar.gz"

@@ -20,8 +20,8 @@ import requests
 from bench.nlu_eval import read_examples
 from bench.servers import Assistant, running_assistant
 from bench.speed import OUT, UNLIMITED, percentile
-from bot.paths import ROOT
-from bot.web.guard import TOKEN_HEADER
+from bot.core.paths import ROOT
+from bot.core.guard import TOKEN_HEADER
 
 
 def timed(post: Callable[[], requests.Response]) -> float:

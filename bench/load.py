@@ -53,8 +53,8 @@ import yaml
 
 from bench.servers import running_assistant
 from bench.speed import CONFIGS, OUT as SPEED_OUT, UNLIMITED, percentile, train
-from bot.db import migrate
-from bot.paths import ROOT
+from bot.store.db import migrate
+from bot.core.paths import ROOT
 
 SCRIPT = ROOT / "bench" / "load_script.yml"
 MODEL = ROOT / "models" / "medius.tar.gz"
@@ -187,7 +187,7 @@ def stock(setup: Setup) -> ContextManager[Any]:
     """Rasa's stock default config, trained on the same data, one process with conversations in memory
     (bench/endpoints-stock.yml); the rest of the product (web server, actions) as `make run` has it."""
     env = {**setup.env, "MEDIUS_ENDPOINTS": str(ROOT / "bench" / "endpoints-stock.yml"),
-           "MEDIUS_RASA_SPEEDUPS": "off"}  # Rasa as it comes: none of bot/rasa_speedups.py
+           "MEDIUS_RASA_SPEEDUPS": "off"}  # Rasa as it comes: none of bot/rasa/speedups.py
     return running_assistant(stock_model(setup.skip_training), setup.log_dir, env=env, notifier=True)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 OUR_SET = ROOT / "tests" / "safety_messages.yml"
 VISITORS = ROOT.parent / "shared" / "eval" / "visitors.yml"
@@ -91,7 +91,7 @@ def measure(agent: Any, cases: List[Tuple[str, str]]) -> Figures:
 def main() -> None:
     from rasa.core.agent import Agent  # heavy import, only when measuring
 
-    from bot.logs import install_logging_policy
+    from bot.core.logs import install_logging_policy
 
     install_logging_policy("INFO")  # Rasa's debug lines would print every message
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import psutil
 import requests
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 
 def free_port() -> int:
@@ -158,7 +158,7 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     `rasa_workers` Rasa processes, `action_workers` action-server workers, PostgreSQL
     and Redis of its own under log_dir (unless `env` names servers), stopped afterwards.
     """
-    from bot.topology import production_env, stop_local_services
+    from bot.ops.topology import production_env, stop_local_services
 
     log_dir.mkdir(parents=True, exist_ok=True)
     production = topology == "production"
@@ -179,7 +179,7 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     services = log_dir / "services"
     if production:
         env = production_env(env, rasa_workers, action_workers, var=services)
-        from bot.db import migrate
+        from bot.store.db import migrate
         migrate(env["DATABASE_URL"])
     env.setdefault("CONVERSATIONS_DATABASE_URL", f"sqlite:///{log_dir / 'conversations.db'}")
     env["MEDIUS_MODEL"] = str(model)

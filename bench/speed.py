@@ -20,7 +20,7 @@ from typing import Dict, List, Tuple
 
 from bench.nlu_eval import read_examples
 from bench.servers import Assistant, running_assistant
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 OUT = ROOT / "var" / "bench"
 CONFIGS = {"medius": ROOT / "config.yml", "stock default": ROOT / "bench" / "stock-config.yml"}
@@ -41,7 +41,7 @@ def train(name: str, config: Path) -> Tuple[Path, float]:
 
 def load_time(model: Path, speedups: bool = True) -> float:
     """Seconds to load the model in a fresh process (what a server restart costs), as the server loads it."""
-    install = "from bot import rasa_speedups; rasa_speedups.install(); " if speedups else ""
+    install = "from bot.rasa import speedups; speedups.install(); " if speedups else ""
     code = (f"import time; t = time.perf_counter(); {install}from rasa.core.agent import Agent; "
             f"Agent.load({str(model)!r}); print(time.perf_counter() - t)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -21,7 +21,7 @@ from typing import Dict, List
 from bench.speed import UNLIMITED, percentile
 from bench.nlu_eval import read_examples
 from bench.servers import running_assistant
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 MODEL = ROOT / "models" / "medius.tar.gz"
 PER_VISITOR = 5  # messages of one conversation; a new visitor after that
@@ -32,9 +32,9 @@ def load_parser():
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
-    from bot import rasa_speedups
-    from bot.logs import install_logging_policy
-    from bot.settings import get_settings
+    from bot.rasa import speedups as rasa_speedups
+    from bot.core.logs import install_logging_policy
+    from bot.core.settings import get_settings
 
     # As `rasa run` and the channel set logging up: structlog's debug lines are filtered, not printed.
     configure_structlog(logging.getLevelName(get_settings().log_level))

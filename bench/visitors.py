@@ -15,8 +15,8 @@ import sys
 
 import requests
 
-from bot.paths import ROOT
-from bot.settings import get_settings
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings
 
 SCORER = ROOT.parent / "shared" / "eval" / "score.py"
 

@@ -19,8 +19,8 @@ from playwright.sync_api import sync_playwright
 
 from bench.browser import launch_chromium
 from bench.servers import WebServer, free_port
-from bot.paths import ROOT
-from bot.settings import settings_from
+from bot.core.paths import ROOT
+from bot.core.settings import settings_from
 from bot.web.app import create_app
 
 OUT = ROOT / "var" / "bench"

@@ -1,8 +1,8 @@
 """The safety net inside Rasa's NLU: rules and a red-flag model, on every message.
 
-Trained by `rasa train` (the model: bot.red_flag_model, on the generated corpus
+Trained by `rasa train` (the model: bot.core.red_flag_model, on the generated corpus
 named in data/triage.yml plus the NLU data's ordinary messages); run last in
-the pipeline. For each message it weighs the rules' findings (bot.triage) with
+the pipeline. For each message it weighs the rules' findings (bot.core.triage) with
 the model's view and the NLU classifier's intent into a tier
 (`Triage.assess`). A red flag of any tier makes the intent `report_red_flag`
 with the tier as entity `red_flag_level` (emergency, urgent or confirm), so the
@@ -28,9 +28,9 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.red_flag_model import RedFlagModel, expand, load_corpus
-from bot.settings import get_settings
-from bot.triage import EMERGENCY, NO_FLAG, Triage, cached_triage
+from bot.core.red_flag_model import RedFlagModel, expand, load_corpus
+from bot.core.settings import get_settings
+from bot.core.triage import EMERGENCY, NO_FLAG, Triage, cached_triage
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bench.servers import free_port, running_assistant
-from bot.db import migrate
-from bot.settings import settings_from
+from bot.store.db import migrate
+from bot.core.settings import settings_from
 from tests.helpers import HttpReceiver, SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bench.servers import free_port
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 TOKEN = "action-server-test-secret-0123456789"
 

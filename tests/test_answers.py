@@ -1,7 +1,7 @@
-"""Typed answers to the forms' questions, read from their words (bot/answers.py)."""
+"""Typed answers to the forms' questions, read from their words (bot/core/answers.py)."""
 import pytest
 
-from bot.answers import booking_answers, typed_answers
+from bot.core.answers import booking_answers, typed_answers
 
 FINDER_SLOTS = ["crosses_legs", "side_sleeps_without_pillow", "stiff_ankles_or_flat_arches", "nerve_signs"]
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 from tests.helpers import Visitor
 
 

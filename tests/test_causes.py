@@ -1,7 +1,7 @@
 import pytest
 
-from bot.causes import load_cause_finder, mentioned_causes, summarise
-from bot.paths import DATA
+from bot.core.causes import load_cause_finder, mentioned_causes, summarise
+from bot.core.paths import DATA
 
 FINDER = load_cause_finder(DATA / "causes.yml")
 

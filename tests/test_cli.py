@@ -4,9 +4,9 @@ import os
 import subprocess
 import sys
 
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.leads import submit
-from bot.paths import DATA, ROOT
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.leads.store import submit
+from bot.core.paths import DATA, ROOT
 from tests.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clinics import ClinicDirectory, ClinicProfileError, contrast_with_white, load_clinics
-from bot.paths import DATA
+from bot.core.clinics import ClinicDirectory, ClinicProfileError, contrast_with_white, load_clinics
+from bot.core.paths import DATA
 
 GOOD = """
 clinics:

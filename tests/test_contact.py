@@ -1,6 +1,6 @@
 import pytest
 
-from bot.contact import clean_name, display_phone, find_contact
+from bot.core.contact import clean_name, display_phone, find_contact
 
 
 @pytest.mark.parametrize("text, phone", [

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from bench.nlu_eval import read_examples
-from bot.causes import load_cause_finder
-from bot.knowledge import load_knowledge
-from bot.paths import DATA, ROOT
+from bot.core.causes import load_cause_finder
+from bot.core.knowledge import load_knowledge
+from bot.core.paths import DATA, ROOT
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 KNOWLEDGE = load_knowledge(DATA / "topics.yml")
@@ -80,7 +80,7 @@ def test_no_answer_copies_six_words_in_a_row_from_the_seeds(name, seed_runs):
 
 
 def test_answers_name_no_clinic_and_no_clinic_phone_outside_clinic_profiles():
-    from bot.clinics import load_clinics
+    from bot.core.clinics import load_clinics
     clinics = load_clinics(DATA / "clinics.yml").values()
     for name, variations in RESPONSES.items():
         for variation in variations:

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from bot import conversations
-from bot.paths import ROOT
-from bot.settings import get_settings, settings_from
+from bot.store import conversations
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings, settings_from
 
 DAY = 24 * 60 * 60
 
@@ -21,7 +21,7 @@ def store(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'nested' / 'conversations.db'}"
     monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", url)
     get_settings.cache_clear()
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     yield ConversationStore(), dataclasses.replace(settings_from({}), conversations_url=url)
     get_settings.cache_clear()
@@ -86,7 +86,7 @@ def test_with_the_database_away_a_conversation_goes_on_from_the_process_copy_and
     with postgres_cluster() as cluster:
         monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
         get_settings.cache_clear()
-        from bot.conversation_store import ConversationStore
+        from bot.rasa.tracker_store import ConversationStore
 
         try:
             store = ConversationStore()
@@ -118,7 +118,7 @@ def test_turns_store_each_event_once_without_counting_them_again_and_on_few_conn
     from rasa.shared.core.trackers import DialogueStateTracker
     from sqlalchemy import event
 
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     rasa_store, _ = store
     statements, connections = [], []
@@ -176,7 +176,7 @@ def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store
     ours_url = f"sqlite:///{tmp_path / 'ours.db'}"
     monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", ours_url)
     get_settings.cache_clear()
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     try:
         ours = ConversationStore(domain=domain)
@@ -204,7 +204,7 @@ def test_the_rows_written_and_the_tracker_read_back_are_those_of_rasas_own_store
 
 def test_the_process_copy_keeps_only_recent_conversations(store, monkeypatch):
     """Bounded memory: the copy for outages holds what is active, not every visitor since the start."""
-    from bot import conversation_store
+    from bot.rasa import tracker_store as conversation_store
 
     rasa_store, _ = store
     monkeypatch.setattr(conversation_store, "RECENT_SECONDS", 0.5)
@@ -231,7 +231,7 @@ def test_after_an_outage_a_process_copy_never_overwrites_turns_another_process_s
     with postgres_cluster() as cluster:
         monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
         get_settings.cache_clear()
-        from bot.conversation_store import ConversationStore
+        from bot.rasa.tracker_store import ConversationStore
 
         try:
             one, two = ConversationStore(), ConversationStore()
@@ -266,7 +266,7 @@ def test_postgresql_connections_are_checked_after_idling_and_not_between_a_turns
     with postgres_cluster() as cluster:
         monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
         get_settings.cache_clear()
-        from bot.conversation_store import IDLE_BEFORE_PING_SECONDS, ConversationStore
+        from bot.rasa.tracker_store import IDLE_BEFORE_PING_SECONDS, ConversationStore
 
         try:
             store = ConversationStore()
@@ -304,7 +304,7 @@ def test_a_new_conversation_is_begun_in_memory_and_written_once_by_its_first_tur
     from rasa.shared.core.events import UserUttered
     from sqlalchemy import event
 
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     rasa_store, _ = store
     statements = []
@@ -328,7 +328,7 @@ def test_a_new_conversation_is_begun_in_memory_and_written_once_by_its_first_tur
 def test_a_conversation_another_process_began_first_wins_over_this_ones_beginning(store):
     from rasa.shared.core.events import UserUttered
 
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     rasa_store, _ = store
     other = ConversationStore()  # another Rasa process took the visitor's first message
@@ -382,7 +382,7 @@ def stores(request, tmp_path, monkeypatch):
            else request.getfixturevalue("pg_conversations"))
     monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", url)
     get_settings.cache_clear()
-    from bot.conversation_store import ConversationStore
+    from bot.rasa.tracker_store import ConversationStore
 
     first, second = ConversationStore(), ConversationStore()
     statements = []

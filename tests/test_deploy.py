@@ -219,7 +219,7 @@ def test_each_component_runs_its_command():
 
 def test_the_commands_are_ones_the_programs_accept():
     """Each command line parses with the program's own argument parser, so no flag is misspelt."""
-    from bot.cli import _parser
+    from bot.ops.cli import _parser
 
     for workload, container in containers():
         command = container["command"] + container.get("args", [])
@@ -241,8 +241,8 @@ def test_the_files_the_rasa_command_names_are_in_the_repository():
     assert option("--model") == "models/medius.tar.gz"  # trained into the image, not in git (docs/deploy.md)
     credentials = yaml.safe_load((ROOT / option("--credentials")).read_text())
     # The one channel Rasa opens; its name makes the readiness probe's path.
-    assert list(credentials) == ["bot.web.channel.WidgetInput"]
-    from bot.web.channel import WidgetInput
+    assert list(credentials) == ["bot.rasa.channel.WidgetInput"]
+    from bot.rasa.channel import WidgetInput
 
     assert rasa["readinessProbe"]["httpGet"]["path"] == f"/webhooks/{WidgetInput.name()}/"
 
@@ -286,7 +286,7 @@ def test_probe_paths_and_timings_fit_what_each_process_does():
     assert "tcpSocket" in live
     assert live["initialDelaySeconds"] + live["periodSeconds"] * live["failureThreshold"] >= 120
 
-    from bot.settings import settings_from
+    from bot.core.settings import settings_from
     from bot.web.app import create_app
 
     routes = {getattr(route, "path", None) for route in create_app(settings_from({})).routes}
@@ -417,8 +417,8 @@ def test_the_internal_urls_name_the_services():
 # --- Settings and secrets ------------------------------------------------------------------------------
 
 def known_variables() -> Set[str]:
-    """What Medius reads: the names in bot/settings.py and those .env.example documents."""
-    source = (ROOT / "bot" / "settings.py").read_text()
+    """What Medius reads: the names in bot/core/settings.py and those .env.example documents."""
+    source = (ROOT / "bot" / "core" / "settings.py").read_text()
     names = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source))
     names |= set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     return names | FOREIGN_VARIABLES

@@ -1,5 +1,5 @@
 """Which emergency advice a conversation holds, and which of it still needs a lead."""
-from bot.emergency_leads import advice_given, describe, unrecorded
+from bot.leads.emergency import advice_given, describe, unrecorded
 
 
 def user(text, intent, at, rules=()):

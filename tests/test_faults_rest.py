@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.servers import running_assistant
-from bot.db import migrate
+from bot.store.db import migrate
 from tests.conftest import MODEL, ROOT
 from tests.helpers import Visitor
 from tests.postgres import postgres_cluster

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import gaps
-from bot.models import utcnow
+from bot.leads import content_gaps as gaps
+from bot.store.models import utcnow
 
 
 @pytest.mark.parametrize("text, kept, removed", [

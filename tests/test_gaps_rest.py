@@ -1,8 +1,8 @@
 """Questions the assistant cannot answer reach the clinic's content gaps, redacted, through the real servers."""
 import dataclasses
 
-from bot import gaps
-from bot.settings import settings_from
+from bot.leads import content_gaps as gaps
+from bot.core.settings import settings_from
 from tests.helpers import Visitor
 
 

@@ -1,7 +1,7 @@
-"""Start-up objects frozen out of Python's garbage collection (bot/gc_freeze.py)."""
+"""Start-up objects frozen out of Python's garbage collection (bot/core/gc_freeze.py)."""
 import gc
 
-from bot.gc_freeze import freeze_startup_objects
+from bot.core.gc_freeze import freeze_startup_objects
 
 
 def test_start_up_objects_are_kept_but_left_out_of_the_collectors_generations():

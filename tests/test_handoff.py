@@ -1,4 +1,4 @@
-from bot.handoff import contact_method, mode_from_text, reason, summary, transcript
+from bot.core.handoff import contact_method, mode_from_text, reason, summary, transcript
 
 
 def test_transcript_keeps_user_and_bot_texts_with_utc_times():
@@ -65,7 +65,7 @@ def test_contact_method_and_summary_read_naturally():
 
 
 def test_the_summary_says_a_skipped_mode_as_it_is():
-    from bot.handoff import summary
+    from bot.core.handoff import summary
 
     assert summary("(not given)", None, "a@example.com", "(not given)", "no preference").endswith("no preference")
     assert summary("Ann", None, "a@example.com", None, "in_person").endswith("in person")

@@ -6,7 +6,7 @@ The full comparison with Rasa's stock config is `make evaluate`; this only makes
 import pytest
 
 from bench.nlu_eval import evaluate, normalise, read_examples, training_texts
-from bot.paths import DATA, ROOT
+from bot.core.paths import DATA, ROOT
 
 MODEL = ROOT / "models" / "medius.tar.gz"
 FLOOR = 0.90

@@ -3,10 +3,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot import inbox
-from bot.data import clinics_for
-from bot.leads import export, submit
-from bot.staff import StaffError
+from bot.staff import worklist as inbox
+from bot.core.data import clinics_for
+from bot.leads.store import export, submit
+from bot.staff.accounts import StaffError
 from tests.test_leads import lead
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import CAUSE_FINDER, CAUSE_TIPS, FOLLOWUP_KINDS, TopicDataError, load_knowledge, topic_payload
-from bot.paths import DATA
+from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, FOLLOWUP_KINDS, TopicDataError, load_knowledge, topic_payload
+from bot.core.paths import DATA
 
 KNOWLEDGE = load_knowledge(DATA / "topics.yml")
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.db import migrate, session_scope
-from bot.leads import LeadInput, export, get_lead, list_leads, purge, replay_spool, set_status, submit
-from bot.models import Notification
-from bot.paths import DATA
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.store.db import migrate, session_scope
+from bot.leads.store import LeadInput, export, get_lead, list_leads, purge, replay_spool, set_status, submit
+from bot.store.models import Notification
+from bot.core.paths import DATA
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)

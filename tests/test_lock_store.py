@@ -13,8 +13,8 @@ import redis
 from rasa.core.lock_store import LockError, RedisLockStore
 
 from bench.servers import free_port
-from bot.settings import get_settings
-from bot.topology import local_redis, stop_local_services
+from bot.core.settings import get_settings
+from bot.ops.topology import local_redis, stop_local_services
 from tests.helpers import run_async
 
 
@@ -23,7 +23,7 @@ def locks(tmp_path, monkeypatch):
     url = local_redis(tmp_path / "redis", free_port())
     monkeypatch.setenv("REDIS_URL", url)
     get_settings.cache_clear()
-    from bot.lock_store import RedisLocks
+    from bot.rasa.lock_store import RedisLocks
 
     try:
         yield RedisLocks(), RedisLocks(), redis.StrictRedis.from_url(url)  # two Rasa processes, and Redis
@@ -150,7 +150,7 @@ def test_redis_gone_after_a_turn_ran_keeps_its_answer(locks, caplog):
             server.shutdown(nosave=True)  # Redis goes while the turn runs
             answered.append("the turn's answer")
 
-    with caplog.at_level("ERROR", logger="bot.lock_store"):
+    with caplog.at_level("ERROR", logger="bot.rasa.lock_store"):
         run_async(turn())
     assert answered == ["the turn's answer"]
     assert "Lock store unavailable after a turn" in caplog.text and "visitor-9" not in caplog.text

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from bot.logs import WITHHELD, clean_record, install_logging_policy, redact
+from bot.core.logs import WITHHELD, clean_record, install_logging_policy, redact
 
 
 def test_phones_and_emails_are_masked_but_dates_and_ids_are_not():
@@ -32,7 +32,7 @@ def test_a_librarys_debug_record_is_withheld_whatever_its_level_says(name):
 
 
 def test_our_own_debug_records_and_library_warnings_are_kept():
-    assert clean_record(record("bot.leads", logging.DEBUG, "lead %s saved", 12)).getMessage() == "lead 12 saved"
+    assert clean_record(record("bot.leads.store", logging.DEBUG, "lead %s saved", 12)).getMessage() == "lead 12 saved"
     assert clean_record(record("rasa.core", logging.WARNING, "model %s", "x")).getMessage() == "model x"
 
 
@@ -43,7 +43,7 @@ def test_the_policy_keeps_libraries_at_info_even_when_rasa_asked_for_debug():
         rasa_logger.setLevel(logging.DEBUG)
         install_logging_policy("DEBUG")
         assert not rasa_logger.isEnabledFor(logging.DEBUG)
-        assert logging.getLogger("bot.leads").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("bot.leads.store").isEnabledFor(logging.DEBUG)
         made = logging.getLogger("rasa.core").makeRecord("rasa.core", logging.DEBUG, __file__, 1,
                                                           "text %s", ("ann@example.com",), None)
         assert made.getMessage() == WITHHELD

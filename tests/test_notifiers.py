@@ -10,11 +10,11 @@ from collections import Counter
 import pytest
 
 from bench.servers import free_port
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.db import migrate
-from bot.leads import list_leads, submit
-from bot.notify import deliver_due
-from bot.paths import DATA, ROOT
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.store.db import migrate
+from bot.leads.store import list_leads, submit
+from bot.leads.notify import deliver_due
+from bot.core.paths import DATA, ROOT
 from tests.postgres import postgres_server
 from tests.test_leads import lead
 

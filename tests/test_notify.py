@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.db import session_scope
-from bot.leads import submit
-from bot.models import DeliveryAttempt, Notification, utcnow
-from bot.notify import deliver_due
-from bot.paths import DATA
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.store.db import session_scope
+from bot.leads.store import submit
+from bot.store.models import DeliveryAttempt, Notification, utcnow
+from bot.leads.notify import deliver_due
+from bot.core.paths import DATA
 from tests.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.db import engine_for, migrate
-from bot.leads import export, get_lead, list_leads, purge, set_status, submit
-from bot.notify import deliver_due
-from bot.paths import DATA
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.store.db import engine_for, migrate
+from bot.leads.store import export, get_lead, list_leads, purge, set_status, submit
+from bot.leads.notify import deliver_due
+from bot.core.paths import DATA
 from tests.postgres import postgres_server
 from tests.test_leads import T0, lead
 
@@ -63,7 +63,7 @@ def test_replay_on_postgresql_quarantines_the_refused_record_and_stores_the_rest
                dataclasses.asdict(lead(sender_id="pg-r2", screening={"score": float("nan")})),
                dataclasses.asdict(lead(sender_id="pg-r3", name="Third"))]
     settings.spool_file.write_text("".join(json.dumps(r) + "\n" for r in records))
-    from bot.leads import replay_spool
+    from bot.leads.store import replay_spool
     assert replay_spool(pg, CLINICS) == 2
     senders = {r["sender_id"] for r in list_leads(pg)}
     assert {"pg-r1", "pg-r3"} <= senders and "pg-r2" not in senders

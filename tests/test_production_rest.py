@@ -13,8 +13,8 @@ import redis
 from sqlalchemy import text
 
 from bench.servers import running_assistant
-from bot.db import engine_for
-from bot.topology import local_redis
+from bot.store.db import engine_for
+from bot.ops.topology import local_redis
 from tests.conftest import MODEL, ROOT
 from tests.helpers import Visitor
 from tests.test_booking_rest import book, by_sender

@@ -1,7 +1,7 @@
 """The Rasa process's shortcuts change nothing a visitor sees.
 
 The model is loaded twice, each time in a fresh process (memory is per
-process): Rasa's own way, and with bot.rasa_speedups installed as the chat
+process): Rasa's own way, and with bot.rasa.speedups installed as the chat
 channel installs it. Both must give the same intents, answers and next-action
 probabilities, to the last digit, with the shortcut using less memory.
 """
@@ -28,7 +28,7 @@ PROBE = r"""
 import asyncio, json, sys
 import psutil
 if sys.argv[1] == "speedups":
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
     rasa_speedups.install()
 from rasa.core.agent import Agent
 from rasa.engine.constants import PLACEHOLDER_TRACKER
@@ -36,7 +36,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from bench.nlu_eval import read_examples
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 agent = Agent.load(sys.argv[2])
 messages = [text for text, _ in read_examples(ROOT / "tests" / "holdout.yml")][:120]
@@ -119,7 +119,7 @@ def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(m
     from rasa.utils.endpoints import EndpointConfig
 
     from bench.servers import free_port
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
     from tests.helpers import TcpForwarder
 
     monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
@@ -167,7 +167,7 @@ def test_action_replies_get_the_same_verdict_as_from_rasas_whole_schema():
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core import events as e
 
-    from bot.rasa_speedups import validate_action_reply
+    from bot.rasa.speedups import validate_action_reply
 
     schema = RemoteAction.action_response_format_spec()
     whole = validator_for(schema)(schema)
@@ -238,7 +238,7 @@ def small_graph(tmp_path) -> "DaskGraphRunner":
 def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
     from rasa.engine.exceptions import GraphRunError
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     from rasa.engine.runner.dask import DaskGraphRunner
 
@@ -270,7 +270,7 @@ def test_each_event_name_reads_as_the_class_rasa_finds():
     from rasa.shared.core.events import Event, SlotSet
     from rasa.shared.utils.common import all_subclasses
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     names = {cls.type_name for cls in all_subclasses(Event)}
     assert {"user", "action", "slot", "session_started"} <= names
@@ -291,7 +291,7 @@ def test_a_slot_copies_as_pythons_own_copy_makes_it():
 
     from rasa.shared.core.domain import Domain
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     slots = Domain.load(str(ROOT / "domain.yml")).slots
     assert len({type(slot) for slot in slots}) >= 3  # several kinds of slot: text, bool, categorical...
@@ -307,7 +307,7 @@ def test_a_slot_copies_as_pythons_own_copy_makes_it():
 def test_whether_a_domain_is_empty_is_rasas_answer_and_leaves_the_domain_as_it_was():
     from rasa.shared.core.domain import Domain
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     for domain in (Domain.load(str(ROOT / "domain.yml")), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
         written = domain.as_dict()
@@ -325,7 +325,7 @@ def test_a_messages_features_are_combined_once_and_anew_after_a_feature_is_added
     from rasa.shared.nlu.training_data.features import Features
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     message = Message(data={TEXT: "hip pain"})
     for origin, width in (("words", 3), ("chars", 5)):
@@ -345,7 +345,7 @@ def test_a_messages_features_are_combined_once_and_anew_after_a_feature_is_added
 def test_a_prediction_whose_inputs_do_not_fit_the_graph_goes_through_tensorflows_own_call():
     import tensorflow as tf
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     @tf.function(input_signature=[[tf.TensorSpec([None, 2], tf.float32), tf.TensorSpec([None], tf.int64)]])
     def step(batch):
@@ -407,7 +407,7 @@ def test_an_action_call_sends_the_document_rasas_own_encoder_would(http_receiver
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot import rasa_speedups
+    from bot.rasa import speedups as rasa_speedups
 
     monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
     receiver = http_receiver()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from bench.nlu_eval import read_examples
-from bot.paths import ROOT
-from bot.red_flag_model import RedFlagModel, expand, load_corpus
+from bot.core.paths import ROOT
+from bot.core.red_flag_model import RedFlagModel, expand, load_corpus
 from tests.conftest import MODEL
 
 

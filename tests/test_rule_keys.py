@@ -8,8 +8,8 @@ import tarfile
 
 import pytest
 
-from bot.paths import ROOT
-from bot.rule_keys import possible_keys
+from bot.core.paths import ROOT
+from bot.rasa.rule_keys import possible_keys
 from tests.conftest import MODEL
 
 
@@ -125,7 +125,7 @@ def test_the_rules_found_are_rasas_for_every_step_of_every_conversation(lookup):
 def test_the_latest_states_are_the_last_of_rasas_states_of_the_whole_conversation():
     from rasa.shared.core.events import SlotSet
 
-    from bot.rule_keys import latest_states
+    from bot.rasa.rule_keys import latest_states
 
     steps = cut = 0
     for domain, tracker in itertools.chain(conversation_steps(), conversation_steps(joined=True)):
@@ -143,7 +143,7 @@ def test_the_latest_states_are_the_last_of_rasas_states_of_the_whole_conversatio
 def test_the_policy_matches_only_as_many_latest_states_as_its_longest_rule_has(lookup):
     from types import SimpleNamespace
 
-    from bot.rule_keys import longest_rule
+    from bot.rasa.rule_keys import longest_rule
 
     policy = SimpleNamespace(lookup=lookup)
     assert longest_rule(policy) == max(len(json.loads(key)) for table in ("rules", "rules_for_loop_unhappy_path")

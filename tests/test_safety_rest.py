@@ -8,7 +8,7 @@ written to results/safety.txt.
 import pytest
 import yaml
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 from tests.helpers import Visitor
 
 MESSAGES = yaml.safe_load((ROOT / "tests" / "safety_messages.yml").read_text())

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from bench.servers import WebServer, free_port
-from bot.paths import ROOT
-from bot.settings import settings_from
+from bot.core.paths import ROOT
+from bot.core.settings import settings_from
 from bot.web.app import create_app
 from tests.helpers import Visitor
 

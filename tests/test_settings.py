@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from bot.paths import ROOT
-from bot.settings import get_settings, require_internal_token, settings_from
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings, require_internal_token, settings_from
 
 
 def test_defaults_point_at_the_project_data():
@@ -58,7 +58,7 @@ def test_a_missing_or_short_internal_secret_stops_start_up():
 
 
 def test_every_setting_is_documented_in_env_example(root):
-    source = (root / "bot" / "settings.py").read_text()
+    source = (root / "bot" / "core" / "settings.py").read_text()
     names = set(re.findall(r'env\.get\("([A-Z_]+)"', source)) | set(re.findall(r'_number\(env, "([A-Z_]+)"', source))
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert names and names <= documented, sorted(names - documented)

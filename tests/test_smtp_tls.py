@@ -7,8 +7,8 @@ import pytest
 import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.leads import submit
-from bot.notify import deliver_due, send_email, smtp_problem
+from bot.leads.store import submit
+from bot.leads.notify import deliver_due, send_email, smtp_problem
 from tests.helpers import SmtpSink
 from tests.test_leads import lead
 from tests.test_notify import CLINICS, attempts

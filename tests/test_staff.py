@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import staff
-from bot.db import session_scope
-from bot.models import ApiToken, StaffAccount, StaffSession, utcnow
-from bot.staff import StaffError
+from bot.staff import accounts as staff
+from bot.store.db import session_scope
+from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
+from bot.staff.accounts import StaffError
 
 PASSWORD = "a long enough password"
 

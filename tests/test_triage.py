@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.paths import DATA, ROOT
-from bot.triage import EMERGENCY, NERVE_REVIEW, ROUTINE, URGENT, load_triage, screening_outcome, worst
+from bot.core.paths import DATA, ROOT
+from bot.core.triage import EMERGENCY, NERVE_REVIEW, ROUTINE, URGENT, load_triage, screening_outcome, worst
 
 TRIAGE = load_triage(DATA / "triage.yml")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.paths import DATA, ROOT
+from bot.core.paths import DATA, ROOT
 
 
 def responses_named_outside_stories():

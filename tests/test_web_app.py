@@ -6,7 +6,7 @@ import requests
 import yaml
 
 from bench.servers import WebServer, free_port
-from bot.settings import settings_from
+from bot.core.settings import settings_from
 from bot.web.app import create_app
 from tests.helpers import run_async
 
@@ -228,9 +228,9 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
 def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_reaching_rasa(root):
     import asyncio
 
-    from bot.data import clinics_for
+    from bot.core.data import clinics_for
     from bot.web.app import ChatForwarder
-    from bot.web.guard import ChatRequest
+    from bot.core.guard import ChatRequest
 
     rasa = SlowRasa(seconds=0.1)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
@@ -264,9 +264,9 @@ def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_re
 def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root):
     import asyncio
 
-    from bot.data import clinics_for
+    from bot.core.data import clinics_for
     from bot.web.app import ChatForwarder
-    from bot.web.guard import ChatRequest
+    from bot.core.guard import ChatRequest
 
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
                                    rasa_url="http://127.0.0.1:9,http://127.0.0.1:9", internal_token="t" * 32,

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from bot import data
-from bot.web.guard import (MAX_MESSAGE_CHARS, AddressHasher, ChatRequest, RateLimiter, Refusal, admit,
+from bot.core import data
+from bot.core.guard import (MAX_MESSAGE_CHARS, AddressHasher, ChatRequest, RateLimiter, Refusal, admit,
                            as_typed_text, check_caller, is_trusted_server, offered_payloads, parse_chat_request,
                            slow_down)
 

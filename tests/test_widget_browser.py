@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bench.servers import WebServer, free_port
-from bot.settings import settings_from
+from bot.core.settings import settings_from
 from bot.web.app import create_app
 from tests.helpers import SilentServer, TcpForwarder
 

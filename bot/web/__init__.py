@@ -1,1 +1,1 @@
-"""The website side of Medius: the widget's web server, and the chat channel Rasa opens for it."""
+"""The public web server: the widget's page and chat endpoint, the forwarder to Rasa, and the staff inbox."""

@@ -2,7 +2,7 @@
 and the staff inbox under /inbox (bot/web/inbox.py).
 
 Run with `python -m bot web` (uvicorn). Every check on a visitor's request is
-made here (bot/web/guard.py); what passes is forwarded to Rasa's widget
+made here (bot/core/guard.py); what passes is forwarded to Rasa's widget
 channel on loopback with the internal token. Rasa and the action server are
 never reachable from outside.
 """
@@ -33,15 +33,15 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import data
-from bot.clinics import Clinic, ClinicDirectory
-from bot.data import clinics_for
-from bot.settings import Settings
-from bot.triage import EMERGENCY, cached_triage, worst
+from bot.core import data
+from bot.core.clinics import Clinic, ClinicDirectory
+from bot.core.data import clinics_for
+from bot.core.settings import Settings
+from bot.core.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
-from bot.web.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
+from bot.core.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
                            RateLimiter, Refusal, TurnCache, admit, check_caller, is_trusted_server, parse_chat_request,
                            slow_down)
 

@@ -24,12 +24,18 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot import gaps, inbox, leads, staff
-from bot.clinics import ClinicDirectory
-from bot.contact import display_phone
-from bot.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
-from bot.settings import Settings
-from bot.staff import Staff, StaffError
+from bot.leads import content_gaps as gaps
+
+from bot.staff import worklist as inbox
+
+from bot.leads import store as leads
+
+from bot.staff import accounts as staff
+from bot.core.clinics import ClinicDirectory
+from bot.core.contact import display_phone
+from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
+from bot.core.settings import Settings
+from bot.staff.accounts import Staff, StaffError
 
 logger = logging.getLogger(__name__)
 

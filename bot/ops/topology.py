@@ -23,7 +23,7 @@ from typing import Dict, List, Mapping
 
 from sqlalchemy.engine import make_url
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 ENDPOINTS = "endpoints-prod.yml"
 

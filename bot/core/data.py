@@ -8,11 +8,11 @@ from typing import Any, Dict
 
 import yaml
 
-from bot.causes import CauseFinder, load_cause_finder
-from bot.clinics import ClinicDirectory, load_clinics
-from bot.knowledge import Knowledge, load_knowledge
-from bot.paths import DATA
-from bot.settings import Settings, get_settings
+from bot.core.causes import CauseFinder, load_cause_finder
+from bot.core.clinics import ClinicDirectory, load_clinics
+from bot.core.knowledge import Knowledge, load_knowledge
+from bot.core.paths import DATA
+from bot.core.settings import Settings, get_settings
 
 
 def clinics_for(settings: Settings) -> ClinicDirectory:

@@ -11,14 +11,24 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from bot import conversations, data, gaps, leads, spool, staff
-from bot.db import migrate
-from bot.logs import configure_logging
-from bot.notify import deliver_due, smtp_problem
-from bot.paths import ROOT
-from bot.settings import get_settings, require_internal_token
+from bot.store import conversations
 
-logger = logging.getLogger("bot.cli")
+from bot.core import data
+
+from bot.leads import content_gaps as gaps
+
+from bot.leads import store as leads
+
+from bot.leads import spool
+
+from bot.staff import accounts as staff
+from bot.store.db import migrate
+from bot.core.logs import configure_logging
+from bot.leads.notify import deliver_due, smtp_problem
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings, require_internal_token
+
+logger = logging.getLogger("bot.ops.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,8 +179,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "web":
         import uvicorn
 
-        from bot.gc_freeze import freeze_startup_objects
-        from bot.triage import cached_triage
+        from bot.core.gc_freeze import freeze_startup_objects
+        from bot.core.triage import cached_triage
         from bot.web.app import create_app
 
         require_internal_token(settings)
@@ -183,7 +193,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     ws="none")  # Rasa pins an older websockets; the widget needs none
         return 0
     if args.command == "actions":
-        from bot.action_server import serve
+        from bot.ops.action_server import serve
 
         serve(require_internal_token(settings), args.host, args.port, max(1, args.workers))
         return 0
@@ -191,7 +201,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         migrate(settings.database_url)
         return 0
     if args.command == "run-prod":
-        from bot.topology import production_env
+        from bot.ops.topology import production_env
 
         require_internal_token(settings)
         env = production_env(os.environ, max(1, args.rasa_workers), max(1, args.action_workers))

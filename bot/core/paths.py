@@ -1,5 +1,5 @@
 """Where the project's files live, wherever the code is run from."""
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"

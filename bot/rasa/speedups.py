@@ -32,7 +32,7 @@
   for every event stored, to find the class that reads it. The class of each
   event name is now found once per process.
 - The rule policy's matching of a conversation against its rules, half of its
-  predictions' time: see bot/rule_keys.py.
+  predictions' time: see bot/rasa/rule_keys.py.
 - Measured with py-spy under load: 7% of the Rasa process's time went to
   TensorFlow matching each prediction's inputs to its tf.function's one input
   signature. The prediction now calls that signature's graph directly, with
@@ -72,7 +72,7 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
-from bot import rule_keys
+from bot.rasa import rule_keys
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The tracker store Rasa loads (endpoints.yml): its SQLTrackerStore, set up from Medius's settings.
 
 One setting, CONVERSATIONS_DATABASE_URL, instead of Rasa's separate dialect,
-host, port and database fields; see bot/conversations.py for retention.
+host, port and database fields; see bot/store/conversations.py for retention.
 
 While the database is away, a conversation goes on from this process's copy of
 it: Rasa's own fallback starts every turn of the outage from an empty
@@ -53,9 +53,9 @@ from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.conversations import store_arguments
-from bot.logs import install_logging_policy
-from bot.settings import get_settings
+from bot.store.conversations import store_arguments
+from bot.core.logs import install_logging_policy
+from bot.core.settings import get_settings
 
 
 logger = logging.getLogger(__name__)

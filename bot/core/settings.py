@@ -9,7 +9,7 @@ from typing import Mapping, Optional, Tuple
 
 from dotenv import load_dotenv
 
-from bot.paths import DATA, ROOT
+from bot.core.paths import DATA, ROOT
 
 
 @dataclass(frozen=True)

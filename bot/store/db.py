@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -44,7 +44,7 @@ def make_engine(url: str, timeout: float = 5.0) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     return make_engine(url, get_settings().database_timeout_seconds)
 

@@ -4,7 +4,7 @@ Rules are exact about words and blind to meaning; a model trained on many
 phrasings (data/red_flag_corpus.yml: combinatorial templates and hand-written
 messages, with hard negatives such as negations, the past, other people and
 "weak" in ordinary questions) generalises to words nobody wrote a rule for.
-`bot.triage.Triage.assess` weighs the two. scikit-learn ships with Rasa.
+`bot.core.triage.Triage.assess` weighs the two. scikit-learn ships with Rasa.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import yaml
 
-from bot.triage import normalise
+from bot.core.triage import normalise
 
 Example = Tuple[str, str]  # (text, topic)
 SEED = 42

@@ -17,12 +17,12 @@ import yaml
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.db import session_scope
-from bot.leads import as_record
-from bot.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
-from bot.paths import DATA
-from bot.settings import Settings
-from bot.staff import StaffError
+from bot.store.db import session_scope
+from bot.leads.store import as_record
+from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
+from bot.core.paths import DATA
+from bot.core.settings import Settings
+from bot.staff.accounts import StaffError
 
 LIST_LIMIT = 200
 MAX_NOTE = 2000

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from bot import data, handoff
-from bot.leads import LeadInput, submit
-from bot.settings import get_settings
+from bot.core import data
+
+from bot.core import handoff
+from bot.leads.store import LeadInput, submit
+from bot.core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ error, sends the whole tracker back in its reply and logs the request. Here
 every route but /health needs the internal token that Rasa sends (endpoints.yml),
 and an error is answered with its kind only. Every action call also records
 any emergency advice of the conversation not yet recorded as a lead
-(bot.emergency_leads): the advice is said without the action server, so its
+(bot.leads.emergency): the advice is said without the action server, so its
 lead follows on the first call that reaches it.
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import emergency_leads
-from bot.gc_freeze import freeze_startup_objects
-from bot.settings import get_settings
-from bot.triage import cached_triage
-from bot.web.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
+from bot.leads import emergency as emergency_leads
+from bot.core.gc_freeze import freeze_startup_objects
+from bot.core.settings import get_settings
+from bot.core.triage import cached_triage
+from bot.core.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def create_app(token: str, package: str = "actions") -> Sanic:
         # In each worker before its first call. Loaded by the first action that needed them
         # (3.6 s of CPU, mostly importing spaCy), they held up every turn that reached the
         # worker meanwhile: a 4 s stall of half the visitors under bench.load. Then the
-        # worker's start-up objects are frozen (bot/gc_freeze.py).
+        # worker's start-up objects are frozen (bot/core/gc_freeze.py).
         cached_triage(str(get_settings().triage_file))
         freeze_startup_objects("actions")
 

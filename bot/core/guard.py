@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, Tuple, Union
 
-from bot.clinics import Clinic, ClinicDirectory
+from bot.core.clinics import Clinic, ClinicDirectory
 
 MAX_MESSAGE_CHARS = 1000
 MAX_BODY_BYTES = 16 * 1024

@@ -1,6 +1,6 @@
 """Where conversations are kept, and for how long.
 
-Rasa's SQLTrackerStore (bot/conversation_store.py), configured from CONVERSATIONS_DATABASE_URL (SQLite in
+Rasa's SQLTrackerStore (bot/rasa/tracker_store.py), configured from CONVERSATIONS_DATABASE_URL (SQLite in
 var/ by default, PostgreSQL by URL), so conversations neither vanish on a
 restart nor grow the Rasa process's memory with every visitor. A conversation
 idle for CONVERSATION_RETENTION_DAYS is deleted by `purge`, which the notifier
@@ -15,9 +15,9 @@ from typing import Optional
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import make_url
 
-from bot.db import engine_for, ensure_sqlite_folder
-from bot.models import utcnow
-from bot.settings import Settings, get_settings
+from bot.store.db import engine_for, ensure_sqlite_folder
+from bot.store.models import utcnow
+from bot.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ import redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
-from bot.logs import install_logging_policy
-from bot.settings import get_settings
+from bot.core.logs import install_logging_policy
+from bot.core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Dict, FrozenSet, List, Optional, Pattern
 import yaml
 from sqlalchemy import delete, select
 
-from bot import logs
-from bot.db import session_scope
-from bot.models import ContentGap, utcnow
-from bot.paths import DATA
-from bot.settings import Settings
+from bot.core import logs
+from bot.store.db import session_scope
+from bot.store.models import ContentGap, utcnow
+from bot.core.paths import DATA
+from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from bot.db import session_scope
-from bot.models import ApiToken, StaffAccount, StaffSession, utcnow
-from bot.settings import Settings
+from bot.store.db import session_scope
+from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
+from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The Rasa input channel behind the web server: Rasa's REST channel for one caller only.
 
-Enabled in credentials.yml as `bot.web.channel.WidgetInput`; Rasa listens on
+Enabled in credentials.yml as `bot.rasa.channel.WidgetInput`; Rasa listens on
 loopback and the web server (bot/web/app.py), which makes every check on
 visitors' requests, forwards the chat to POST /webhooks/widget/webhook with
 the internal token. This channel refuses any other caller, and turns a typed
@@ -23,12 +23,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import data, rasa_speedups
-from bot.clinics import Clinic
-from bot.gc_freeze import freeze_startup_objects
-from bot.logs import install_logging_policy
-from bot.settings import get_settings, require_internal_token
-from bot.web.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
+from bot.core import data
+
+from bot.rasa import speedups as rasa_speedups
+from bot.core.clinics import Clinic
+from bot.core.gc_freeze import freeze_startup_objects
+from bot.core.logs import install_logging_policy
+from bot.core.settings import get_settings, require_internal_token
+from bot.core.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
                            offered_payloads, same_secret)
 
 logger = logging.getLogger(__name__)

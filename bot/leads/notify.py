@@ -14,10 +14,10 @@ from typing import List, Optional, Tuple
 import requests
 from sqlalchemy import or_, select, update
 
-from bot.clinics import Clinic
-from bot.db import session_scope
-from bot.models import PRIORITY, DeliveryAttempt, Lead, Notification, utcnow
-from bot.settings import Settings
+from bot.core.clinics import Clinic
+from bot.store.db import session_scope
+from bot.store.models import PRIORITY, DeliveryAttempt, Lead, Notification, utcnow
+from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

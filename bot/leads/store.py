@@ -15,12 +15,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot import spool
-from bot.clinics import ClinicDirectory
-from bot.db import session_scope
-from bot.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
-from bot.notify import delivery_status, drafts_for
-from bot.settings import Settings
+from bot.leads import spool
+from bot.core.clinics import ClinicDirectory
+from bot.store.db import session_scope
+from bot.store.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
+from bot.leads.notify import delivery_status, drafts_for
+from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

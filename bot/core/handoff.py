@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
-from bot.contact import display_phone
+from bot.core.contact import display_phone
 
 TRANSCRIPT_LIMIT = 200  # turns kept, the latest ones
 TEXT_LIMIT = 1000       # characters kept of each turn

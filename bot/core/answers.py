@@ -12,8 +12,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
-from bot.contact import clean_name, find_contact
-from bot.paths import DATA
+from bot.core.contact import clean_name, find_contact
+from bot.core.paths import DATA
 
 YES, NO, UNSURE = "yes", "no", "unsure"
 

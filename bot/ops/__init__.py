@@ -1,0 +1,1 @@
+"""Running Medius: the command line, the production topology on one machine, the action server."""

@@ -1,0 +1,1 @@
+"""Clinic staff: accounts, sessions, API tokens, and the inbox's queries over leads."""

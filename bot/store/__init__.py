@@ -1,0 +1,1 @@
+"""The database: one engine and session factory, the models, and the conversations' retention."""
