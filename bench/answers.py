@@ -25,9 +25,9 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-from bench.servers import Assistant, running_assistant
 from bot.store.db import migrate
 from bot.core.paths import DATA, ROOT
+from tests.support.servers import Assistant, running_assistant
 
 OUR_MODEL = ROOT / "models" / "medius.tar.gz"
 STOCK_DIR = ROOT / "var" / "bench"

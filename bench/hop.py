@@ -18,10 +18,10 @@ from typing import Callable, Dict, List
 import requests
 
 from bench.nlu_eval import read_examples
-from bench.servers import Assistant, running_assistant
 from bench.speed import OUT, UNLIMITED, percentile
 from bot.core.paths import ROOT
 from bot.core.guard import TOKEN_HEADER
+from tests.support.servers import Assistant, running_assistant
 
 
 def timed(post: Callable[[], requests.Response]) -> float:

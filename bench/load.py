@@ -51,10 +51,10 @@ import aiohttp
 import psutil
 import yaml
 
-from bench.servers import running_assistant
 from bench.speed import CONFIGS, OUT as SPEED_OUT, UNLIMITED, percentile, train
 from bot.store.db import migrate
 from bot.core.paths import ROOT
+from tests.support.servers import running_assistant
 
 SCRIPT = ROOT / "bench" / "load_script.yml"
 MODEL = ROOT / "models" / "medius.tar.gz"
@@ -202,7 +202,7 @@ def production(setup: Setup) -> ContextManager[Any]:
     """PostgreSQL, Redis, several Rasa workers and action servers: running_assistant(topology="production")."""
     parameters = inspect.signature(running_assistant).parameters
     if "topology" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        raise Unavailable("bench.servers.running_assistant has no topology= parameter yet")
+        raise Unavailable("tests.support.servers.running_assistant has no topology= parameter yet")
     if not MODEL.exists():
         raise Unavailable(f"{MODEL.relative_to(ROOT)} is missing")
     env = {k: v for k, v in setup.env.items() if k != "DATABASE_URL"}  # it brings its own lead database

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from bench.nlu_eval import read_examples
-from bench.servers import Assistant, running_assistant
 from bot.core.paths import ROOT
+from tests.support.servers import Assistant, running_assistant
 
 OUT = ROOT / "var" / "bench"
 CONFIGS = {"medius": ROOT / "config.yml", "stock default": ROOT / "bench" / "stock-config.yml"}

@@ -20,8 +20,8 @@ from typing import Dict, List
 
 from bench.speed import UNLIMITED, percentile
 from bench.nlu_eval import read_examples
-from bench.servers import running_assistant
 from bot.core.paths import ROOT
+from tests.support.servers import running_assistant
 
 MODEL = ROOT / "models" / "medius.tar.gz"
 PER_VISITOR = 5  # messages of one conversation; a new visitor after that

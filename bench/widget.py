@@ -17,11 +17,11 @@ from typing import Dict, List
 
 from playwright.sync_api import sync_playwright
 
-from bench.browser import launch_chromium
-from bench.servers import WebServer, free_port
 from bot.core.paths import ROOT
 from bot.core.settings import settings_from
 from bot.web.app import create_app
+from tests.support.browser import launch_chromium
+from tests.support.servers import WebServer, free_port
 
 OUT = ROOT / "var" / "bench"
 

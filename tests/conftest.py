@@ -9,10 +9,10 @@ import pytest
 
 import yaml
 
-from bench.servers import free_port, running_assistant
 from bot.store.db import migrate
 from bot.core.settings import settings_from
-from tests.helpers import HttpReceiver, SmtpSink
+from tests.support.helpers import HttpReceiver, SmtpSink
+from tests.support.servers import free_port, running_assistant
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "medius.tar.gz"
@@ -84,7 +84,7 @@ def browser():
     """Debian's Chromium under Playwright, one for the whole run; screenshots go to results/browser/."""
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import CHROMIUM, launch_chromium
+    from tests.support.browser import CHROMIUM, launch_chromium
 
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")

@@ -8,8 +8,8 @@ import psutil
 import pytest
 import requests
 
-from bench.servers import free_port
 from bot.core.paths import ROOT
+from tests.support.servers import free_port
 
 TOKEN = "action-server-test-secret-0123456789"
 

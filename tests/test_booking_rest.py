@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from bot.core.paths import ROOT
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 
 def leads_in(lead_db, *extra):

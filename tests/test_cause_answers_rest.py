@@ -1,7 +1,7 @@
 """Why is my hip weak? answered from the visitor's own story, through the real servers."""
 import pytest
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 CHECK_OFFER = "Yes, let's check"
 SCREEN_OFFER = "Yes, ask me"

@@ -1,7 +1,7 @@
 """Clinic facts from the clinic's profile, and where the information comes from, through the real servers."""
 import pytest
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 
 @pytest.mark.parametrize("question", ["where are you located?", "what's the address of the clinic",

@@ -4,7 +4,7 @@ import uuid
 import pytest
 import requests
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 
 def test_greeting_says_automated_not_medical_advice_for_the_pages_clinic(assistant):

@@ -81,7 +81,7 @@ def test_with_the_database_away_a_conversation_goes_on_from_the_process_copy_and
     from rasa.shared.core.events import SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from tests.postgres import postgres_cluster
+    from tests.support.postgres import postgres_cluster
 
     with postgres_cluster() as cluster:
         monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
@@ -223,7 +223,7 @@ def test_after_an_outage_a_process_copy_never_overwrites_turns_another_process_s
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from tests.postgres import postgres_cluster
+    from tests.support.postgres import postgres_cluster
 
     def texts(tracker):
         return [e.text for e in tracker.events if isinstance(e, UserUttered)]
@@ -261,7 +261,7 @@ def test_postgresql_connections_are_checked_after_idling_and_not_between_a_turns
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from tests.postgres import postgres_cluster
+    from tests.support.postgres import postgres_cluster
 
     with postgres_cluster() as cluster:
         monkeypatch.setenv("CONVERSATIONS_DATABASE_URL", cluster.url)
@@ -367,7 +367,7 @@ def test_a_beginning_outlives_reads_and_a_failed_turn_until_a_save_of_it_succeed
 
 @pytest.fixture(scope="module")
 def pg_conversations():
-    from tests.postgres import postgres_server
+    from tests.support.postgres import postgres_server
 
     with postgres_server() as url:
         yield url

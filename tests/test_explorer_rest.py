@@ -11,7 +11,7 @@ from typing import List, Sequence, Tuple
 
 import pytest
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 Move = Sequence[str]  # the ways a visitor may say one move
 

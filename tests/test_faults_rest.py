@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from bench.servers import running_assistant
 from bot.store.db import migrate
 from tests.conftest import MODEL, ROOT
-from tests.helpers import Visitor
-from tests.postgres import postgres_cluster
+from tests.support.helpers import Visitor
+from tests.support.postgres import postgres_cluster
+from tests.support.servers import running_assistant
 from tests.test_booking_rest import by_sender
 
 

@@ -1,5 +1,5 @@
 """Follow-ups resolve against what was just said, through the real servers."""
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 TIPS = "Here is what tends to help"
 OFFER = "Yes, let's check"

@@ -3,7 +3,7 @@ import dataclasses
 
 from bot.leads import content_gaps as gaps
 from bot.core.settings import settings_from
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 
 def gap_texts(lead_db, clinic):

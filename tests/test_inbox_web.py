@@ -14,13 +14,13 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from bench.servers import WebServer, free_port
 from bot.leads import content_gaps as gaps
 from bot.staff import accounts as staff
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
 from bot.core.paths import ROOT
 from bot.web.app import create_app
+from tests.support.servers import WebServer, free_port
 from tests.test_inbox import add
 
 PASSWORD = "correct horse battery"

@@ -12,10 +12,10 @@ import pytest
 import redis
 from rasa.core.lock_store import LockError, RedisLockStore
 
-from bench.servers import free_port
 from bot.core.settings import get_settings
 from bot.ops.topology import local_redis, stop_local_services
-from tests.helpers import run_async
+from tests.support.helpers import run_async
+from tests.support.servers import free_port
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from collections import Counter
 
 import pytest
 
-from bench.servers import free_port
 from bot.core.clinics import ClinicDirectory, load_clinics
 from bot.store.db import migrate
 from bot.leads.store import list_leads, submit
 from bot.leads.notify import deliver_due
 from bot.core.paths import DATA, ROOT
-from tests.postgres import postgres_server
+from tests.support.postgres import postgres_server
+from tests.support.servers import free_port
 from tests.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

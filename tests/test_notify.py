@@ -95,7 +95,7 @@ def test_a_failing_webhook_is_retried_with_backoff_and_every_attempt_is_recorded
 
 
 def test_smtp_down_never_blocks_the_visitor_and_gives_up_only_after_max_attempts(settings):
-    from bench.servers import free_port
+    from tests.support.servers import free_port
     settings = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=free_port(), notify_max_attempts=3)
     result = submit(settings, CLINICS, lead())
     assert result.lead_id  # the lead is saved whatever the mail server does

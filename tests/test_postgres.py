@@ -11,7 +11,7 @@ from bot.store.db import engine_for, migrate
 from bot.leads.store import export, get_lead, list_leads, purge, set_status, submit
 from bot.leads.notify import deliver_due
 from bot.core.paths import DATA
-from tests.postgres import postgres_server
+from tests.support.postgres import postgres_server
 from tests.test_leads import T0, lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

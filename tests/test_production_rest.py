@@ -12,11 +12,11 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from bench.servers import running_assistant
 from bot.store.db import engine_for
 from bot.ops.topology import local_redis
 from tests.conftest import MODEL, ROOT
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
+from tests.support.servers import running_assistant
 from tests.test_booking_rest import book, by_sender
 
 

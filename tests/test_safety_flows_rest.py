@@ -1,5 +1,5 @@
 """Red flags in every state, and the nerve screening, through the real servers."""
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 from tests.test_booking_rest import by_sender
 
 EMERGENCY = "Call 911 or go to the nearest emergency room"

@@ -6,9 +6,9 @@ down, while Rasa and the web server run as in production.
 """
 import pytest
 
-from bench.servers import free_port, running_assistant
 from tests.conftest import MODEL, ROOT
-from tests.helpers import TcpForwarder, Visitor
+from tests.support.helpers import TcpForwarder, Visitor
+from tests.support.servers import free_port, running_assistant
 from tests.test_booking_rest import by_sender
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.core.paths import ROOT
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 
 MESSAGES = yaml.safe_load((ROOT / "tests" / "safety_messages.yml").read_text())
 

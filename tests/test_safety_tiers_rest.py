@@ -7,7 +7,7 @@ widget reads them.
 """
 import pytest
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 from tests.test_booking_rest import by_sender
 
 ALARMS = {"emergency", "urgent"}

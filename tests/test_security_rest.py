@@ -13,11 +13,11 @@ import psutil
 import pytest
 import requests
 
-from bench.servers import WebServer, free_port
 from bot.core.paths import ROOT
 from bot.core.settings import settings_from
 from bot.web.app import create_app
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
+from tests.support.servers import WebServer, free_port
 
 SITE = {"Origin": "http://localhost:8000"}
 # Rasa's HTTP API (rasa.server): reading trackers, driving conversations, replacing the model.

@@ -9,7 +9,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bot.leads.store import submit
 from bot.leads.notify import deliver_due, send_email, smtp_problem
-from tests.helpers import SmtpSink
+from tests.support.helpers import SmtpSink
 from tests.test_leads import lead
 from tests.test_notify import CLINICS, attempts
 

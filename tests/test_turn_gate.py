@@ -4,7 +4,7 @@ import asyncio
 import pytest
 
 from bot.web.turn_gate import TurnGate
-from tests.helpers import run_async
+from tests.support.helpers import run_async
 
 
 def run(coroutine):

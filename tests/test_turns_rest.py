@@ -6,7 +6,7 @@ import uuid
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
 from tests.test_booking_rest import by_sender
 
 

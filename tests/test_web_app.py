@@ -5,10 +5,10 @@ import pytest
 import requests
 import yaml
 
-from bench.servers import WebServer, free_port
 from bot.core.settings import settings_from
 from bot.web.app import create_app
-from tests.helpers import run_async
+from tests.support.helpers import run_async
+from tests.support.servers import WebServer, free_port
 
 
 @pytest.fixture(scope="module")

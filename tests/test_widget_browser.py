@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from bench.servers import WebServer, free_port
 from bot.core.settings import settings_from
 from bot.web.app import create_app
-from tests.helpers import SilentServer, TcpForwarder
+from tests.support.helpers import SilentServer, TcpForwarder
+from tests.support.servers import WebServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

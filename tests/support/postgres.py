@@ -9,7 +9,7 @@ import tempfile
 from contextlib import contextmanager
 from typing import Iterator, List
 
-from bench.servers import free_port
+from tests.support.servers import free_port
 
 
 def _bin(name: str) -> str:

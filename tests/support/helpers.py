@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List
 
-from bench.servers import free_port
+from tests.support.servers import free_port
 
 
 def run_async(coroutine: Any) -> Any:
