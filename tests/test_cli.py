@@ -7,7 +7,7 @@ import sys
 from bot.core.clinics import ClinicDirectory, load_clinics
 from bot.leads.store import submit
 from bot.core.paths import DATA, ROOT
-from tests.test_leads import lead
+from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 

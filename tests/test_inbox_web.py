@@ -21,7 +21,7 @@ from bot.store.models import StaffSession, utcnow
 from bot.core.paths import ROOT
 from bot.web.app import create_app
 from tests.support.servers import WebServer, free_port
-from tests.test_inbox import add
+from tests.unit.test_inbox import add
 
 PASSWORD = "correct horse battery"
 

@@ -16,7 +16,7 @@ from bot.leads.notify import deliver_due
 from bot.core.paths import DATA, ROOT
 from tests.support.postgres import postgres_server
 from tests.support.servers import free_port
-from tests.test_leads import lead
+from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 LEADS = 30

@@ -10,7 +10,7 @@ from bot.leads.store import submit
 from bot.store.models import DeliveryAttempt, Notification, utcnow
 from bot.leads.notify import deliver_due
 from bot.core.paths import DATA
-from tests.test_leads import lead
+from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 

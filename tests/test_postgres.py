@@ -12,7 +12,7 @@ from bot.leads.store import export, get_lead, list_leads, purge, set_status, sub
 from bot.leads.notify import deliver_due
 from bot.core.paths import DATA
 from tests.support.postgres import postgres_server
-from tests.test_leads import T0, lead
+from tests.unit.test_leads import T0, lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 

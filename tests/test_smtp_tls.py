@@ -10,8 +10,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from bot.leads.store import submit
 from bot.leads.notify import deliver_due, send_email, smtp_problem
 from tests.support.helpers import SmtpSink
-from tests.test_leads import lead
 from tests.test_notify import CLINICS, attempts
+from tests.unit.test_leads import lead
 
 USER, PASSWORD = "staff", "s3cret-Pa55"
 

@@ -7,7 +7,7 @@ from bot.staff import worklist as inbox
 from bot.core.data import clinics_for
 from bot.leads.store import export, submit
 from bot.staff.accounts import StaffError
-from tests.test_leads import lead
+from tests.unit.test_leads import lead
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
 

@@ -22,7 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 # The newest Kubernetes whose schemas the pinned kubernetes-validate ships (1.28.3: newer releases
 # need jsonschema>=4.18, and Rasa 3.6 pins jsonschema<4.18).
