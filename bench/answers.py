@@ -25,8 +25,8 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-from bot.store.db import migrate
 from bot.core.paths import DATA, ROOT
+from bot.store.db import migrate
 from tests.support.servers import Assistant, running_assistant
 
 OUR_MODEL = ROOT / "models" / "medius.tar.gz"

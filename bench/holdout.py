@@ -47,7 +47,8 @@ def main() -> None:
             continue
         examples = read_examples(holdout)
         unseen = [(t, i) for t, i in examples if normalise(t) not in seen]
-        print(f"\n{holdout.name}: {len(unseen)} unseen messages ({len(examples) - len(unseen)} also in training data, left out)")
+        print(f"\n{holdout.name}: {len(unseen)} unseen messages "
+              f"({len(examples) - len(unseen)} also in training data, left out)")
         for name, model in (("medius", args.model), ("stock default", stock_model)):
             report = evaluate(model, unseen)
             print(f"  {name:14s} accuracy {report.accuracy:6.1%}   fallback {report.fallback / report.total:5.1%}   "

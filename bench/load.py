@@ -52,8 +52,8 @@ import psutil
 import yaml
 
 from bench.speed import CONFIGS, OUT as SPEED_OUT, UNLIMITED, percentile, train
-from bot.store.db import migrate
 from bot.core.paths import ROOT
+from bot.store.db import migrate
 from tests.support.servers import running_assistant
 
 SCRIPT = ROOT / "bench" / "load_script.yml"

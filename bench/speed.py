@@ -104,14 +104,16 @@ def main() -> None:
                          **measure(model, messages, speedups=name == "medius")}
     rows = [("training time (s)", "train_s"), ("model load time (s)", "load_s"),
             ("Rasa server RSS (MiB)", "rss_mib"), ("latency p50, 1 visitor (ms)", "p50_one"),
-            ("latency p95, 1 visitor (ms)", "p95_one"), (f"latency p50, {CONCURRENT_VISITORS} visitors (ms)", "p50_many"),
+            ("latency p95, 1 visitor (ms)", "p95_one"),
+            (f"latency p50, {CONCURRENT_VISITORS} visitors (ms)", "p50_many"),
             (f"latency p95, {CONCURRENT_VISITORS} visitors (ms)", "p95_many")]
     ours, stock = results["medius"], results["stock default"]
     print(f"\n{'':34s}{'medius':>10s}{'stock':>10s}{'ratio':>8s}")
     for label, key in rows:
         ratio = ours[key] / stock[key] if stock[key] else float("nan")
         print(f"{label:34s}{ours[key]:10.1f}{stock[key]:10.1f}{ratio:8.2f}")
-    print(f"\n{len(messages)} messages from tests/holdout.yml; {CONCURRENT_VISITORS} visitors sent {len(messages) * 3} in all.")
+    print(f"\n{len(messages)} messages from tests/holdout.yml; "
+          f"{CONCURRENT_VISITORS} visitors sent {len(messages) * 3} in all.")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import time
 import uuid
 from typing import Dict, List
 
-from bench.speed import UNLIMITED, percentile
 from bench.nlu_eval import read_examples
+from bench.speed import UNLIMITED, percentile
 from bot.core.paths import ROOT
 from tests.support.servers import running_assistant
 
@@ -32,9 +32,9 @@ def load_parser():
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
-    from bot.rasa import speedups as rasa_speedups
     from bot.core.logs import install_logging_policy
     from bot.core.settings import get_settings
+    from bot.rasa import speedups as rasa_speedups
 
     # As `rasa run` and the channel set logging up: structlog's debug lines are filtered, not printed.
     configure_structlog(logging.getLevelName(get_settings().log_level))

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-
 import yaml
 
-from bot.store.db import migrate
 from bot.core.settings import settings_from
+from bot.store.db import migrate
 from tests.support.helpers import HttpReceiver, SmtpSink
 from tests.support.servers import free_port, running_assistant
 

@@ -28,7 +28,8 @@ def test_the_causes_a_story_tells_of_are_explained_with_their_tips(assistant, st
 
 def test_two_causes_in_one_message_get_both(assistant):
     visitor = Visitor(assistant)
-    reply = visitor.says("I sit with my legs crossed all evening and my ankles are really stiff, is that why my hip is weak")
+    reply = visitor.says("I sit with my legs crossed all evening and my ankles are really stiff, "
+                         "is that why my hip is weak")
     assert "crossed" in reply and "arch" in reply and "Tip:" in reply
 
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 from bot.core.clinics import ClinicDirectory, load_clinics
-from bot.leads.store import submit
 from bot.core.paths import DATA, ROOT
+from bot.leads.store import submit
 from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

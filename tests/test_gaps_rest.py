@@ -1,8 +1,8 @@
 """Questions the assistant cannot answer reach the clinic's content gaps, redacted, through the real servers."""
 import dataclasses
 
-from bot.leads import content_gaps as gaps
 from bot.core.settings import settings_from
+from bot.leads import content_gaps as gaps
 from tests.support.helpers import Visitor
 
 

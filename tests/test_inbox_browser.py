@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
+from bot.core.paths import ROOT
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
-from bot.core.paths import ROOT
 from tests.support.helpers import Visitor
 from tests.test_booking_rest import by_sender
 from tests.test_safety_flows_rest import nerve_screen

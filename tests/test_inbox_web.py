@@ -14,11 +14,11 @@ import pytest
 import requests
 from sqlalchemy import update
 
+from bot.core.paths import ROOT
 from bot.leads import content_gaps as gaps
 from bot.staff import accounts as staff
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
-from bot.core.paths import ROOT
 from bot.web.app import create_app
 from tests.support.servers import WebServer, free_port
 from tests.unit.test_inbox import add
@@ -97,7 +97,8 @@ def test_a_form_post_without_the_csrf_token_is_refused(site):
     assert refused.status_code == 403 and forged.status_code == 403 and "form has expired" in refused.text
     assert requests.post(f"{site.url}/inbox/login", data={"email": "ann@stl.example", "password": PASSWORD}
                          ).status_code == 403  # the login form too
-    ok = browser.post(f"{site.url}/inbox/leads/{lead_id}/status", data={"status": "contacted", "csrf_token": csrf(page)})
+    ok = browser.post(f"{site.url}/inbox/leads/{lead_id}/status",
+                      data={"status": "contacted", "csrf_token": csrf(page)})
     assert ok.status_code == 200 and "Status saved." in ok.text
 
 

@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 
 from bot.core.clinics import ClinicDirectory, load_clinics
-from bot.store.db import migrate
-from bot.leads.store import list_leads, submit
-from bot.leads.notify import deliver_due
 from bot.core.paths import DATA, ROOT
+from bot.leads.notify import deliver_due
+from bot.leads.store import list_leads, submit
+from bot.store.db import migrate
 from tests.support.postgres import postgres_server
 from tests.support.servers import free_port
 from tests.unit.test_leads import lead

@@ -5,11 +5,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core.clinics import ClinicDirectory, load_clinics
-from bot.store.db import session_scope
-from bot.leads.store import submit
-from bot.store.models import DeliveryAttempt, Notification, utcnow
-from bot.leads.notify import deliver_due
 from bot.core.paths import DATA
+from bot.leads.notify import deliver_due
+from bot.leads.store import submit
+from bot.store.db import session_scope
+from bot.store.models import DeliveryAttempt, Notification, utcnow
 from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")

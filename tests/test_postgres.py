@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.clinics import ClinicDirectory, load_clinics
-from bot.store.db import engine_for, migrate
-from bot.leads.store import export, get_lead, list_leads, purge, set_status, submit
-from bot.leads.notify import deliver_due
 from bot.core.paths import DATA
+from bot.leads.notify import deliver_due
+from bot.leads.store import export, get_lead, list_leads, purge, set_status, submit
+from bot.store.db import engine_for, migrate
 from tests.support.postgres import postgres_server
 from tests.unit.test_leads import T0, lead
 

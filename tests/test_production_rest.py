@@ -12,8 +12,8 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from bot.store.db import engine_for
 from bot.ops.topology import local_redis
+from bot.store.db import engine_for
 from tests.conftest import MODEL, ROOT
 from tests.support.helpers import Visitor
 from tests.support.servers import running_assistant

@@ -47,7 +47,6 @@ def test_a_pipeline_of_another_shape_is_scored_by_scikit_learn_itself():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
-
     from sklearn.preprocessing import FunctionTransformer
 
     texts = ["numb leg", "hip ache", "weak hip", "cannot pee", "legs give way", "stairs hurt"]

@@ -23,7 +23,8 @@ def test_red_flag_during_the_cause_finder_ends_the_questions(assistant):
     visitor.says("start the cause finder")
     reply = visitor.says("yes, and my foot has started dragging since this morning")
     assert EMERGENCY in reply and "pillow" not in reply
-    assert "emergency care first" in visitor.says("start the cause finder") or "numbness" not in visitor.replies[-1]["text"]
+    assert ("emergency care first" in visitor.says("start the cause finder")
+            or "numbness" not in visitor.replies[-1]["text"])
 
 
 def nerve_screen(visitor: Visitor, answers):

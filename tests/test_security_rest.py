@@ -164,7 +164,8 @@ def test_a_button_from_an_older_reply_is_plain_text_now(assistant):
     visitor = Visitor(assistant)
     visitor.says("what is the gluteus medius")
     old = next(b["payload"] for r in visitor.replies for b in r.get("buttons", []) if "what_it_does" in b["payload"])
-    assert "pelvis level and steady when you stand on one leg" in visitor.says(old)  # offered just now: the topic's answer
+    # offered just now: the topic's answer
+    assert "pelvis level and steady when you stand on one leg" in visitor.says(old)
     visitor.says("I'd like to book an appointment")
     reply = visitor.says(old)  # no longer offered: read as typed text, not as that topic
     assert "pelvis level when you stand on one leg" not in reply

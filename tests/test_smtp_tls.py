@@ -7,8 +7,8 @@ import pytest
 import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.leads.store import submit
 from bot.leads.notify import deliver_due, send_email, smtp_problem
+from bot.leads.store import submit
 from tests.support.helpers import SmtpSink
 from tests.test_notify import CLINICS, attempts
 from tests.unit.test_leads import lead

@@ -219,18 +219,18 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
     try:
         with WebServer(create_app(settings), free_port()) as site:
             with ThreadPoolExecutor(6) as pool:  # two in at once, the others after them, all inside the timeout
-                assert [r.status_code for r in pool.map(hello_from(site), [f"visitor-{n:04d}" for n in range(6)])] == [200] * 6
+                senders = [f"visitor-{n:04d}" for n in range(6)]
+                assert [r.status_code for r in pool.map(hello_from(site), senders)] == [200] * 6
             assert rasa.most_at_once == 2 and sorted(rasa.senders) == [f"visitor-{n:04d}" for n in range(6)]
     finally:
         rasa.server.shutdown()
 
 
 def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_reaching_rasa(root):
-    import asyncio
 
     from bot.core.data import clinics_for
-    from bot.web.app import ChatForwarder
     from bot.core.guard import ChatRequest
+    from bot.web.app import ChatForwarder
 
     rasa = SlowRasa(seconds=0.1)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
@@ -265,8 +265,8 @@ def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root
     import asyncio
 
     from bot.core.data import clinics_for
-    from bot.web.app import ChatForwarder
     from bot.core.guard import ChatRequest
+    from bot.web.app import ChatForwarder
 
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
                                    rasa_url="http://127.0.0.1:9,http://127.0.0.1:9", internal_token="t" * 32,
@@ -276,7 +276,8 @@ def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root
     async def scenario():
         for gate in forwarder._gates:
             await gate.enter()  # both processes busy
-        turn = asyncio.create_task(forwarder.forward(ChatRequest("visitor-0001", "hello", forwarder.clinics.get("stl"))))
+        chat = ChatRequest("visitor-0001", "hello", forwarder.clinics.get("stl"))
+        turn = asyncio.create_task(forwarder.forward(chat))
         await asyncio.sleep(0.05)
         waiting = [gate.waiting for gate in forwarder._gates]
         turn.cancel()  # the caller went away (a shutdown, a dropped request)

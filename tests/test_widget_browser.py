@@ -261,7 +261,8 @@ def test_an_answer_that_comes_while_the_panel_is_closed_shows_an_unread_badge(pa
 def test_a_stopped_server_shows_the_clinic_phone_and_retry_works_once_it_is_back(page, assistant, clinics_file,
                                                                                    web_ports):
     dead_port = free_port()
-    with serve(clinics_file, web_ports[1], f"http://127.0.0.1:{dead_port}", assistant.env["MEDIUS_INTERNAL_TOKEN"]) as site:
+    token = assistant.env["MEDIUS_INTERNAL_TOKEN"]
+    with serve(clinics_file, web_ports[1], f"http://127.0.0.1:{dead_port}", token) as site:
         open_widget(page, f"{site.url}/demo/stl")
         ask(page, "what is the gluteus medius")
         error = error_line(page)

@@ -1,4 +1,5 @@
-"""The public chat endpoint (POST /chat on the web server) in front of the real Rasa server: what it refuses, and CORS."""
+"""The public chat endpoint (POST /chat on the web server) in front of the real Rasa server: what it refuses, and
+CORS."""
 import json
 import uuid
 

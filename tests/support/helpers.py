@@ -6,17 +6,10 @@ import json
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List
 
 from tests.support.servers import free_port
-
-
-def run_async(coroutine: Any) -> Any:
-    """asyncio.run in a thread of its own: an earlier test's browser (Playwright) may hold this thread's loop."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 class SmtpSink:
@@ -33,17 +26,17 @@ class SmtpSink:
         sink = self
 
         class Handler:
-            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's name
                 sink.greetings += 1
                 session.host_name = hostname
                 return responses
 
-            async def handle_HELO(self, server, session, envelope, hostname):
+            async def handle_HELO(self, server, session, envelope, hostname):  # noqa: N802 - aiosmtpd's name
                 sink.greetings += 1
                 session.host_name = hostname
                 return f"250 {server.hostname}"
 
-            async def handle_DATA(self, server, session, envelope):
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
                 from email import message_from_bytes, policy
                 message = message_from_bytes(envelope.content, policy=policy.default)
                 sink.messages.append({"to": envelope.rcpt_tos, "subject": str(message["Subject"]),
@@ -185,7 +178,7 @@ class Visitor:
         return [r["custom"]["triage"] for r in self.replies if isinstance(r.get("custom"), dict)]
 
 
-def run_async(coroutine):
+def run_async(coroutine: Any) -> Any:
     """asyncio.run in a thread of its own: an earlier test in the same pytest run can leave the main
     thread marked as running an event loop, and asyncio.run refuses to start there."""
     outcome = {}
@@ -193,7 +186,7 @@ def run_async(coroutine):
     def target():
         try:
             outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # re-raised in the test's thread
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
             outcome["error"] = error
 
     thread = threading.Thread(target=target)

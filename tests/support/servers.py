@@ -167,7 +167,8 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     overrides = env or {}
     env = dict(os.environ)
     env.update(
-        WEB_PORT=str(ports["web"]), WEB_HOST="127.0.0.1", RASA_PORT=str(ports["rasa"]), ACTION_PORT=str(ports["actions"]),
+        WEB_PORT=str(ports["web"]), WEB_HOST="127.0.0.1", RASA_PORT=str(ports["rasa"]),
+        ACTION_PORT=str(ports["actions"]),
         ACTION_SERVER_URL=f"http://127.0.0.1:{ports['actions']}/webhook",
         MEDIUS_RASA_URL=f"http://127.0.0.1:{ports['rasa']}",
         MEDIUS_INTERNAL_TOKEN=secrets.token_urlsafe(32), MEDIUS_API_TOKEN=secrets.token_urlsafe(32),

@@ -1,6 +1,6 @@
 """Custom actions run with rasa-sdk's own Tracker and dispatcher."""
 import asyncio
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 from rasa_sdk import Tracker

@@ -24,7 +24,8 @@ def test_the_questions_are_the_four_from_the_data_file_in_order():
     [
         (answers("yes", "no", "no", "no"), ["crossed_legs"], ["utter_tip/sit_uncrossed"]),
         (answers("no", "yes", "no", "no"), ["crossed_legs"], ["utter_tip/pillow_between_knees"]),
-        (answers("yes", "yes", "no", "no"), ["crossed_legs"], ["utter_tip/sit_uncrossed", "utter_tip/pillow_between_knees"]),
+        (answers("yes", "yes", "no", "no"), ["crossed_legs"],
+         ["utter_tip/sit_uncrossed", "utter_tip/pillow_between_knees"]),
         (answers("no", "no", "yes", "no"), ["foot_ankle"], ["utter_tip/foot_and_ankle"]),
         (answers("no", "no", "no", "yes"), ["pinched_nerve"], ["utter_tip/rule_out_nerve"]),
         (answers("no", "no", "no", "no"), [], []),
@@ -81,7 +82,8 @@ def found(text):
     "text, causes",
     [
         ("been sitting cross legged on the couch most of my life, now my hip's giving out", ["crossed_legs"]),
-        ("my husband always has one leg over the other at the table, could that be why his hip is weak", ["crossed_legs"]),
+        ("my husband always has one leg over the other at the table, could that be why his hip is weak",
+         ["crossed_legs"]),
         ("I'm a side sleeper and never use a pillow between my knees", ["crossed_legs"]),
         ("podiatrist says I've got fallen arches. hip weak too. connected?", ["foot_ankle"]),
         ("ankles are so stiff in the morning and my outer hip aches", ["foot_ankle"]),

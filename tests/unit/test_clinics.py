@@ -102,12 +102,14 @@ def test_clinic_slots_carry_what_responses_need():
 
 
 def test_an_address_is_where_the_clinic_is_said_to_be(tmp_path):
-    clinic = load_clinics(write(tmp_path, GOOD.replace("hours:", "address: 12 Elm Street, Springfield\n    hours:")))["a"]
+    address = "address: 12 Elm Street, Springfield\n    hours:"
+    clinic = load_clinics(write(tmp_path, GOOD.replace("hours:", address)))["a"]
     assert clinic.slots()["clinic_location"] == "at 12 Elm Street, Springfield"
 
 
 def test_greeting_defaults_to_the_clinic_name_and_origins_are_gathered_for_cors(tmp_path):
-    clinics = load_clinics(write(tmp_path, GOOD.replace("hours:", "allowed_origins: [\"https://a.example.com/\"]\n    hours:")))
+    origins = "allowed_origins: [\"https://a.example.com/\"]\n    hours:"
+    clinics = load_clinics(write(tmp_path, GOOD.replace("hours:", origins)))
     assert clinics["a"].greeting == "Hello! Welcome to Clinic A."
     directory = ClinicDirectory(clinics, "a")
     assert directory.allowed_origins() == ("https://a.example.com",)

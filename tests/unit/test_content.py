@@ -1,6 +1,5 @@
 """The medical content: complete, in our own words, short, and consistent with the data."""
 import re
-from pathlib import Path
 from typing import Dict, List
 
 import pytest

@@ -145,7 +145,8 @@ def no_network(monkeypatch):
 # --- The schemas ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,doc", all_documents(),
-                         ids=[f"{path.name}:{doc['kind']}/{doc['metadata'].get('name') or doc['metadata'].get('generateName')}"
+                         ids=[f"{path.name}:{doc['kind']}/"
+                              f"{doc['metadata'].get('name') or doc['metadata'].get('generateName')}"
                               for path, doc in all_documents()])
 def test_every_manifest_is_valid_against_the_kubernetes_schemas(path, doc, no_network):
     assert kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True) == KUBERNETES_VERSION
@@ -221,7 +222,7 @@ def test_the_commands_are_ones_the_programs_accept():
     """Each command line parses with the program's own argument parser, so no flag is misspelt."""
     from bot.ops.cli import _parser
 
-    for workload, container in containers():
+    for _workload, container in containers():
         command = container["command"] + container.get("args", [])
         if command[:3] == ["python", "-m", "bot"]:
             _parser().parse_args(command[3:])  # exits (SystemExit) on an unknown command or flag
@@ -477,7 +478,8 @@ def test_each_component_gets_only_the_secrets_it_uses():
     }
     # Optional keys are exactly those whose absence Medius handles (no API token; no SMTP login).
     optional = {entry["valueFrom"]["secretKeyRef"]["key"] for _, container in containers()
-                for entry in container.get("env", []) if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")}
+                for entry in container.get("env", [])
+                if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")}
     assert optional == {"MEDIUS_API_TOKEN", "SMTP_PASSWORD"}
 
 

@@ -3,9 +3,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot.staff import worklist as inbox
 from bot.core.data import clinics_for
 from bot.leads.store import export, submit
+from bot.staff import worklist as inbox
 from bot.staff.accounts import StaffError
 from tests.unit.test_leads import lead
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.clinics import ClinicDirectory, load_clinics
-from bot.store.db import migrate, session_scope
-from bot.leads.store import LeadInput, export, get_lead, list_leads, purge, replay_spool, set_status, submit
-from bot.store.models import Notification
 from bot.core.paths import DATA
+from bot.leads.store import LeadInput, export, get_lead, list_leads, purge, replay_spool, set_status, submit
+from bot.store.db import migrate, session_scope
+from bot.store.models import Notification
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
@@ -48,7 +48,8 @@ def test_a_submitted_lead_is_stored_with_history_and_a_staff_notification(settin
 
 def test_the_same_conversation_within_30_minutes_updates_its_lead(settings):
     first = submit(settings, CLINICS, lead())
-    second = submit(settings, CLINICS, lead(phone="+13145550199", submitted_at=(T0 + timedelta(minutes=29)).isoformat()))
+    second = submit(settings, CLINICS,
+                    lead(phone="+13145550199", submitted_at=(T0 + timedelta(minutes=29)).isoformat()))
     assert second.lead_id == first.lead_id and second.updated
     assert len(list_leads(settings)) == 1
     assert get_lead(settings, first.lead_id)["phone"] == "+13145550199"
@@ -106,7 +107,7 @@ def test_replay_keeps_the_spool_while_the_database_is_still_away(tmp_path, setti
     blocked.write_text("x")
     down = dataclasses.replace(settings, database_url=f"sqlite:///{blocked / 'leads.db'}")
     submit(down, CLINICS, lead())
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever the database raises, the spool stays
         replay_spool(down, CLINICS)
     assert "Mary" in settings.spool_file.read_text()
 
@@ -148,7 +149,8 @@ def test_export_json_has_the_documented_fields_and_csv_has_a_row_per_lead(settin
                                "sender_id", "transcript", "notification_status"}
     assert records[0]["transcript"][0].keys() == {"who", "text", "at"}
     csv_text = export(list_leads(settings), "csv")
-    import csv, io
+    import csv
+    import io
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert len(rows) == 2 and {r["name"] for r in rows} == {"Mary Green", "Bob, \"the builder\""}
 

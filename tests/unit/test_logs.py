@@ -6,7 +6,8 @@ from bot.core.logs import WITHHELD, clean_record, install_logging_policy, redact
 
 
 def test_phones_and_emails_are_masked_but_dates_and_ids_are_not():
-    text = redact("call 314-555-0123 or (314) 555 0123 or +442079460958, mail bob.smith@gmail.com; lead 12345 at 2026-11-23 18:40:01")
+    text = redact("call 314-555-0123 or (314) 555 0123 or +442079460958, mail bob.smith@gmail.com; "
+                  "lead 12345 at 2026-11-23 18:40:01")
     assert "555" not in text and "gmail" not in text
     assert text.count("[phone]") == 3 and "[email]" in text
     assert "12345" in text and "2026-11-23 18:40:01" in text

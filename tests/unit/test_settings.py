@@ -67,4 +67,5 @@ def test_every_setting_is_documented_in_env_example(root):
 def test_rasa_speedups_are_on_unless_turned_off():
     assert settings_from({}).rasa_speedups
     assert settings_from({"MEDIUS_RASA_SPEEDUPS": "on"}).rasa_speedups
-    assert not any(settings_from({"MEDIUS_RASA_SPEEDUPS": value}).rasa_speedups for value in ("off", "0", "False", " no "))
+    assert not any(settings_from({"MEDIUS_RASA_SPEEDUPS": value}).rasa_speedups
+                   for value in ("off", "0", "False", " no "))

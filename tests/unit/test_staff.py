@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.staff import accounts as staff
+from bot.staff.accounts import StaffError
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
-from bot.staff.accounts import StaffError
 
 PASSWORD = "a long enough password"
 

@@ -1,6 +1,4 @@
 """The red-flag rules and the nerve screening's outcome, case by case."""
-import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -163,7 +161,8 @@ def test_a_confirming_question_is_about_the_topic_seen():
 
 @pytest.mark.parametrize("text, rule", [
     ("I had breast cancer 5 years ago. Now I have new hip pain.", "cancer_history_with_new_pain"),
-    ("I had my hip replaced 3 months ago and now it's swollen, red and hot, and I'm feverish", "hot_swollen_hip_with_fever"),
+    ("I had my hip replaced 3 months ago and now it's swollen, red and hot, and I'm feverish",
+     "hot_swollen_hip_with_fever"),
     ("Not much pain just numbness in my groin", "saddle_numbness"),
     ("I wasnt able to hold my pee this morning", "bladder_bowel"),
 ])

@@ -4,9 +4,20 @@ import json
 import pytest
 
 from bot.core import data
-from bot.core.guard import (MAX_MESSAGE_CHARS, AddressHasher, ChatRequest, RateLimiter, Refusal, admit,
-                           as_typed_text, check_caller, is_trusted_server, offered_payloads, parse_chat_request,
-                           slow_down)
+from bot.core.guard import (
+    MAX_MESSAGE_CHARS,
+    AddressHasher,
+    ChatRequest,
+    RateLimiter,
+    Refusal,
+    admit,
+    as_typed_text,
+    check_caller,
+    is_trusted_server,
+    offered_payloads,
+    parse_chat_request,
+    slow_down,
+)
 
 CLINICS = data.clinics()
 ORIGIN = "http://localhost:8000"
