@@ -19,9 +19,9 @@ from sqlalchemy import update
 from bot.core.paths import ROOT
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
+from tests.integration.test_booking import by_sender
+from tests.integration.test_safety_flows import nerve_screen
 from tests.support.helpers import Visitor
-from tests.test_booking_rest import by_sender
-from tests.test_safety_flows_rest import nerve_screen
 from tests.test_widget_browser import axe_violations
 
 ARTIFACTS = ROOT / "results" / "browser"

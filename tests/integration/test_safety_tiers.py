@@ -7,8 +7,8 @@ widget reads them.
 """
 import pytest
 
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
-from tests.test_booking_rest import by_sender
 
 ALARMS = {"emergency", "urgent"}
 

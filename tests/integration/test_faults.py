@@ -10,10 +10,10 @@ import pytest
 
 from bot.store.db import migrate
 from tests.conftest import MODEL, ROOT
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
 from tests.support.postgres import postgres_cluster
 from tests.support.servers import running_assistant
-from tests.test_booking_rest import by_sender
 
 
 def others_unchanged(assistant, killed):

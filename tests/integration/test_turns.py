@@ -6,8 +6,8 @@ import uuid
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
-from tests.test_booking_rest import by_sender
 
 
 def user_turns(assistant, sender):

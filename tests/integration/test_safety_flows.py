@@ -1,6 +1,6 @@
 """Red flags in every state, and the nerve screening, through the real servers."""
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
-from tests.test_booking_rest import by_sender
 
 EMERGENCY = "Call 911 or go to the nearest emergency room"
 

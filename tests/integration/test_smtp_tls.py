@@ -9,8 +9,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bot.leads.notify import deliver_due, send_email, smtp_problem
 from bot.leads.store import submit
+from tests.integration.test_notify import CLINICS, attempts
 from tests.support.helpers import SmtpSink
-from tests.test_notify import CLINICS, attempts
 from tests.unit.test_leads import lead
 
 USER, PASSWORD = "staff", "s3cret-Pa55"

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from bot.ops.topology import local_redis
 from bot.store.db import engine_for
 from tests.conftest import MODEL, ROOT
+from tests.integration.test_booking import book, by_sender
 from tests.support.helpers import Visitor
 from tests.support.servers import running_assistant
-from tests.test_booking_rest import book, by_sender
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ down, while Rasa and the web server run as in production.
 import pytest
 
 from tests.conftest import MODEL, ROOT
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import TcpForwarder, Visitor
 from tests.support.servers import free_port, running_assistant
-from tests.test_booking_rest import by_sender
 
 
 @pytest.fixture(scope="module")

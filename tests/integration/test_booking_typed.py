@@ -1,8 +1,8 @@
 """The booking form answered by typing, as visitors do, through the real servers: it never loops."""
 import pytest
 
+from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
-from tests.test_booking_rest import by_sender
 
 MODE_QUESTION = "in person, or online"
 
