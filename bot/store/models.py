@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, Dict, List
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import Mapped, declarative_base, relationship
 
+# NOT NULL columns say their Python type (Mapped[...]) for mypy: SQLAlchemy 1.4's mypy plugin takes an
+# unannotated column as Optional, which is right for the nullable ones. SQLAlchemy itself reads only the Column.
 Base = declarative_base()
 
 URGENCIES = ("routine", "nerve_review", "urgent", "emergency")
@@ -21,36 +24,38 @@ def utcnow() -> datetime:
 class Lead(Base):
     __tablename__ = "leads"
 
-    id = Column(Integer, primary_key=True)
-    clinic = Column(String(64), nullable=False, index=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    name = Column(String(100), nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    name: Mapped[str] = Column(String(100), nullable=False)
     phone = Column(String(32))
     email = Column(String(254))
     preferred_time = Column(String(200))
     mode = Column(String(16))
-    consent = Column(String(8), nullable=False)
+    consent: Mapped[str] = Column(String(8), nullable=False)
     reason = Column(Text)
-    urgency = Column(String(16), nullable=False, default="routine")
+    urgency: Mapped[str] = Column(String(16), nullable=False, default="routine")
     screening = Column(JSON)
-    status = Column(String(16), nullable=False, default="new")
-    sender_id = Column(String(128), nullable=False, index=True)
-    transcript = Column(JSON, nullable=False, default=list)
+    status: Mapped[str] = Column(String(16), nullable=False, default="new")
+    sender_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    transcript: Mapped[List[Dict[str, Any]]] = Column(JSON, nullable=False, default=list)
 
-    status_changes = relationship("StatusChange", order_by="StatusChange.id", cascade="all, delete-orphan")
-    notes = relationship("LeadNote", order_by="LeadNote.id", cascade="all, delete-orphan")
-    notifications = relationship("Notification", order_by="Notification.id", cascade="all, delete-orphan")
+    status_changes: Mapped[List[StatusChange]] = relationship("StatusChange", order_by="StatusChange.id",
+                                                              cascade="all, delete-orphan")
+    notes: Mapped[List[LeadNote]] = relationship("LeadNote", order_by="LeadNote.id", cascade="all, delete-orphan")
+    notifications: Mapped[List[Notification]] = relationship("Notification", order_by="Notification.id",
+                                                             cascade="all, delete-orphan")
 
 
 class StatusChange(Base):
     __tablename__ = "lead_status_changes"
 
-    id = Column(Integer, primary_key=True)
-    lead_id = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    lead_id: Mapped[int] = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     old_status = Column(String(16))
-    new_status = Column(String(16), nullable=False)
+    new_status: Mapped[str] = Column(String(16), nullable=False)
     note = Column(Text)
     actor = Column(String(254))  # the staff account's email, or None for the assistant and the command line
 
@@ -60,11 +65,11 @@ class LeadNote(Base):
 
     __tablename__ = "lead_notes"
 
-    id = Column(Integer, primary_key=True)
-    lead_id = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    actor = Column(String(254), nullable=False)
-    text = Column(Text, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    lead_id: Mapped[int] = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    actor: Mapped[str] = Column(String(254), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
 
 
 class Notification(Base):
@@ -72,32 +77,37 @@ class Notification(Base):
 
     __tablename__ = "notifications"
 
-    id = Column(Integer, primary_key=True)
-    lead_id = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
-    channel = Column(String(16), nullable=False)  # "email" or "webhook"
-    target = Column(String(500), nullable=False)
-    subject = Column(String(300), nullable=False)
-    body = Column(Text, nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    lead_id: Mapped[int] = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel: Mapped[str] = Column(String(16), nullable=False)  # "email" or "webhook"
+    target: Mapped[str] = Column(String(500), nullable=False)
+    subject: Mapped[str] = Column(String(300), nullable=False)
+    body: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    next_attempt_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     sent_at = Column(DateTime(timezone=True))
-    attempts = Column(Integer, nullable=False, default=0)
-    failed_for_good = Column(Integer, nullable=False, default=0)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    failed_for_good: Mapped[int] = Column(Integer, nullable=False, default=0)
     # A notifier claims a row before sending it, so two notifiers never send it twice; a claim
     # left by a notifier that died expires and the row is tried again.
     claimed_by = Column(String(64))
     claimed_until = Column(DateTime(timezone=True))
 
-    attempt_log = relationship("DeliveryAttempt", order_by="DeliveryAttempt.id", cascade="all, delete-orphan")
+    # Not a column: claim_due() sets it on the rows it hands out, from the lead's urgency.
+    lead_urgency: str
+
+    attempt_log: Mapped[List[DeliveryAttempt]] = relationship("DeliveryAttempt", order_by="DeliveryAttempt.id",
+                                                              cascade="all, delete-orphan")
 
 
 class DeliveryAttempt(Base):
     __tablename__ = "delivery_attempts"
 
-    id = Column(Integer, primary_key=True)
-    notification_id = Column(Integer, ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    ok = Column(Integer, nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    notification_id: Mapped[int] = Column(Integer, ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False,
+                                          index=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    ok: Mapped[int] = Column(Integer, nullable=False)
     error = Column(String(500))
 
 
@@ -106,15 +116,15 @@ class StaffAccount(Base):
 
     __tablename__ = "staff_accounts"
 
-    id = Column(Integer, primary_key=True)
-    email = Column(String(254), nullable=False, unique=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    email: Mapped[str] = Column(String(254), nullable=False, unique=True)
     clinic = Column(String(64))  # None only for an admin
-    is_admin = Column(Boolean, nullable=False, default=False)
-    password_hash = Column(String(200), nullable=False)  # argon2id
-    disabled = Column(Boolean, nullable=False, default=False)
-    failed_logins = Column(Integer, nullable=False, default=0)
+    is_admin: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    password_hash: Mapped[str] = Column(String(200), nullable=False)  # argon2id
+    disabled: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    failed_logins: Mapped[int] = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True))
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = Column(DateTime(timezone=True))
 
 
@@ -123,11 +133,12 @@ class StaffSession(Base):
 
     __tablename__ = "staff_sessions"
 
-    id = Column(Integer, primary_key=True)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    account_id = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token_hash: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    account_id: Mapped[int] = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False,
+                                     index=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class ApiToken(Base):
@@ -135,11 +146,11 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
 
-    id = Column(Integer, primary_key=True)
-    clinic = Column(String(64), nullable=False, index=True)
-    label = Column(String(100), nullable=False)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    label: Mapped[str] = Column(String(100), nullable=False)
+    token_hash: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_used_at = Column(DateTime(timezone=True))
     revoked_at = Column(DateTime(timezone=True))
 
@@ -149,8 +160,8 @@ class ContentGap(Base):
 
     __tablename__ = "content_gaps"
 
-    id = Column(Integer, primary_key=True)
-    clinic = Column(String(64), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
-    kind = Column(String(16), nullable=False)  # "fallback" or "out_of_scope"
-    text = Column(String(500), nullable=False)
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)  # "fallback" or "out_of_scope"
+    text: Mapped[str] = Column(String(500), nullable=False)
