@@ -19,10 +19,10 @@ from sqlalchemy import update
 from bot.core.paths import ROOT
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
+from tests.browser.test_widget_browser import axe_violations
 from tests.integration.test_booking import by_sender
 from tests.integration.test_safety_flows import nerve_screen
 from tests.support.helpers import Visitor
-from tests.test_widget_browser import axe_violations
 
 ARTIFACTS = ROOT / "results" / "browser"
 PASSWORD = "inbox test password"

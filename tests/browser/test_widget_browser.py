@@ -20,7 +20,7 @@ from bot.web.app import create_app
 from tests.support.helpers import SilentServer, TcpForwarder
 from tests.support.servers import WebServer, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "results" / "browser"
 STL = "More 4 Life Physical Therapy"
