@@ -11,12 +11,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import answer
 from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
-from bot.core import data
-from bot.core import handoff
+from bot.core import data, handoff
 from bot.core.answers import booking_answers, is_question
 from bot.core.contact import MAX_TEXT, clean_name, find_contact
-from bot.leads.store import LeadInput, submit
 from bot.core.settings import get_settings
+from bot.leads.store import LeadInput, submit
 
 FORM_SLOTS = ["lead_name", "lead_contact", "lead_phone", "lead_email", "lead_contact_time", "lead_mode",
               "lead_consent", "lead_invalid_answers"]

@@ -11,7 +11,6 @@ from bot.core import data
 from bot.core.answers import YES, typed_answers
 from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic
 
-
 # An offer the visitor may accept in words the NLU does not place: its opening line (if any) and its form.
 OFFERS = {
     "utter_offer_cause_finder": ("utter_cause_finder_start", "cause_finder_form"),

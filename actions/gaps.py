@@ -9,9 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.leads import content_gaps as gaps
 from bot.core.settings import get_settings
 from bot.core.triage import cached_triage
+from bot.leads import content_gaps as gaps
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def note_gap(tracker: Tracker, kind: str) -> None:
     clinic = str(tracker.get_slot("clinic") or settings.default_clinic)
     try:
         await asyncio.to_thread(gaps.record, settings, clinic, text, kind)
-    except Exception as error:  # the lead store may be away: the answer matters more than the gap
+    except Exception as error:  # noqa: BLE001 - the lead store may be away: the answer matters more than the gap
         logger.warning("Content gap not recorded: %s", type(error).__name__)
 
 

@@ -1,11 +1,10 @@
 """The cause finder's reasoning: which common causes of weakness fit a visitor's answers."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
-
-import re
 
 import yaml
 

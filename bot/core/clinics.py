@@ -94,7 +94,7 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
     try:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        raise ClinicProfileError(f"{where}.timezone: unknown time zone {values['timezone']!r}")
+        raise ClinicProfileError(f"{where}.timezone: unknown time zone {values['timezone']!r}") from None
     if not (_is_http_url(values["privacy_url"]) or values["privacy_url"].startswith("/")):
         raise ClinicProfileError(f"{where}.privacy_url: must be an http(s) URL or a path on the clinic's site")
     values["colour"] = _parse_colour(where, raw.get("colour"))
@@ -150,7 +150,7 @@ def _parse_staff(where: str, raw: Any) -> Dict[str, Any]:
         try:
             normalised.append(validate_email(str(address), check_deliverability=False).normalized)
         except EmailNotValidError as error:
-            raise ClinicProfileError(f"{where}.staff.emails: {address!r} is not an email address ({error})")
+            raise ClinicProfileError(f"{where}.staff.emails: {address!r} is not an email address ({error})") from None
     webhook = raw.get("webhook_url")
     if webhook is not None and not _is_http_url(webhook):
         raise ClinicProfileError(f"{where}.staff.webhook_url: must be an http(s) URL")

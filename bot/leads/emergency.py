@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from bot.core import data
-
-from bot.core import handoff
-from bot.leads.store import LeadInput, submit
+from bot.core import data, handoff
 from bot.core.settings import get_settings
+from bot.leads.store import LeadInput, submit
 
 logger = logging.getLogger(__name__)
 

@@ -11,16 +11,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot.leads import spool
 from bot.core.clinics import ClinicDirectory
+from bot.core.settings import Settings
+from bot.leads import spool
+from bot.leads.notify import delivery_status, drafts_for
 from bot.store.db import session_scope
 from bot.store.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
-from bot.leads.notify import delivery_status, drafts_for
-from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ def submit(settings: Settings, clinics: ClinicDirectory, data: LeadInput) -> Sub
         with session_scope(settings.database_url) as session:
             lead_id, updated = save(session, data, clinics, settings.inbox_base_url)
         return SubmitResult(lead_id=lead_id, updated=updated, spooled=False)
-    except Exception as error:  # whatever it is, the lead is kept
+    except Exception as error:  # noqa: BLE001 - whatever it is, the lead is kept
         if unavailable(error):
             logger.error("Lead store unavailable (%s); spooling the lead", type(error).__name__)
             spool.append(settings.spool_file, asdict(data))

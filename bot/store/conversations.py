@@ -15,9 +15,9 @@ from typing import Optional
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import make_url
 
+from bot.core.settings import Settings, get_settings
 from bot.store.db import engine_for, ensure_sqlite_folder
 from bot.store.models import utcnow
-from bot.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from itsdangerous import BadSignature
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette_csrf import CSRFMiddleware
 from starlette.types import Message, Receive, Scope, Send
+from starlette_csrf import CSRFMiddleware
 
 FIELD = "csrf_token"
 MAX_FORM_BYTES = 64 * 1024
