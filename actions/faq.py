@@ -144,7 +144,7 @@ class ActionAnswerFollowup(Action):
         in_context = answer_in_context(dispatcher, tracker)
         if in_context is not None:
             return in_context
-        kind = FOLLOWUP_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name"), "more")
+        kind = FOLLOWUP_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name") or "", "more")
         return follow_up(dispatcher, tracker, kind)
 
 

@@ -133,10 +133,12 @@ class ValidateNerveScreenForm(TypedYesNo, FormValidationAction):
         text = " ".join(str(value or "").split())[:300]
         return {slot: text or None}
 
-    def validate_screen_how_long(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+    def validate_screen_how_long(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[Text, Any]:
         return self._free_text("screen_how_long", value)
 
-    def validate_screen_tried(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+    def validate_screen_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
         return self._free_text("screen_tried", value)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
@@ -28,7 +28,7 @@ def _has(text: str, phrases: Iterable[str]) -> bool:
 
 
 class TypedAnswers:
-    def __init__(self, table: Mapping[str, object]) -> None:
+    def __init__(self, table: Mapping[str, Any]) -> None:
         self.words = {kind: [_normalise(p).strip() for p in table[kind]] for kind in (UNSURE, NO, YES)}
         self.mentions = {slot: [_normalise(p).strip() for p in words] for slot, words in table["mentions"].items()}
         self.negations: List[str] = list(table["negations"])
@@ -66,12 +66,12 @@ class TypedAnswers:
 
 
 # A question rather than an answer: answered by the FAQ, and the form asks again.
-QUESTION = re.compile(r"\?|(^|[,.;:!-]\s*)(what|whats|why|how|does|do|is|are|can|could|should|would|when|where|which|who)\b",
-                      re.I)
+QUESTION = re.compile(r"\?|(^|[,.;:!-]\s*)"
+                      r"(what|whats|why|how|does|do|is|are|can|could|should|would|when|where|which|who)\b", re.I)
 _EMAIL = re.compile(r"\S+@\S+")
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
-_CONTACT_WORDS = re.compile(r"\b(and )?(my |the )?(e-?mail( address)?|(phone |mobile |cell )?(number|no)|phone|mobile|cell)"
-                            r"( is|'s|:)?", re.I)
+_CONTACT_WORDS = re.compile(r"\b(and )?(my |the )?(e-?mail( address)?|(phone |mobile |cell )?(number|no)|phone|mobile"
+                            r"|cell)( is|'s|:)?", re.I)
 _INTRO = re.compile(r"^(hi|hello|hey)?[ ,]*(my name is|my name's|name's|name is|name:|i am|i'm|im|it's|its|it is|"
                     r"this is|call me|you can call me)\s+", re.I)
 
@@ -83,10 +83,10 @@ def is_question(text: str) -> bool:
 class BookingAnswers:
     """The booking form's typed answers: a name, a time to call, consent."""
 
-    def __init__(self, table: Mapping[str, object]) -> None:
-        self.time_words = [_normalise(p).strip() for p in table["time_words"]]  # type: ignore[union-attr]
-        self.not_name_words = {_normalise(p).strip() for p in table["not_name_words"]}  # type: ignore[union-attr]
-        consent: Mapping[str, List[str]] = table["consent"]  # type: ignore[assignment]
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self.time_words = [_normalise(p).strip() for p in table["time_words"]]
+        self.not_name_words = {_normalise(p).strip() for p in table["not_name_words"]}
+        consent: Mapping[str, List[str]] = table["consent"]
         self.consent_words = {kind: [_normalise(p).strip() for p in consent[kind]] for kind in (NO, YES)}
 
     def name(self, text: str) -> Optional[str]:
@@ -124,7 +124,7 @@ class BookingAnswers:
         return True if _has(said, self.consent_words[YES]) else None
 
 
-def _table() -> Mapping[str, object]:
+def _table() -> Mapping[str, Any]:
     return yaml.safe_load((DATA / "answers.yml").read_text(encoding="utf-8"))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from bot.core.contact import display_phone
 
@@ -22,7 +22,7 @@ _CANNOT_COME = re.compile(r"too far|(can'?t|cannot|can not|unable to|not able to
                           r"(get|come|travel|drive|make it)", re.I)
 
 
-def _answers_a_booking_question(events: List[Dict[str, Any]], index: int) -> bool:
+def _answers_a_booking_question(events: Sequence[Mapping[str, Any]], index: int) -> bool:
     """Whether the user turn at `index` was read as a booking answer (a booking slot set before the next turn)."""
     for event in events[index + 1:]:
         if event.get("event") == "user":
@@ -32,7 +32,7 @@ def _answers_a_booking_question(events: List[Dict[str, Any]], index: int) -> boo
     return False
 
 
-def transcript(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def transcript(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """User and bot texts with their times (UTC, ISO 8601), from Rasa tracker events.
 
     Answers to the booking questions, and the bot's lines that repeat them, are

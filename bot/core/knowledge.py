@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
@@ -89,7 +89,7 @@ class Knowledge:
             return None
         return next((kind for kind, words in self.generic_followups.items() if words.search(said)), None)
 
-    def runner_up(self, selector_ranking: List[Mapping[str, object]], answered: Topic) -> Optional[Topic]:
+    def runner_up(self, selector_ranking: List[Mapping[str, Any]], answered: Topic) -> Optional[Topic]:
         """The second FAQ topic when the response selector's top two are a close call, else None."""
         ranked = [(self.topic_for_intent(str(r.get("intent_response_key") or "")), float(r.get("confidence") or 0))
                   for r in selector_ranking[:2]]

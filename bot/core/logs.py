@@ -47,7 +47,7 @@ def clean_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     try:
         message = record.getMessage()
-    except Exception:  # a malformed call: logging reports it itself when the record is emitted
+    except Exception:  # noqa: BLE001 - a malformed call: logging reports it itself when the record is emitted
         return record
     cleaned = redact(message)
     if cleaned != message:
@@ -90,7 +90,7 @@ def _harden_structlog() -> None:
         if processor is structlog.processors.dict_tracebacks:
             processors[index] = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
         elif isinstance(processor, structlog.dev.ConsoleRenderer):
-            processor._exception_formatter = structlog.dev.plain_traceback
+            processor._exception_formatter = structlog.dev.plain_traceback  # noqa: SLF001 - no public setter
     processors.insert(0, scrub_event)
 
 
@@ -98,6 +98,7 @@ _base_factory: Optional[Callable[..., logging.LogRecord]] = None
 
 
 def _cleaning_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    assert _base_factory is not None  # set before this factory is installed
     return clean_record(_base_factory(*args, **kwargs))
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, cast
 
 import yaml
 
@@ -81,9 +81,11 @@ class Triage:
     def __init__(self, table: Mapping[str, Any]) -> None:
         import spacy
         from spacy.matcher import Matcher
+        from spacy.tokenizer import Tokenizer
 
         self.nlp = spacy.blank("en")
-        self.nlp.tokenizer.rules = {}  # keep "cant", "dont" as one token each
+        # spacy.blank's tokenizer is a Tokenizer; Language types it as any callable.
+        cast(Tokenizer, self.nlp.tokenizer).rules = {}  # keep "cant", "dont" as one token each
         self.nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self.nlp.add_pipe("sentencizer")
         self.nlp.initialize()
@@ -188,7 +190,7 @@ class Triage:
         for sentence in {s for s, _ in found[keys[0]]} - everyday:
             words = [next((w for s, w in found[key] if s == sentence), None) for key in keys]
             if all(words):
-                return " / ".join(words)
+                return " / ".join(cast(List[str], words))  # all(words): none is None
         return None
 
     def read(self, text: str) -> Reading:

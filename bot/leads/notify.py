@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, cast
 
 import requests
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from bot.core.clinics import Clinic
+from bot.core.settings import Settings
 from bot.store.db import session_scope
 from bot.store.models import PRIORITY, DeliveryAttempt, Lead, Notification, utcnow
-from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def claim_due(settings: Settings, now: datetime, me: str) -> List[Notification]:
                     Notification.id == notification_id, Notification.sent_at.is_(None),
                     or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
                 .values(claimed_by=me, claimed_until=until).execution_options(synchronize_session=False))
-            if won.rowcount == 1:
+            if cast(CursorResult, won).rowcount == 1:  # an UPDATE's result: the stubs know it only as a Result
                 claimed.append(notification_id)
         session.flush()
         rows = session.execute(select(Notification, Lead.urgency).join(Lead, Lead.id == Notification.lead_id)
@@ -197,10 +198,11 @@ def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
         try:
             sender = send_email if row.channel == "email" else send_webhook
             sender(settings, row.target, row.subject, row.body)
-        except Exception as exc:  # any failure is recorded and retried, never raised at a visitor
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, never raised at a visitor
             error = f"{type(exc).__name__}: {exc}"[:500]
         with session_scope(settings.database_url) as session:
             notification = session.get(Notification, row.id)
+            assert notification is not None  # claimed by this notifier just now
             notification.attempts += 1
             notification.claimed_by, notification.claimed_until = None, None
             session.add(DeliveryAttempt(notification_id=row.id, at=now, ok=int(error is None), error=error))
@@ -220,7 +222,8 @@ def deliver_due(settings: Settings, now: Optional[datetime] = None) -> dict:
             else:
                 notification.next_attempt_at = now + backoff(settings, notification.attempts)
                 counts["failed"] += 1
-                logger.warning("Notification %s attempt %s failed (%s); retrying later", row.id, notification.attempts, row.channel)
+                logger.warning("Notification %s attempt %s failed (%s); retrying later",
+                               row.id, notification.attempts, row.channel)
     return counts
 
 

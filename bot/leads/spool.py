@@ -100,7 +100,8 @@ def replay(path: Path, store: Callable[[Dict[str, Any]], None], refused: Callabl
         return result
     with _locked(path):
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rejected, refusals = [], []
+        rejected: List[str] = []
+        refusals: List[str] = []
         for index, line in enumerate(lines):
             try:
                 record = json.loads(line)

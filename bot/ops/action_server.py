@@ -19,11 +19,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.leads import emergency as emergency_leads
 from bot.core.gc_freeze import freeze_startup_objects
+from bot.core.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
 from bot.core.settings import get_settings
 from bot.core.triage import cached_triage
-from bot.core.guard import TOKEN_HEADER, UNAUTHORISED, same_secret
+from bot.leads import emergency as emergency_leads
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,12 @@ def create_app(token: str, package: str = "actions") -> Sanic:
         try:  # in a thread: the database must not hold up other visitors' actions
             recorded_at = await asyncio.to_thread(emergency_leads.record_pending, str(tracker.get("sender_id")),
                                                   events, slots)
-        except Exception as error:  # the action's own reply still goes back; the next call tries again
+        except Exception as error:  # noqa: BLE001 - the action's own reply still goes back; the next call tries again
             logger.error("Recording an emergency lead failed: %s", type(error).__name__)
             return None
         if recorded_at is None:
             return None
+        assert reply.body is not None  # a 200 from the action server carries its JSON
         body = json.loads(reply.body)
         body["events"] = list(body.get("events") or []) + [
             {"event": "slot", "name": emergency_leads.RECORDED_SLOT, "value": recorded_at}]

@@ -11,22 +11,15 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from bot.store import conversations
-
 from bot.core import data
-
-from bot.leads import content_gaps as gaps
-
-from bot.leads import store as leads
-
-from bot.leads import spool
-
-from bot.staff import accounts as staff
-from bot.store.db import migrate
 from bot.core.logs import configure_logging
-from bot.leads.notify import deliver_due, smtp_problem
 from bot.core.paths import ROOT
 from bot.core.settings import get_settings, require_internal_token
+from bot.leads import content_gaps as gaps, spool, store as leads
+from bot.leads.notify import deliver_due, smtp_problem
+from bot.staff import accounts as staff
+from bot.store import conversations
+from bot.store.db import migrate
 
 logger = logging.getLogger("bot.ops.cli")
 
@@ -146,11 +139,11 @@ PURGE_EVERY_SECONDS = 3600
 def _notify_round(settings) -> None:
     try:
         leads.replay_spool(settings, data.clinics())
-    except Exception as error:  # the database may still be away: keep the spool, try next round
+    except Exception as error:  # noqa: BLE001 - the database may still be away: keep the spool, try next round
         logger.warning("Spool replay failed (%s); will retry", type(error).__name__)
     try:
         counts = deliver_due(settings)
-    except Exception as error:  # the database is away: the notifier waits for it, it never exits
+    except Exception as error:  # noqa: BLE001 - the database is away: the notifier waits for it, it never exits
         logger.warning("Notification round failed (%s); will retry", type(error).__name__)
         return
     if any(counts.values()):
@@ -161,7 +154,7 @@ def _purge_conversations(settings) -> None:
     try:
         conversations.purge(settings)
         gaps.purge(settings)
-    except Exception as error:  # the conversation store may be away: try again next time
+    except Exception as error:  # noqa: BLE001 - the conversation store may be away: try again next time
         logger.warning("Conversation purge failed (%s); will retry", type(error).__name__)
 
 
@@ -238,15 +231,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"Some leads wait in the spool {settings.spool_file} for the database; the notifier replays "
                   f"them (or: python -m bot leads replay).", file=sys.stderr)
         if refused:
-            print(f"{refused} lead(s) the database refused are quarantined in {spool.quarantine_file(settings.spool_file)}"
-                  f": a person must look at them.", file=sys.stderr)
+            print(f"{refused} lead(s) the database refused are quarantined in "
+                  f"{spool.quarantine_file(settings.spool_file)}: a person must look at them.", file=sys.stderr)
         return 0
     if args.action == "show":
-        record = leads.get_lead(settings, args.id)
-        if record is None:
+        lead = leads.get_lead(settings, args.id)
+        if lead is None:
             print(f"no lead with id {args.id}", file=sys.stderr)
             return 1
-        print(json.dumps(record, indent=2, ensure_ascii=False))
+        print(json.dumps(lead, indent=2, ensure_ascii=False))
         return 0
     if args.action == "export":
         print(leads.export(leads.list_leads(settings, args.clinic), args.format))

@@ -40,23 +40,22 @@ import logging
 import time
 import weakref
 from collections import OrderedDict
-from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, cast
 
 import sqlalchemy as sa
-
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.store.conversations import store_arguments
 from bot.core.logs import install_logging_policy
 from bot.core.settings import get_settings
-
+from bot.store.conversations import store_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +67,8 @@ RECENT_MAX = 1000
 
 
 class ConversationStore(SQLTrackerStore):
+    engine: sa.engine.Engine  # SQLTrackerStore's, replaced in __init__
+
     def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None,
                  **kwargs: Any) -> None:
         settings = get_settings()
@@ -200,7 +201,8 @@ class ConversationStore(SQLTrackerStore):
         return self._read(sender_id, fetch_events_from_all_sessions)[0]
 
     def _read(self, sender_id: str, all_sessions: bool) -> Tuple[Optional[DialogueStateTracker], Optional[int]]:
-        """SQLTrackerStore._retrieve, reading only each event's JSON, with a query built once; and the last event's id."""
+        """SQLTrackerStore._retrieve, reading only each event's JSON, with a query built once; and the last
+        event's id."""
         with self._statements() as session:
             rows = session.execute(self._events_queries[all_sessions], {"sender_id": sender_id}).all()
         if not self.domain or not rows:
@@ -208,7 +210,7 @@ class ConversationStore(SQLTrackerStore):
         events = [json.loads(data) for (_id, data) in rows]
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots), rows[-1][0]
 
-    async def _write(self, tracker: DialogueStateTracker) -> Tuple[int, bool]:
+    async def _write(self, tracker: DialogueStateTracker) -> Tuple[Optional[int], bool]:
         """SQLTrackerStore.save, with the new events inserted in one statement.
 
         Returns the id of the visitor's last event, and whether this process knew
@@ -228,7 +230,8 @@ class ConversationStore(SQLTrackerStore):
                              "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                              "data": json.dumps(data)})
             last_id = stored.last_id if stored is not None and not rows else None
-            if rows and self.engine.dialect.full_returning:  # PostgreSQL: the ids come back with the insert
+            # PostgreSQL: the ids come back with the insert. (The stubs type a dialect as the bare Dialect.)
+            if rows and cast(DefaultDialect, self.engine.dialect).full_returning:
                 last_id = max(session.execute(self._insert_returning, rows).scalars())
             elif rows:
                 session.execute(table.insert(), rows)
@@ -271,6 +274,7 @@ class ConversationStore(SQLTrackerStore):
         if keep:
             # As a read gives it, the latest session from its SessionStarted on: the events before it (the
             # session's start action, an earlier session) go. SessionStarted resets a tracker: same state.
+            assert left_out is not None  # keep is true only with left_out
             for _ in range(left_out):
                 tracker.events.popleft()
         self._count_stored(tracker, len(tracker.events), last_id)
@@ -288,7 +292,7 @@ class Kept(NamedTuple):
     seen: float
     tracker: DialogueStateTracker
     events: int
-    last_id: int
+    last_id: Optional[int]
 
 
 class Stored(NamedTuple):
@@ -322,7 +326,7 @@ def _events_query(table: sa.Table, all_sessions: bool) -> Any:
     Rasa builds its query anew for every retrieve, through the ORM, which took
     half of a retrieve's time (0.9 ms a turn against 0.45 ms, measured).
     """
-    sender = sa.bindparam("sender_id")
+    sender: sa.sql.elements.BindParameter[Any] = sa.bindparam("sender_id")
     query = sa.select(table.c.id, table.c.data).where(table.c.sender_id == sender).order_by(table.c.id)
     if all_sessions:
         return query
@@ -362,9 +366,10 @@ def _ping_when_idle(engine: sa.engine.Engine) -> None:
     def _ping(connection: Any, record: Any, _proxy: Any) -> None:
         if time.monotonic() - record.info.get("medius_used", 0.0) < IDLE_BEFORE_PING_SECONDS:
             return
+        dialect = cast(DefaultDialect, engine.dialect)  # what every dialect is; the stubs say only Dialect
         try:
-            alive = engine.dialect.do_ping(connection)
-        except engine.dialect.dbapi.Error:
+            alive = dialect.do_ping(connection)
+        except dialect.dbapi.Error:
             alive = False
         if not alive:
             raise DisconnectionError()

@@ -11,15 +11,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional
+from typing import List, Optional, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
+from bot.core.settings import Settings
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
-from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: Optional[datetime]) -> Optional[datetime]:
     """SQLite gives back naive datetimes; every time here is UTC."""
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
@@ -104,7 +108,8 @@ def list_accounts(settings: Settings) -> List[dict]:
 
 
 def _account(session, email: str) -> StaffAccount:
-    account = session.execute(select(StaffAccount).where(StaffAccount.email == normal_email(email))).scalar_one_or_none()
+    query = select(StaffAccount).where(StaffAccount.email == normal_email(email))
+    account = session.execute(query).scalar_one_or_none()
     if account is None:
         raise StaffError(f"no account for {email}")
     return account

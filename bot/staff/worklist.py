@@ -17,12 +17,12 @@ import yaml
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.store.db import session_scope
-from bot.leads.store import as_record
-from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 from bot.core.paths import DATA
 from bot.core.settings import Settings
+from bot.leads.store import as_record
 from bot.staff.accounts import StaffError
+from bot.store.db import session_scope
+from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 
 LIST_LIMIT = 200
 MAX_NOTE = 2000
@@ -120,7 +120,7 @@ def status_counts(settings: Settings, scope: Optional[str], wanted: LeadFilter) 
     """Leads per status, within the clinic scope (the other filters do not apply: these are the clinic's totals)."""
     with session_scope(settings.database_url) as session:
         query = _scope(select(Lead.status, func.count()), scope, wanted).group_by(Lead.status)
-        found = dict(session.execute(query).all())
+        found: Dict[str, int] = {status: count for status, count in session.execute(query).all()}
     return {status: found.get(status, 0) for status in STATUSES}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -28,13 +28,13 @@ def make_engine(url: str, timeout: float = 5.0) -> Engine:
     holding a visitor's turn.
     """
     ensure_sqlite_folder(url)
-    options = {}
+    options: Dict[str, Any] = {}
     if make_url(url).drivername.startswith("postgresql"):
         options.update(connect_args={"connect_timeout": max(1, round(timeout))}, pool_timeout=timeout)
     engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - DBAPI objects
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:  # DBAPI objects: the driver's own types
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")

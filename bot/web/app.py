@@ -36,14 +36,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
+from bot.core.guard import (
+    MAX_BODY_BYTES,
+    TOKEN_HEADER,
+    TOO_LARGE,
+    UNAVAILABLE,
+    AddressHasher,
+    ChatRequest,
+    RateLimiter,
+    Refusal,
+    TurnCache,
+    admit,
+    check_caller,
+    is_trusted_server,
+    parse_chat_request,
+    slow_down,
+)
 from bot.core.settings import Settings
 from bot.core.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
-from bot.core.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
-                           RateLimiter, Refusal, TurnCache, admit, check_caller, is_trusted_server, parse_chat_request,
-                           slow_down)
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +346,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         return HTMLResponse(_template("index.html").substitute(links=links, nonce=nonce),
                             headers={"Content-Security-Policy": page_policy(nonce)})
 
-    def not_found(request: Request, exc: Exception = None) -> Response:
+    def not_found(request: Request, exc: Optional[Exception] = None) -> Response:
         return HTMLResponse("<!doctype html><title>Not found</title><p>Page not found.</p>", status_code=404)
 
     async def favicon(request: Request) -> Response:

@@ -24,18 +24,13 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.leads import content_gaps as gaps
-
-from bot.staff import worklist as inbox
-
-from bot.leads import store as leads
-
-from bot.staff import accounts as staff
 from bot.core.clinics import ClinicDirectory
 from bot.core.contact import display_phone
-from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 from bot.core.settings import Settings
+from bot.leads import content_gaps as gaps, store as leads
+from bot.staff import accounts as staff, worklist as inbox
 from bot.staff.accounts import Staff, StaffError
+from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +53,16 @@ def safe_next(target: Optional[str]) -> str:
     if target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target and "\n" not in target:
         return target
     return f"{PREFIX}/leads"
+
+
+def authenticated(handler: Callable) -> Callable:
+    """An Inbox page for a logged-in staff member: the handler gets who it is; anyone else goes to the login."""
+    async def wrapped(self: Inbox, request: Request) -> Response:
+        who = await self.current(request)
+        if who is None:
+            return self.to_login(request)
+        return await handler(self, request, who)
+    return wrapped
 
 
 class Inbox:
@@ -113,14 +118,6 @@ class Inbox:
 
     def not_found(self, request: Request, who: Optional[Staff]) -> Response:
         return self.page(request, "not_found.html", {"staff": who}, status=404)
-
-    def authenticated(handler: Callable) -> Callable:  # noqa: N805 - a decorator used in the class body
-        async def wrapped(self: "Inbox", request: Request) -> Response:
-            who = await self.current(request)
-            if who is None:
-                return self.to_login(request)
-            return await handler(self, request, who)
-        return wrapped
 
     @staticmethod
     def scope_of(who: Staff) -> Optional[str]:
@@ -195,7 +192,7 @@ class Inbox:
                     return
                 try:
                     now = await run_in_threadpool(inbox.latest, self.settings, scope)
-                except Exception as error:  # the database may be away for a moment: keep the stream
+                except Exception as error:  # noqa: BLE001 - the database may be away for a moment: keep the stream
                     logger.warning("Inbox live update failed: %s", type(error).__name__)
                     continue
                 if now != seen:
@@ -300,7 +297,8 @@ class Inbox:
         return JSONResponse(json.loads(json.dumps(record, default=str)), headers={"Cache-Control": "no-store"})
 
     async def static(self, request: Request) -> Response:
-        return FileResponse(HERE / "static" / request.url.path.rsplit("/", 1)[-1], headers={"Cache-Control": "no-cache"})
+        return FileResponse(HERE / "static" / request.url.path.rsplit("/", 1)[-1],
+                            headers={"Cache-Control": "no-cache"})
 
     async def home(self, request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/leads", status_code=303)
