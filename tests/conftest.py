@@ -18,6 +18,18 @@ MODEL = ROOT / "models" / "medius.tar.gz"
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKERS = ("unit", "integration", "browser")  # registered in pyproject.toml
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test by its folder, so that `-m unit` or `-m "not browser"` picks tests by what they start."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
