@@ -41,7 +41,7 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 TOKEN_FILE := var/internal-token
 WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install system-deps train migrate run run-prod shell test validate bench evaluate clean
+.PHONY: help install system-deps train migrate run run-prod shell lint test validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -120,7 +120,13 @@ shell: $(MODEL) $(TOKEN_FILE)
 validate: $(VENV)/.installed
 	$(RASA) data validate --fail-on-warnings
 
-test: validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
+# Lint, types and the layering, as configured in pyproject.toml. ruff only checks: it never reformats.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot actions components tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 	$(PY) -m pytest -p no:cacheprovider
 	$(WITH_TOKEN) $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
 
