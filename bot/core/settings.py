@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import FrozenSet, Mapping, Optional, Tuple
 
 from dotenv import load_dotenv
 
@@ -53,6 +53,7 @@ class Settings:
     inbox_poll_seconds: float
     redis_url: str
     rasa_speedups: bool
+    rasa_patches_off: FrozenSet[str]
 
     @property
     def rasa_urls(self) -> Tuple[str, ...]:
@@ -108,6 +109,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),
+        rasa_patches_off=frozenset(name.strip().lower()
+                                   for name in (env.get("MEDIUS_RASA_PATCHES_OFF") or "").split(",") if name.strip()),
     )
 
 
