@@ -20,7 +20,7 @@ class TypedYesNo:
 
     async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: Dict[Text, Any]) -> List[EventType]:
-        events = await super().get_extraction_events(dispatcher, tracker, domain)  # type: ignore[misc]
+        events = await super().get_extraction_events(dispatcher, tracker, domain)  # type: ignore[misc]  # a mixin: the FormValidationAction after it in the MRO has this
         slot = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""

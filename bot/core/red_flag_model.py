@@ -114,7 +114,7 @@ class _DirectScores:
         if [type(step) for step in steps] != [FeatureUnion, LogisticRegression]:  # exactly, no subclass
             return None
         union, regression = steps
-        transformers = [(transformer, weight) for _, transformer, weight in union._iter()]  # noqa: SLF001
+        transformers = [(transformer, weight) for _, transformer, weight in union._iter()]  # noqa: SLF001 - as sklearn's own transform walks a FeatureUnion's weighted parts
         if not all(type(transformer) is TfidfVectorizer for transformer, _ in transformers):
             return None  # sparse features only: what the direct way stacks
         multinomial = regression.classes_.size > 2 and (regression.multi_class == "multinomial" or (

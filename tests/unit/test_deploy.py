@@ -237,7 +237,7 @@ def test_the_commands_are_ones_the_programs_accept():
 def test_the_files_the_rasa_command_names_are_in_the_repository():
     [rasa] = [container for workload, container in containers() if component(workload) == "rasa"]
     command = rasa["command"]
-    option = lambda name: command[command.index(name) + 1]  # noqa: E731
+    option = lambda name: command[command.index(name) + 1]  # noqa: E731 - a one-line lookup, named for the asserts
     assert option("--endpoints") == "endpoints-prod.yml"
     assert option("--model") == "models/medius.tar.gz"  # trained into the image, not in git (docs/deploy.md)
     credentials = yaml.safe_load((ROOT / option("--credentials")).read_text())
