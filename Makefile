@@ -41,11 +41,12 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 TOKEN_FILE := var/internal-token
 WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install system-deps train migrate run run-prod shell lint test validate bench evaluate clean
+.PHONY: help install system-deps train migrate run run-prod shell lint test test-fast validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
 	@echo "make test   set up and run every check"
+	@echo "make test-fast  the unit tests alone (tests/unit/): no training, no Debian packages, no servers"
 	@echo "make run-prod  the production topology on this machine (PostgreSQL, Redis, several Rasa and action processes)"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
 	@echo "make bench  speed, load and memory, against Rasa's stock default config"
@@ -129,6 +130,10 @@ lint: $(VENV)/.installed
 test: lint validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 	$(PY) -m pytest -p no:cacheprovider
 	$(WITH_TOKEN) $(RASA) test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/core
+
+# The unit tests alone: no trained model, no Debian packages, no servers; under two minutes.
+test-fast: install
+	$(PY) -m pytest -p no:cacheprovider tests/unit -q
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
