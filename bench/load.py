@@ -187,7 +187,7 @@ def stock(setup: Setup) -> ContextManager[Any]:
     """Rasa's stock default config, trained on the same data, one process with conversations in memory
     (bench/endpoints-stock.yml); the rest of the product (web server, actions) as `make run` has it."""
     env = {**setup.env, "MEDIUS_ENDPOINTS": str(ROOT / "bench" / "endpoints-stock.yml"),
-           "MEDIUS_RASA_SPEEDUPS": "off"}  # Rasa as it comes: none of bot/rasa/speedups.py
+           "MEDIUS_RASA_SPEEDUPS": "off"}  # Rasa as it comes: none of bot/rasa/patches
     return running_assistant(stock_model(setup.skip_training), setup.log_dir, env=env, notifier=True)
 
 

@@ -41,7 +41,7 @@ def train(name: str, config: Path) -> Tuple[Path, float]:
 
 def load_time(model: Path, speedups: bool = True) -> float:
     """Seconds to load the model in a fresh process (what a server restart costs), as the server loads it."""
-    install = "from bot.rasa import speedups; speedups.install(); " if speedups else ""
+    install = "from bot.rasa import patches; patches.install(); " if speedups else ""
     code = (f"import time; t = time.perf_counter(); {install}from rasa.core.agent import Agent; "
             f"Agent.load({str(model)!r}); print(time.perf_counter() - t)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

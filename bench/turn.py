@@ -34,13 +34,12 @@ def load_parser():
 
     from bot.core.logs import install_logging_policy
     from bot.core.settings import get_settings
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa import patches
 
     # As `rasa run` and the channel set logging up: structlog's debug lines are filtered, not printed.
     configure_structlog(logging.getLevelName(get_settings().log_level))
     install_logging_policy(get_settings().log_level)  # as in the server: no visitor's words in debug lines
-    if get_settings().rasa_speedups:
-        rasa_speedups.install()
+    patches.install()
     return Agent.load(str(MODEL))
 
 

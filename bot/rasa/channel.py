@@ -24,14 +24,22 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.core import data
-
-from bot.rasa import speedups as rasa_speedups
 from bot.core.clinics import Clinic
 from bot.core.gc_freeze import freeze_startup_objects
+from bot.core.guard import (
+    EMPTY,
+    MALFORMED,
+    TOKEN_HEADER,
+    UNAUTHORISED,
+    UNAVAILABLE,
+    Refusal,
+    as_typed_text,
+    offered_payloads,
+    same_secret,
+)
 from bot.core.logs import install_logging_policy
 from bot.core.settings import get_settings, require_internal_token
-from bot.core.guard import (EMPTY, MALFORMED, TOKEN_HEADER, UNAUTHORISED, UNAVAILABLE, Refusal, as_typed_text,
-                           offered_payloads, same_secret)
+from bot.rasa import patches
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +103,14 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
         install_logging_policy(settings.log_level)  # the first Medius code the Rasa process loads
-        if settings.rasa_speedups:  # off only to measure Rasa as it comes (bench: the stock set-up)
-            rasa_speedups.install()
+        patches.install(settings)  # before Rasa loads the model: the patches whose switch is on
         token = require_internal_token(settings)
         clinics = data.clinics()
         webhook = Blueprint("widget_webhook", __name__)
 
         @webhook.listener("after_server_stop")
         async def close_connections(*_: Any) -> None:
-            await rasa_speedups.close_sessions()
+            await patches.close_sessions()
 
         if settings.rasa_speedups:
             @webhook.listener("after_server_start")  # after Rasa's own listener has loaded the model
@@ -132,7 +139,7 @@ class WidgetInput(InputChannel):
             if not isinstance(sender, str) or not isinstance(text, str) or clinic is None:
                 return refuse(MALFORMED)
             if text.startswith("/"):
-                text = as_typed_text(text, data.starter_payloads() | await self._offered(request, sender))
+                text = as_typed_text(text, {*data.starter_payloads(), *await self._offered(request, sender)})
             if not text:
                 return refuse(EMPTY)
             await self._start_session(request, sender, clinic)
@@ -155,9 +162,9 @@ class WidgetInput(InputChannel):
         if sender in cls.known:
             return
         agent = getattr(request.app.ctx, "agent", None)
-        store = agent.tracker_store if agent else None
-        if store is None:
+        if agent is None or agent.tracker_store is None:
             return
+        store = agent.tracker_store
         begin = _begin_of(store)
         if begin is None and await store.retrieve(sender) is not None:  # another store: as Rasa's would
             cls.known.add(sender)
@@ -185,7 +192,8 @@ class WidgetInput(InputChannel):
         try:
             # Shielded: if the caller gives up, the turn still completes and is saved, never half-done.
             await asyncio.shield(on_new_message(message))
-        except (asyncio.CancelledError, Exception) as error:  # never echo the text: it may be personal
+        except (asyncio.CancelledError, Exception) as error:  # noqa: BLE001 - any failure gets the error line
+            # Never echo the text: it may be personal.
             logger.error("Chat message failed: %s", type(error).__name__)
             return refuse(UNAVAILABLE)
         replies = message.output_channel.messages

@@ -1,25 +1,24 @@
-"""The Rasa process's shortcuts change nothing a visitor sees.
+"""The Rasa process's patches to Rasa's internals change nothing a visitor sees.
 
 The model is loaded twice, each time in a fresh process (memory is per
-process): Rasa's own way, and with bot.rasa.speedups installed as the chat
-channel installs it. Both must give the same intents, answers and next-action
-probabilities, to the last digit, with the shortcut using less memory.
+process): Rasa's own way (every switch off, the rule policy as Rasa's), and
+with bot.rasa.patches installed as the chat channel installs it. Both must give
+the same intents, answers and next-action probabilities, to the last digit,
+with the patched process using less memory. Each patch's own function is held
+to the Rasa function it replaces.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 from functools import partial
 
 import numpy as np
 import pytest
 from rasa.engine.graph import GraphComponent
-import requests
 
 from tests.conftest import MODEL, ROOT
 from tests.helpers import run_async
@@ -27,9 +26,8 @@ from tests.helpers import run_async
 PROBE = r"""
 import asyncio, json, sys
 import psutil
-if sys.argv[1] == "speedups":
-    from bot.rasa import speedups as rasa_speedups
-    rasa_speedups.install()
+from bot.rasa import patches
+installed = patches.install()  # none with MEDIUS_RASA_SPEEDUPS=off
 from rasa.core.agent import Agent
 from rasa.engine.constants import PLACEHOLDER_TRACKER
 from rasa.shared.core.events import ActionExecuted, UserUttered
@@ -38,7 +36,7 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from bench.nlu_eval import read_examples
 from bot.core.paths import ROOT
 
-agent = Agent.load(sys.argv[2])
+agent = Agent.load(sys.argv[1])
 messages = [text for text, _ in read_examples(ROOT / "tests" / "holdout.yml")][:120]
 
 async def parse():
@@ -52,8 +50,8 @@ async def parse():
 runner = agent.processor.graph_runner
 policies = sorted(node for node in runner._graph_schema.nodes if "Policy" in node and node.startswith("run_"))
 predicted = []
-stories = [story for path in [*sorted((ROOT / "data" / "stories").glob("*.yml")), ROOT / "tests" / "test_conversations.yml"]
-           for story in YAMLStoryReader(agent.domain).read_from_file(str(path))]
+story_files = [*sorted((ROOT / "data" / "stories").glob("*.yml")), ROOT / "tests" / "test_conversations.yml"]
+stories = [story for path in story_files for story in YAMLStoryReader(agent.domain).read_from_file(str(path))]
 for story in stories:
     tracker = DialogueStateTracker("probe", agent.domain.slots)
     for event in story.events:
@@ -64,14 +62,17 @@ for story in stories:
             event = UserUttered(event.text, event.intent, event.entities,
                                 parse_data={"intent": event.intent, "entities": []})
         tracker.update(event)
-print(json.dumps({"parsed": asyncio.run(parse()), "predicted": predicted,
-                  "rss": psutil.Process().memory_info().rss}))
+rule_policy = next(node._component for name, node in runner._instantiated_nodes.items() if "RulePolicy" in name)
+print(json.dumps({"parsed": asyncio.run(parse()), "predicted": predicted, "installed": installed,
+                  "reads_rules_once": rule_policy.reads_rules_once, "rss": psutil.Process().memory_info().rss}))
 """
 
 
 def probe(how: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, how, str(MODEL)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=900, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MEDIUS_RASA_SPEEDUPS": "off" if how == "rasa" else "on"}
+    env.pop("MEDIUS_RASA_PATCHES_OFF", None)
+    result = subprocess.run([sys.executable, "-c", PROBE, str(MODEL)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -80,11 +81,13 @@ def probe(how: str) -> dict:
 def loaded():
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train`")
-    return {how: probe(how) for how in ("rasa", "speedups")}
+    return {how: probe(how) for how in ("rasa", "patched")}
 
 
-def test_the_model_loaded_without_training_predicts_exactly_as_rasa_loads_it(loaded):
-    rasa, fast = loaded["rasa"], loaded["speedups"]
+def test_the_patched_process_predicts_exactly_as_rasa_as_it_comes(loaded):
+    rasa, fast = loaded["rasa"], loaded["patched"]
+    assert rasa["installed"] == [] and not rasa["reads_rules_once"]  # compared with Rasa's own, not with itself
+    assert "model_loading" in fast["installed"] and fast["reads_rules_once"]
     assert len(rasa["parsed"]) == 120 and rasa["predicted"]
     assert any(parsed.get("response_selector") for parsed in rasa["parsed"])  # the ResponseSelector was compared
     assert all(parsed["intent_ranking"] for parsed in rasa["parsed"])
@@ -94,69 +97,10 @@ def test_the_model_loaded_without_training_predicts_exactly_as_rasa_loads_it(loa
 
 
 def test_the_model_loaded_without_training_takes_far_less_memory(loaded):
-    assert loaded["speedups"]["rss"] < 0.7 * loaded["rasa"]["rss"]
+    assert loaded["patched"]["rss"] < 0.7 * loaded["rasa"]["rss"]
 
 
-def start_actions(port: int, tmp_path) -> subprocess.Popen:
-    env = dict(os.environ, MEDIUS_INTERNAL_TOKEN=TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'leads.db'}")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "actions", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
-                return process
-        except requests.RequestException:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail("the action server did not start")
-
-
-TOKEN = "speedups-test-secret-0123456789abcdef"
-
-
-def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(monkeypatch, tmp_path):
-    from rasa.utils.endpoints import EndpointConfig
-
-    from bench.servers import free_port
-    from bot.rasa import speedups as rasa_speedups
-    from tests.helpers import TcpForwarder
-
-    monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
-    port, front = free_port(), free_port()
-    actions = start_actions(port, tmp_path)
-    forwarder = TcpForwarder(front, port)  # counts the connections made through it
-    endpoint = EndpointConfig(f"http://127.0.0.1:{front}", headers={"X-Medius-Token": TOKEN})
-
-    async def calls(count: int):
-        return [await endpoint.request(method="get", subpath="actions") for _ in range(count)]
-
-    async def visit():
-        first = await calls(6)
-        connections_then = len(forwarder.connections) // 2  # each is a client side and an upstream side
-        actions.terminate()
-        actions.wait(timeout=20)
-        await asyncio.sleep(0.5)
-        restarted = start_actions(port, tmp_path)
-        try:
-            after_restart = await calls(2)  # the kept connection is gone: a fresh one, not an error
-            await asyncio.sleep(rasa_speedups.IDLE_CONNECTION_SECONDS + 1.5)
-            after_idle = await calls(1)
-            await rasa_speedups.close_sessions()
-        finally:
-            restarted.terminate()
-            restarted.wait(timeout=20)
-        return first, connections_then, after_restart, after_idle
-
-    try:
-        first, connections_then, after_restart, after_idle = run_async(visit())
-    finally:
-        forwarder.close()
-        if actions.poll() is None:
-            actions.kill()
-    assert all({"action_submit_appointment"} <= {a["name"] for a in reply} for reply in first)
-    assert connections_then == 1  # Rasa's own request opened one per call
-    assert all(reply for reply in after_restart + after_idle)
+TOKEN = "patches-test-secret-0123456789abcdef"
 
 
 def test_action_replies_get_the_same_verdict_as_from_rasas_whole_schema():
@@ -167,7 +111,7 @@ def test_action_replies_get_the_same_verdict_as_from_rasas_whole_schema():
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core import events as e
 
-    from bot.rasa.speedups import validate_action_reply
+    from bot.rasa.patches.action_replies import validate_action_reply
 
     schema = RemoteAction.action_response_format_spec()
     whole = validator_for(schema)(schema)
@@ -222,7 +166,7 @@ class Add(GraphComponent):
         return self.number + sum(value for value in numbers.values() if isinstance(value, int))
 
 
-def small_graph(tmp_path) -> "DaskGraphRunner":
+def small_graph(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema, SchemaNode
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -237,23 +181,22 @@ def small_graph(tmp_path) -> "DaskGraphRunner":
 
 def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
     from rasa.engine.exceptions import GraphRunError
-
-    from bot.rasa import speedups as rasa_speedups
-
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    assert DaskGraphRunner.run is not rasa_speedups._run_graph  # compared with dask, not with itself
+    from bot.rasa.patches import graph_runner
+
+    assert DaskGraphRunner.run is not graph_runner._run_graph  # compared with dask, not with itself
     runner = small_graph(tmp_path)
     for inputs, targets in [({"__input__": 5}, ["c"]), ({"__input__": 5}, ["b", "a"]), ({"a": 7}, ["c"]),
                             ({"__input__": 2}, None), ({"b": 7, "__input__": 1}, ["b"])]:
         Add.runs.clear()
         with_dask = runner.run(inputs=dict(inputs), targets=targets)
         dask_runs, Add.runs = sorted(Add.runs), []
-        without = rasa_speedups._run_graph(runner, inputs=dict(inputs), targets=targets)
+        without = graph_runner._run_graph(runner, inputs=dict(inputs), targets=targets)
         assert without == with_dask
         assert sorted(Add.runs) == dask_runs  # each needed node once, no other
-    assert rasa_speedups._run_graph(runner, {"__input__": 5}, ["c"]) == {"c": 100 + 6 + (10 + 6)}
-    for run in (runner.run, partial(rasa_speedups._run_graph, runner)):
+    assert graph_runner._run_graph(runner, {"__input__": 5}, ["c"]) == {"c": 100 + 6 + (10 + 6)}
+    for run in (runner.run, partial(graph_runner._run_graph, runner)):
         with pytest.raises(GraphRunError):  # an input naming a node, refused as Rasa refuses it
             run({"__input__": "b"}, ["c"])
         with pytest.raises(GraphRunError):  # an input missing
@@ -262,7 +205,7 @@ def test_the_graph_runs_without_dask_as_it_runs_with_it(tmp_path):
             run({"b": 7}, ["b"])
         with pytest.raises(GraphRunError):  # an input's value naming an earlier input
             run({"other": 1, "__input__": "other"}, ["c"])
-    assert runner.run({"__input__": 5, "x": "unused"}, ["b"]) == rasa_speedups._run_graph(
+    assert runner.run({"__input__": 5, "x": "unused"}, ["b"]) == graph_runner._run_graph(
         runner, {"__input__": 5, "x": "unused"}, ["b"])  # a node outside the targets' graph is no clash
 
 
@@ -270,19 +213,19 @@ def test_each_event_name_reads_as_the_class_rasa_finds():
     from rasa.shared.core.events import Event, SlotSet
     from rasa.shared.utils.common import all_subclasses
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import event_lookup
 
     names = {cls.type_name for cls in all_subclasses(Event)}
     assert {"user", "action", "slot", "session_started"} <= names
     for name in names:
-        assert rasa_speedups._resolve_event(name) is rasa_speedups._rasa_resolve_event(name)
-    assert rasa_speedups._resolve_event("topic") is None
-    assert rasa_speedups._resolve_event("no_such_event", SlotSet) is SlotSet
+        assert event_lookup._resolve_event(name) is event_lookup._rasa_resolve_event(name)
+    assert event_lookup._resolve_event("topic") is None
+    assert event_lookup._resolve_event("no_such_event", SlotSet) is SlotSet
     with pytest.raises(ValueError):
-        rasa_speedups._resolve_event("no_such_event")
-    assert rasa_speedups._resolve_event(["user"], SlotSet) is SlotSet  # not a name at all: as Rasa answers
+        event_lookup._resolve_event("no_such_event")
+    assert event_lookup._resolve_event(["user"], SlotSet) is SlotSet  # not a name at all: as Rasa answers
     with pytest.raises(ValueError):
-        rasa_speedups._resolve_event({"event": "user"})
+        event_lookup._resolve_event({"event": "user"})
 
 
 def test_a_slot_copies_as_pythons_own_copy_makes_it():
@@ -291,13 +234,13 @@ def test_a_slot_copies_as_pythons_own_copy_makes_it():
 
     from rasa.shared.core.domain import Domain
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import slot_copy
 
     slots = Domain.load(str(ROOT / "domain.yml")).slots
     assert len({type(slot) for slot in slots}) >= 3  # several kinds of slot: text, bool, categorical...
     for slot in slots:
         slot.value = ["a list", "of values"] if slot.type_name == "list" else slot.value
-        made = rasa_speedups._copy_slot(slot)
+        made = slot_copy._copy_slot(slot)
         python = copy._reconstruct(slot, None, *slot.__reduce_ex__(4))  # Python's default copy
         assert type(made) is type(python) and made.__dict__ == python.__dict__ and made is not slot
         made.value = "changed on the copy"
@@ -307,14 +250,14 @@ def test_a_slot_copies_as_pythons_own_copy_makes_it():
 def test_whether_a_domain_is_empty_is_rasas_answer_and_leaves_the_domain_as_it_was():
     from rasa.shared.core.domain import Domain
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import domain_empty
 
     for domain in (Domain.load(str(ROOT / "domain.yml")), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
         written = domain.as_dict()
-        expected = rasa_speedups._rasa_is_empty(domain)
-        assert rasa_speedups._domain_is_empty(domain) is expected
-        assert rasa_speedups._domain_is_empty(domain) is expected and domain.as_dict() == written
-    assert rasa_speedups._domain_is_empty(Domain.empty()) and not rasa_speedups._domain_is_empty(
+        expected = domain_empty._rasa_is_empty(domain)
+        assert domain_empty._domain_is_empty(domain) is expected
+        assert domain_empty._domain_is_empty(domain) is expected and domain.as_dict() == written
+    assert domain_empty._domain_is_empty(Domain.empty()) and not domain_empty._domain_is_empty(
         Domain.load(str(ROOT / "domain.yml")))
 
 
@@ -325,27 +268,27 @@ def test_a_messages_features_are_combined_once_and_anew_after_a_feature_is_added
     from rasa.shared.nlu.training_data.features import Features
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import features_cache
 
     message = Message(data={TEXT: "hip pain"})
     for origin, width in (("words", 3), ("chars", 5)):
         message.add_features(Features(scipy.sparse.coo_matrix(np.ones((2, width))), "sequence", TEXT, origin))
         message.add_features(Features(scipy.sparse.coo_matrix(np.ones((1, width))), "sentence", TEXT, origin))
-    first = rasa_speedups._all_features(message, TEXT)
+    first = features_cache._all_features(message, TEXT)
     assert [f.features.shape for f in first] == [(2, 8), (1, 8)]  # the two featurizers side by side
     assert [(f.type, f.features.shape) for f in first] == [
-        (f.type, f.features.shape) for f in rasa_speedups._rasa_all_features(message, TEXT)]
-    again = rasa_speedups._all_features(message, TEXT)
+        (f.type, f.features.shape) for f in features_cache._rasa_all_features(message, TEXT)]
+    again = features_cache._all_features(message, TEXT)
     assert again == first and again is not first and all(a is b for a, b in zip(again, first))  # shared
-    assert [f.features.shape for f in rasa_speedups._all_features(message, TEXT, ["chars"])] == [(2, 5), (1, 5)]
+    assert [f.features.shape for f in features_cache._all_features(message, TEXT, ["chars"])] == [(2, 5), (1, 5)]
     message.add_features(Features(np.ones((1, 4)), "sentence", TEXT, "dense"))
-    assert [f.features.shape for f in rasa_speedups._all_features(message, TEXT)] == [(2, 8), (1, 8), (1, 4)]
+    assert [f.features.shape for f in features_cache._all_features(message, TEXT)] == [(2, 8), (1, 8), (1, 4)]
 
 
 def test_a_prediction_whose_inputs_do_not_fit_the_graph_goes_through_tensorflows_own_call():
     import tensorflow as tf
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import prediction_call
 
     @tf.function(input_signature=[[tf.TensorSpec([None, 2], tf.float32), tf.TensorSpec([None], tf.int64)]])
     def step(batch):
@@ -354,12 +297,12 @@ def test_a_prediction_whose_inputs_do_not_fit_the_graph_goes_through_tensorflows
     concrete = step.get_concrete_function()
     specs = tf.nest.flatten(concrete.structured_input_signature[0][0], expand_composites=True)
     batch = (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([10, 20]))  # float64 and int64: converted as cast
-    direct = rasa_speedups._call_graph(concrete, specs, batch)
+    direct = prediction_call._call_graph(concrete, specs, batch)
     assert direct["sum"].numpy().tolist() == concrete(batch)["sum"].numpy().tolist() == [13.0, 27.0]
     with pytest.raises((ValueError, TypeError)):  # a wrong shape: TensorFlow's own check refuses it
-        rasa_speedups._call_graph(concrete, specs, (np.ones((2, 3)), np.array([1, 2])))
+        prediction_call._call_graph(concrete, specs, (np.ones((2, 3)), np.array([1, 2])))
     with pytest.raises((ValueError, TypeError)):  # a missing input, likewise
-        rasa_speedups._call_graph(concrete, specs, (np.ones((2, 2)),))
+        prediction_call._call_graph(concrete, specs, (np.ones((2, 2)),))
 
 
 @pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints-prod.yml"])
@@ -407,9 +350,9 @@ def test_an_action_call_sends_the_document_rasas_own_encoder_would(http_receiver
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa import speedups as rasa_speedups
+    from bot.rasa.patches import action_sessions
 
-    monkeypatch.setattr(EndpointConfig, "session", rasa_speedups._kept_session)
+    monkeypatch.setattr(EndpointConfig, "session", action_sessions._kept_session)
     receiver = http_receiver()
     domain = Domain.load(str(ROOT / "domain.yml"))
     tracker = DialogueStateTracker("visitor-é", domain.slots)
@@ -424,7 +367,7 @@ def test_an_action_call_sends_the_document_rasas_own_encoder_would(http_receiver
         with contextlib.suppress(Exception):  # the receiver answers "ok", not an action's reply
             await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses),
                              tracker, domain)
-        await rasa_speedups.close_sessions()
+        await action_sessions.close_sessions()
 
     run_async(call())
     [sent] = receiver.posts
