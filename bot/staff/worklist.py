@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import Case
 
 from bot.core.paths import DATA
 from bot.core.settings import Settings
@@ -99,7 +100,8 @@ def _filtered(query, wanted: LeadFilter, zone: ZoneInfo):
 
 def _pinned():
     """Open priority leads first (emergency, urgent, nerve review, in that order), then the newest."""
-    rank = case(*[(Lead.urgency == u, i) for i, u in enumerate(reversed(URGENCIES)) if u in PRIORITY], else_=9)
+    rank: Case[Any] = case(*[(Lead.urgency == u, i) for i, u in enumerate(reversed(URGENCIES)) if u in PRIORITY],
+                           else_=9)
     return case((Lead.status.in_(("new", "contacted")), rank), else_=9)
 
 
