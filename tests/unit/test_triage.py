@@ -127,7 +127,7 @@ def test_every_rule_is_documented_with_its_outcome_and_source():
 
 
 def test_the_safety_set_against_the_rule_layer_alone():
-    """The rule layer by itself; the full check through the trained model is test_safety_rest.py."""
+    """The rule layer by itself; the full check through the trained model is test_safety_set.py."""
     messages = yaml.safe_load((ROOT / "tests" / "safety_messages.yml").read_text())
     missed = [m for m in messages["emergency"] if worst(TRIAGE.red_flags(m)) != EMERGENCY]
     alarms = [m for m in messages["benign"] if TRIAGE.red_flags(m)]
