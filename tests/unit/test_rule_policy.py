@@ -1,4 +1,5 @@
-"""The rule policy's matching, each rule read once, finds exactly the rules Rasa's own matching finds."""
+"""MediusRulePolicy's matching, each rule read once, finds exactly the rules Rasa's own matching finds;
+with its switch off, or on other versions, it is Rasa's RulePolicy."""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +10,7 @@ import tarfile
 import pytest
 
 from bot.core.paths import ROOT
-from bot.rasa.rule_keys import possible_keys
+from bot.rasa.rule_policy import possible_keys
 from tests.conftest import MODEL
 
 
@@ -116,7 +117,7 @@ def test_the_rules_found_are_rasas_for_every_step_of_every_conversation(lookup):
         for candidate in (states, varied(states, rng)):
             for table in tables:
                 expected = RulePolicy._get_possible_keys(rasa, table, candidate)
-                assert possible_keys(rasa, table, candidate) == expected
+                assert possible_keys(table, candidate) == expected
                 compared += 1
                 found += bool(expected)
     assert compared > 2000 and found > 500  # many matched, many not: every path of the checks was taken
@@ -125,7 +126,7 @@ def test_the_rules_found_are_rasas_for_every_step_of_every_conversation(lookup):
 def test_the_latest_states_are_the_last_of_rasas_states_of_the_whole_conversation():
     from rasa.shared.core.events import SlotSet
 
-    from bot.rasa.rule_keys import latest_states
+    from bot.rasa.rule_policy import latest_states
 
     steps = cut = 0
     for domain, tracker in itertools.chain(conversation_steps(), conversation_steps(joined=True)):
@@ -141,11 +142,80 @@ def test_the_latest_states_are_the_last_of_rasas_states_of_the_whole_conversatio
 
 
 def test_the_policy_matches_only_as_many_latest_states_as_its_longest_rule_has(lookup):
-    from types import SimpleNamespace
+    from bot.rasa.rule_policy import longest_rule
 
-    from bot.rasa.rule_keys import longest_rule
-
-    policy = SimpleNamespace(lookup=lookup)
-    assert longest_rule(policy) == max(len(json.loads(key)) for table in ("rules", "rules_for_loop_unhappy_path")
+    assert longest_rule(lookup) == max(len(json.loads(key)) for table in ("rules", "rules_for_loop_unhappy_path")
                                        for key in lookup[table])
-    assert 2 <= longest_rule(policy) <= 6  # far fewer than a conversation's states
+    assert 2 <= longest_rule(lookup) <= 6  # far fewer than a conversation's states
+
+
+def test_the_policy_is_registered_as_rasa_needs_a_custom_policy_and_named_in_the_config():
+    import yaml
+    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+
+    from bot.rasa.rule_policy import MediusRulePolicy
+
+    registered = DefaultV1Recipe._from_registry("bot.rasa.rule_policy.MediusRulePolicy")
+    assert registered.clazz is MediusRulePolicy and registered.is_trainable
+    assert registered.types == {DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT}
+    [policy] = yaml.safe_load((ROOT / "config.yml").read_text())["policies"]
+    assert policy["name"] == "bot.rasa.rule_policy.MediusRulePolicy"
+
+
+def loaded_policy(tmp_path, env: dict, monkeypatch):
+    """MediusRulePolicy as the graph loads it for prediction, under the settings `env` gives."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.core.settings import settings_from
+    from bot.rasa import patches
+    from bot.rasa.rule_policy import MediusRulePolicy
+
+    monkeypatch.setattr(patches, "get_settings", lambda: settings_from(env))
+    config = {**MediusRulePolicy.get_default_config(), "core_fallback_threshold": 0.3}
+    return MediusRulePolicy.load(config, LocalModelStorage(tmp_path), Resource("rule_policy"),
+                                 ExecutionContext(GraphSchema({}), "test"))
+
+
+@pytest.mark.parametrize("env, fast", [({}, True), ({"MEDIUS_RASA_PATCHES_OFF": "graph_runner"}, True),
+                                       ({"MEDIUS_RASA_PATCHES_OFF": "rule_policy"}, False),
+                                       ({"MEDIUS_RASA_SPEEDUPS": "off"}, False)])
+def test_a_loaded_policy_reads_each_rule_once_only_with_its_switch_on(env, fast, tmp_path, monkeypatch):
+    from bot.rasa import patches
+
+    patches.versions_fit.cache_clear()
+    try:
+        assert loaded_policy(tmp_path, env, monkeypatch).reads_rules_once is fast
+    finally:
+        patches.versions_fit.cache_clear()
+
+
+def test_on_other_versions_a_loaded_policy_matches_as_rasa(tmp_path, monkeypatch):
+    from bot.rasa import patches
+
+    monkeypatch.setattr(patches, "_installed_version", lambda package: "0.1")
+    patches.versions_fit.cache_clear()
+    try:
+        assert not loaded_policy(tmp_path, {}, monkeypatch).reads_rules_once
+    finally:
+        patches.versions_fit.cache_clear()
+
+
+def test_a_policy_matching_as_rasa_runs_rasas_own_code_and_its_own_otherwise(lookup, tmp_path, monkeypatch):
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    policy = loaded_policy(tmp_path, {}, monkeypatch)
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", lambda self, lookup, states: {"Rasa's keys"})
+    monkeypatch.setattr(RulePolicy, "_prediction_states", lambda self, *args, **kwargs: ["Rasa's states"])
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("visitor", domain.slots)
+    policy.lookup = lookup
+    policy.reads_rules_once = False
+    assert policy._get_possible_keys(lookup["rules"], []) == {"Rasa's keys"}
+    assert policy._prediction_states(tracker, domain) == ["Rasa's states"]
+    policy.reads_rules_once = True
+    assert policy._get_possible_keys(lookup["rules"], []) == set(lookup["rules"])  # no state: every rule fits
+    assert policy._prediction_states(tracker, domain) == [{}]  # the empty conversation's one state

@@ -1,22 +1,11 @@
-"""RulePolicy's matching of the conversation against its rules, with each rule read once.
+"""Rasa's RulePolicy, trained as Rasa trains it, matching a conversation against its rules faster.
 
-Measured by timing each stage of a turn: the rule policy's two predictions
-were the largest cost of a turn after the NLU, half of it in
-`RulePolicy._get_possible_keys`. For each of the ~200 rules and each turn of the
-conversation it parsed the rule's JSON key through a cache, reversed its
-states into a new list and turned JSON lists back into tuples, one function
-call per check. Here each rule is prepared once per lookup table, the same
-checks run inline, and the walk back through the conversation stops once every
-rule left is shorter than the turns already matched (from there on Rasa
-accepts every one). Rules are also filed by the previous action and intent
-their latest state asks for, so a turn checks only the few that can match it
-(of 196 rules, a handful). The keys found are Rasa's (tests/test_rule_keys.py).
-
-The states matched are the conversation's latest ones only, as many as the
-longest rule has (four): Rasa worked out a state for every step of the whole
-conversation, twice a prediction, four times a turn, and the matching never
-looks further back than its longest rule. The slots and the loop of those
-states still come from every event before them.
+Named in config.yml. A loaded policy reads each rule once and files it by the previous action and
+intent its latest state asks for, so a turn checks only the few rules that can match; and it works
+out only the conversation's latest states, as many as its longest rule has. The rules found are
+Rasa's (tests/unit/test_rule_policy.py); figures in docs/performance.md. With the switch
+`rule_policy` off (MEDIUS_RASA_PATCHES_OFF, MEDIUS_RASA_SPEEDUPS=off) or on Rasa versions the
+patches were not written for (bot/rasa/patches), it is Rasa's RulePolicy.
 """
 from __future__ import annotations
 
@@ -25,15 +14,58 @@ from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
-from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
+
+from bot.rasa import patches
 
 # A rule state as its checks need it: (its previous action, [(state type, [(key, value)])]).
 RuleState = Tuple[Any, List[Tuple[str, List[Tuple[str, Any]]]]]
 Rule = Tuple[str, List[RuleState]]  # (key, its states from the latest back)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class MediusRulePolicy(RulePolicy):
+    """RulePolicy, whose predictions once loaded find the matching rules with each rule read once."""
+
+    reads_rules_once = False  # training (and its checks for contradicting rules) runs Rasa's own matching
+
+    @classmethod
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> MediusRulePolicy:
+        """RulePolicy.load; the policy matches faster if the switch `rule_policy` is on and the versions fit."""
+        policy = super().load(config, model_storage, resource, execution_context, **kwargs)
+        assert isinstance(policy, MediusRulePolicy)
+        policy.reads_rules_once = patches.is_on(patches.RULE_POLICY)
+        return policy
+
+    def _get_possible_keys(self, lookup: Dict[str, Any], states: List[State]) -> Set[str]:
+        """The keys of the rules that fit the conversation's states, as Rasa's finds them."""
+        if not self.reads_rules_once:
+            return super()._get_possible_keys(lookup, states)
+        return possible_keys(lookup, states)
+
+    def _prediction_states(self, tracker: DialogueStateTracker, domain: Domain,
+                           use_text_for_last_user_input: bool = False,
+                           rule_only_data: Optional[Dict[str, Any]] = None) -> List[State]:
+        """The conversation's latest states only, as many as the longest rule has (the matching looks no further).
+
+        The slots and the loop of those states still come from every event before them.
+        """
+        featurizer = self.featurizer
+        if not self.reads_rules_once or type(featurizer) is not MaxHistoryTrackerFeaturizer:  # Rasa's own way
+            return super()._prediction_states(tracker, domain, use_text_for_last_user_input, rule_only_data)
+        keep = max(longest_rule(self.lookup), featurizer.max_history or 0)
+        states = featurizer.slice_state_history(latest_states(domain, tracker, keep), featurizer.max_history)
+        featurizer._choose_last_user_input([states], use_text_for_last_user_input)  # noqa: SLF001 - as Rasa's
+        return states
 
 
 class Prepared(NamedTuple):
@@ -45,7 +77,6 @@ class Prepared(NamedTuple):
 
 
 _prepared: Dict[int, Prepared] = {}
-_rasa_prediction_states = RulePolicy._prediction_states
 
 
 def _prepare(lookup: Dict[str, Any]) -> Prepared:
@@ -100,8 +131,12 @@ def _matches(checks: List[Tuple[str, List[Tuple[str, Any]]]], state: Dict[str, A
     return True
 
 
-def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, Any]]) -> Set[str]:
-    """RulePolicy._get_possible_keys: the keys of the rules that fit the conversation's states."""
+def possible_keys(lookup: Dict[str, Any], states: List[Dict[str, Any]]) -> Set[str]:
+    """RulePolicy._get_possible_keys: the keys of the rules that fit the conversation's states.
+
+    The walk back through the conversation stops once every rule left is shorter
+    than the turns already matched (from there on Rasa accepts every one).
+    """
     _, rules, by_latest, _ = _prepare(lookup)
     remaining = rules
     if states:  # only the rules whose latest state can match the conversation's: checked below as every rule is
@@ -128,9 +163,9 @@ def possible_keys(policy: Any, lookup: Dict[str, Any], states: List[Dict[str, An
     return {key for key, _ in remaining}
 
 
-def longest_rule(policy: Any) -> int:
-    """How many states the policy's longest rule has (a rule for a loop's unhappy path included)."""
-    tables = [policy.lookup.get(name) or {} for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH)]
+def longest_rule(lookup: Dict[str, Any]) -> int:
+    """How many states a policy's longest rule has (a rule for a loop's unhappy path included)."""
+    tables = [lookup.get(name) or {} for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH)]
     return max([_prepare(table).longest for table in tables] + [1])
 
 
@@ -149,21 +184,8 @@ def latest_states(domain: Domain, tracker: DialogueStateTracker, keep: int) -> L
     for event in applied:
         if isinstance(event, ActionExecuted):
             if step >= first:
-                states.append(domain._clean_state(domain.get_active_state(prior)))
+                states.append(domain._clean_state(domain.get_active_state(prior)))  # noqa: SLF001 - as Rasa's
             step += 1
         prior.update(event)
-    states.append(domain._clean_state(domain.get_active_state(prior)))
-    return states
-
-
-def prediction_states(policy: Any, tracker: DialogueStateTracker, domain: Domain,
-                      use_text_for_last_user_input: bool = False, rule_only_data: Optional[Dict[str, Any]] = None
-                      ) -> List[State]:
-    """RulePolicy._prediction_states, with the conversation's latest states only (see the module's docstring)."""
-    featurizer = policy.featurizer
-    if type(featurizer) is not MaxHistoryTrackerFeaturizer:  # another featurizer: Rasa's own way
-        return _rasa_prediction_states(policy, tracker, domain, use_text_for_last_user_input, rule_only_data)
-    keep = max(longest_rule(policy), featurizer.max_history or 0)
-    states = featurizer.slice_state_history(latest_states(domain, tracker, keep), featurizer.max_history)
-    featurizer._choose_last_user_input([states], use_text_for_last_user_input)
+    states.append(domain._clean_state(domain.get_active_state(prior)))  # noqa: SLF001 - as Rasa's walk
     return states
