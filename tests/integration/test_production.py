@@ -19,6 +19,8 @@ from tests.integration.test_booking import book, by_sender
 from tests.support.helpers import Visitor
 from tests.support.servers import running_assistant
 
+pytestmark = pytest.mark.slow  # about 3 minutes: the production topology of its own, processes killed
+
 
 @pytest.fixture(scope="module")
 def prod(clinics_file):
