@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from bot.core.red_flag_model import RedFlagModel
 from bot.core.triage import NO_FLAG, Assessment, Reading, Triage, cached_triage, clean
@@ -21,6 +21,7 @@ from bot.core.triage import NO_FLAG, Assessment, Reading, Triage, cached_triage,
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "red_flag_model.joblib"
+VERDICT_KEY = "safety_net"  # where the Rasa component leaves the verdict on the parsed message
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,15 @@ class SafetyNet:
 
 
 def keeps_private(verdict: Verdict, triage: Triage) -> bool:
+    return carried_keeps_private(verdict.as_output(), triage) or bool(verdict.reading.findings)
+
+
+def carried_keeps_private(carried: Mapping[str, Any], triage: Triage) -> bool:
+    """The same decision from a verdict carried on a parsed message (`Verdict.as_output`)."""
     threshold = float(triage.model_policy.get("keep_out_of_gaps", 0.3))
-    return bool(verdict.assessment.level or verdict.reading.findings or verdict.flag_probability >= threshold)
+    probability = carried.get("flag_probability")
+    return bool(carried.get("level") or carried.get("rules") or
+                (isinstance(probability, (int, float)) and probability >= threshold))
 
 
 def model_from_archive(archive: Path) -> Optional[RedFlagModel]:

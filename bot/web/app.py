@@ -37,13 +37,14 @@ from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
-from bot.core.triage import EMERGENCY, cached_triage, worst
+from bot.core.safety_net import SafetyNet, load_net
+from bot.core.triage import CONFIRM, EMERGENCY, URGENT
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
 from bot.core.guard import (MAX_BODY_BYTES, TOKEN_HEADER, TOO_LARGE, UNAVAILABLE, AddressHasher, ChatRequest,
                            RateLimiter, Refusal, TurnCache, admit, check_caller, is_trusted_server, parse_chat_request,
-                           slow_down)
+                           slow_down, unavailable_with)
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class ChatForwarder:
         self.turns = TurnCache()
         self._clients: List[aiohttp.ClientSession] = []
         self._busy = [0] * len(settings.rasa_urls)  # turns in flight to each Rasa process, from this web process
+        self._safety_net: Optional[SafetyNet] = None
         self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
 
     @property
@@ -236,7 +238,7 @@ class ChatForwarder:
                     await asyncio.wait_for(self._gates[index].enter(), deadline - loop.time())
                 except asyncio.TimeoutError:
                     logger.error("Assistant too busy: no turn free in %s s", self.settings.chat_timeout_seconds)
-                    return self.unavailable(chat.message)
+                    return self.unavailable(chat)
                 try:
                     timeout = aiohttp.ClientTimeout(total=max(deadline - loop.time(), 0.001), sock_connect=3.0)
                     async with self.clients[index].post(
@@ -251,32 +253,51 @@ class ChatForwarder:
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                     # It may have taken the turn: never send it twice.
                     logger.error("Assistant unreachable: %s", type(error).__name__)
-                    return self.unavailable(chat.message)
+                    return self.unavailable(chat)
                 finally:
                     self._gates[index].leave()
             finally:
                 self._busy[index] -= 1
         if status is None:
             logger.error("No assistant process reachable")
-            return self.unavailable(chat.message)
+            return self.unavailable(chat)
         if status == 200 and isinstance(replies, list):
             return 200, replies
         if 400 <= status < 500 and isinstance(replies, dict) and replies.get("message"):
             return status, replies
         logger.error("Assistant answered HTTP %s", status)
-        return self.unavailable(chat.message)
+        return self.unavailable(chat)
 
-    def unavailable(self, message: str) -> Tuple[int, Any]:
-        """Rasa cannot answer: still give emergency advice where the red-flag rules see an emergency.
+    @property
+    def safety_net(self) -> SafetyNet:
+        """The whole net, rules and the red-flag model of the model Rasa runs; loaded before the first visitor."""
+        if self._safety_net is None:
+            self._safety_net = load_net(self.settings.triage_file, self.settings.rasa_model)
+        return self._safety_net
 
-        Emergency advice must not depend on one process. Only the rules run here
-        (no model, no confirming question), so a rule's emergency is advised as is.
+    def unavailable(self, chat: ChatRequest) -> Tuple[int, Any]:
+        """Rasa cannot answer: still give the safety advice the whole net sees, and the clinic's phone otherwise.
+
+        Advice must not depend on one process. Here no question can be answered,
+        so a possible emergency (the confirming question's tier) gets the
+        question's own advice ("If yes, please call 911 now") as emergency advice;
+        an urgent red flag gets "a doctor within a day". Nothing here may fail the
+        visitor: a message the net cannot read still gets the clinic's contact.
         """
-        if not message.startswith("/") and worst(cached_triage(str(self.settings.triage_file)).red_flags(message)) \
-                == EMERGENCY:
-            return 200, [data.emergency_response()]
+        try:
+            if not chat.message.startswith("/"):
+                assessment = self.safety_net.judge(chat.message).assessment
+                if assessment.level == EMERGENCY:
+                    return 200, [data.emergency_response(assessment.topic)]
+                if assessment.level == CONFIRM:
+                    advice = data.advice_response("utter_confirm_red_flag", assessment.topic)
+                    return 200, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
+                if assessment.level == URGENT:
+                    return 200, [data.advice_response("utter_urgent")]
+        except Exception as error:  # the advice path must never crash: the clinic's contact below
+            logger.error("Safety net failed with the assistant down: %s", type(error).__name__)
         logger.info("Chat request refused: %s", UNAVAILABLE.code)
-        return UNAVAILABLE.status, UNAVAILABLE.body()
+        return UNAVAILABLE.status, unavailable_with(chat.clinic.contact_phrase())
 
     @staticmethod
     def refuse(refusal: Refusal, headers: Optional[Dict[str, str]] = None) -> Response:
@@ -341,8 +362,8 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        # The red-flag rules loaded before the first visitor: with Rasa down, an emergency is answered from them.
-        await asyncio.to_thread(cached_triage, str(settings.triage_file))
+        # The safety net (rules and model) loaded before the first visitor: with Rasa down, it still advises.
+        await asyncio.to_thread(lambda: chat.safety_net)
         yield
         await chat.close()
 
