@@ -126,7 +126,7 @@ test: validate system-deps node_modules/.installed $(MODEL) $(TOKEN_FILE)
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
-	$(PY) -m bench.safety
+	$(PY) -m bench.safety --report docs/safety-report.md
 	$(PY) -m bench.answers
 
 bench: $(MODEL) system-deps
