@@ -12,11 +12,12 @@ import logging
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
 from bot.core.red_flag_model import RedFlagModel
-from bot.core.triage import NO_FLAG, Assessment, Reading, Triage, cached_triage, clean
+from bot.core.triage import NO_FLAG, Assessment, Reading, Triage, clean
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,23 @@ def carried_keeps_private(carried: Mapping[str, Any], triage: Triage) -> bool:
 
 
 def model_from_archive(archive: Path) -> Optional[RedFlagModel]:
-    """The red-flag model inside a trained Rasa model archive, as Rasa loads it; None if there is none."""
+    """The red-flag model inside a trained Rasa model archive, as Rasa loads it; None if there is none.
+
+    Read once per archive and version in a process: finding it means decompressing the whole archive.
+    """
+    try:
+        version = archive.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _model_from_archive(str(archive), version)
+
+
+@lru_cache(maxsize=2)
+def _model_from_archive(path: str, version: int) -> Optional[RedFlagModel]:
+    archive = Path(path)
     try:
         with tarfile.open(archive) as bundle:
-            member = next((m for m in bundle.getmembers() if m.name.endswith(MODEL_FILE)), None)
+            member = next((m for m in bundle if m.name.endswith(MODEL_FILE)), None)  # stops at it
             if member is None:
                 return None
             with tempfile.TemporaryDirectory() as directory:
@@ -90,10 +104,3 @@ def model_from_archive(archive: Path) -> Optional[RedFlagModel]:
     except (OSError, tarfile.TarError, ValueError) as error:
         logger.warning("No red-flag model read from %s (%s): the rules decide alone", archive, type(error).__name__)
         return None
-
-
-def load_net(triage_file: Path, archive: Optional[Path] = None) -> SafetyNet:
-    """The net from the rules file and, where there is one, the model in the Rasa model archive."""
-    model = model_from_archive(archive) if archive is not None and archive.exists() else None
-    return SafetyNet(cached_triage(str(triage_file)), model)
-

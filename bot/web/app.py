@@ -37,8 +37,9 @@ from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
-from bot.core.safety_net import SafetyNet, load_net
-from bot.core.triage import CONFIRM, EMERGENCY, URGENT
+from bot.core.red_flag_model import RedFlagModel
+from bot.core.safety_net import SafetyNet, model_from_archive
+from bot.core.triage import CONFIRM, EMERGENCY, URGENT, cached_triage
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
@@ -142,7 +143,8 @@ class ChatForwarder:
         self.turns = TurnCache()
         self._clients: List[aiohttp.ClientSession] = []
         self._busy = [0] * len(settings.rasa_urls)  # turns in flight to each Rasa process, from this web process
-        self._safety_net: Optional[SafetyNet] = None
+        self._red_flag_model: Optional[RedFlagModel] = None
+        self._model_loading: Optional[asyncio.Future] = None
         self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
 
     @property
@@ -270,10 +272,18 @@ class ChatForwarder:
 
     @property
     def safety_net(self) -> SafetyNet:
-        """The whole net, rules and the red-flag model of the model Rasa runs; loaded before the first visitor."""
-        if self._safety_net is None:
-            self._safety_net = load_net(self.settings.triage_file, self.settings.rasa_model)
-        return self._safety_net
+        """The whole net: the rules, and the red-flag model of the model Rasa runs once it is read."""
+        return SafetyNet(cached_triage(str(self.settings.triage_file)), self._red_flag_model)
+
+    async def load_safety_net(self) -> None:
+        """The rules before the first visitor; the model (read from the Rasa model archive, seconds) after."""
+        await asyncio.to_thread(cached_triage, str(self.settings.triage_file))
+
+        def read_model() -> None:
+            if self.settings.rasa_model.exists():
+                self._red_flag_model = model_from_archive(self.settings.rasa_model)
+
+        self._model_loading = asyncio.get_running_loop().run_in_executor(None, read_model)
 
     def unavailable(self, chat: ChatRequest) -> Tuple[int, Any]:
         """Rasa cannot answer: still give the safety advice the whole net sees, and the clinic's phone otherwise.
@@ -362,8 +372,9 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        # The safety net (rules and model) loaded before the first visitor: with Rasa down, it still advises.
-        await asyncio.to_thread(lambda: chat.safety_net)
+        # The safety net's rules loaded before the first visitor, its model just after: with Rasa down, it
+        # still advises.
+        await chat.load_safety_net()
         yield
         await chat.close()
 

@@ -22,6 +22,7 @@ ROWS = [
     ("both_legs", "tempo: gradual", "both legs have felt a bit weak for a couple of years, slowly, hips ache", URGENT),
     ("both_legs", "everyday tiredness", "both legs were tired after the long hike but fine the next day", None),
     ("both_legs", "negated", "no weakness in either leg, just an achy outer hip", None),
+    ("both_legs", "one side, hip and calf", "my right hip and right calf have both felt weaker lately, why?", None),
     # ---- loss of sensation when passing urine or wiping ----
     ("urethral_sensation", "everyday", "since yesterday I can't feel myself peeing, and my back hurts", EMERGENCY),
     ("urethral_sensation", "euphemism", "when I go for a wee I can't tell it's coming out, started today", EMERGENCY),
