@@ -194,7 +194,8 @@ class Triage:
         ConText's scope: from a named person (`before` the words, in their sentence) to the first word
         of the visitor's own ("I", "me"), or else to the end of the sentence and on through the next.
         Over: a disclaimer in the message ("that was him, not me"), or nothing in the scope saying it is
-        going on now ("she can't stand", "since this morning").
+        going on now ("she can't stand", "since this morning"). Nerve signs are never discounted so: a
+        relative's tingling foot is still worth the screening.
         """
         people = [m.end() for c in self.other_person for m in c.finditer(before)]
         if not people or self.first_person.search(before[max(people):]):
@@ -203,10 +204,10 @@ class Triage:
             return True
         own = self.first_person.search(rest)
         if own:
-            scope = rest[:own.start()]
+            scope = f"{before[max(people):]} {rest[:own.start()]}"
         else:
             own = self.first_person.search(following)
-            scope = rest + " " + (following[:own.start()] if own else following)
+            scope = f"{before[max(people):]} {rest} {following[:own.start()] if own else following}"
         return not any(c.search(scope) for c in self.other_ongoing + self.other_now)
 
     @staticmethod
@@ -233,7 +234,7 @@ class Triage:
             sentence = span.sent
             if self._negated(doc, start) or any(c.search(part) for part in clauses for c in self.unreal_cues) or (
                     key not in self.history_keys and all(self._only_past(part) for part in clauses)) or (
-                    not key.endswith("#unless") and self._someone_elses(
+                    key != "nerve" and not key.endswith("#unless") and self._someone_elses(
                         doc[sentence.start:start].text, doc[start:sentence.end].text,
                         doc[sentence.end:self._next_end(doc, sentence)].text, doc.text)):
                 if dropped is not None:

@@ -12,7 +12,7 @@ from bench.servers import WebServer, free_port
 from bot.core.paths import DATA
 from bot.core.safety_net import VERDICT_KEY, SafetyNet, model_from_archive
 from bot.core.settings import settings_from
-from bot.core.triage import load_triage
+from bot.core.triage import cached_triage, load_triage
 from bot.leads import content_gaps as gaps
 from bot.web.app import create_app
 from tests.conftest import MODEL
@@ -45,6 +45,8 @@ def rasa_down(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train`")
     settings = dataclasses.replace(settings_from({}), rasa_url=f"http://127.0.0.1:{free_port()}", rasa_model=MODEL)
+    cached_triage(str(settings.triage_file))  # spaCy's import takes longer than WebServer waits for a start
+    model_from_archive(MODEL)  # read once per process, so the first message is judged by the whole net
     with WebServer(create_app(settings), free_port()) as server:
         yield server
 
