@@ -8,7 +8,7 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/medius.tar.gz
 # What the model is trained from. The other data files (topics, causes, typed
 # answers, clinics, widget) are read by the actions and the web server at run time.
-TRAIN_INPUTS := config.yml domain.yml data/triage.yml data/red_flag_corpus.yml \
+TRAIN_INPUTS := config.yml domain.yml data/triage.yml data/red_flag_corpus.yml data/red_flag_categories.yml \
 	$(shell find data/nlu data/rules data/stories data/responses -type f -name '*.yml' 2>/dev/null)
 
 # Settings from .env (if present) reach every command below.
@@ -155,7 +155,7 @@ test-fast: install
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
-	$(PY) -m bench.safety
+	$(PY) -m bench.safety --report docs/safety-report.md
 	$(PY) -m bench.answers
 
 bench: $(MODEL) system-deps

@@ -51,9 +51,12 @@ from bot.core.guard import (
     is_trusted_server,
     parse_chat_request,
     slow_down,
+    unavailable_with,
 )
+from bot.core.red_flag_model import RedFlagModel
+from bot.core.safety_net import SafetyNet, model_from_archive
 from bot.core.settings import Settings
-from bot.core.triage import EMERGENCY, cached_triage, worst
+from bot.core.triage import CONFIRM, EMERGENCY, URGENT, cached_triage
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.inbox import PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
@@ -154,6 +157,8 @@ class ChatForwarder:
         self.turns = TurnCache()
         self._clients: List[aiohttp.ClientSession] = []
         self._busy = [0] * len(settings.rasa_urls)  # turns in flight to each Rasa process, from this web process
+        self._red_flag_model: Optional[RedFlagModel] = None
+        self._model_loading: Optional[asyncio.Future] = None
         self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
 
     @property
@@ -249,7 +254,7 @@ class ChatForwarder:
                     await asyncio.wait_for(self._gates[index].enter(), deadline - loop.time())
                 except asyncio.TimeoutError:
                     logger.error("Assistant too busy: no turn free in %s s", self.settings.chat_timeout_seconds)
-                    return self.unavailable(chat.message)
+                    return self.unavailable(chat)
                 try:
                     timeout = aiohttp.ClientTimeout(total=max(deadline - loop.time(), 0.001), sock_connect=3.0)
                     async with self.clients[index].post(
@@ -264,32 +269,59 @@ class ChatForwarder:
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                     # It may have taken the turn: never send it twice.
                     logger.error("Assistant unreachable: %s", type(error).__name__)
-                    return self.unavailable(chat.message)
+                    return self.unavailable(chat)
                 finally:
                     self._gates[index].leave()
             finally:
                 self._busy[index] -= 1
         if status is None:
             logger.error("No assistant process reachable")
-            return self.unavailable(chat.message)
+            return self.unavailable(chat)
         if status == 200 and isinstance(replies, list):
             return 200, replies
         if 400 <= status < 500 and isinstance(replies, dict) and replies.get("message"):
             return status, replies
         logger.error("Assistant answered HTTP %s", status)
-        return self.unavailable(chat.message)
+        return self.unavailable(chat)
 
-    def unavailable(self, message: str) -> Tuple[int, Any]:
-        """Rasa cannot answer: still give emergency advice where the red-flag rules see an emergency.
+    @property
+    def safety_net(self) -> SafetyNet:
+        """The whole net: the rules, and the red-flag model of the model Rasa runs once it is read."""
+        return SafetyNet(cached_triage(str(self.settings.triage_file)), self._red_flag_model)
 
-        Emergency advice must not depend on one process. Only the rules run here
-        (no model, no confirming question), so a rule's emergency is advised as is.
+    async def load_safety_net(self) -> None:
+        """The rules before the first visitor; the model (read from the Rasa model archive, seconds) after."""
+        await asyncio.to_thread(cached_triage, str(self.settings.triage_file))
+
+        def read_model() -> None:
+            if self.settings.rasa_model.exists():
+                self._red_flag_model = model_from_archive(self.settings.rasa_model)
+
+        self._model_loading = asyncio.get_running_loop().run_in_executor(None, read_model)
+
+    def unavailable(self, chat: ChatRequest) -> Tuple[int, Any]:
+        """Rasa cannot answer: still give the safety advice the whole net sees, and the clinic's phone otherwise.
+
+        Advice must not depend on one process. Here no question can be answered,
+        so a possible emergency (the confirming question's tier) gets the
+        question's own advice ("If yes, please call 911 now") as emergency advice;
+        an urgent red flag gets "a doctor within a day". Nothing here may fail the
+        visitor: a message the net cannot read still gets the clinic's contact.
         """
-        if not message.startswith("/") and worst(cached_triage(str(self.settings.triage_file)).red_flags(message)) \
-                == EMERGENCY:
-            return 200, [data.emergency_response()]
+        try:
+            if not chat.message.startswith("/"):
+                assessment = self.safety_net.judge(chat.message).assessment
+                if assessment.level == EMERGENCY:
+                    return 200, [data.emergency_response(assessment.topic)]
+                if assessment.level == CONFIRM:
+                    advice = data.advice_response("utter_confirm_red_flag", assessment.topic)
+                    return 200, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
+                if assessment.level == URGENT:
+                    return 200, [data.advice_response("utter_urgent")]
+        except Exception as error:  # the advice path must never crash: the clinic's contact below
+            logger.error("Safety net failed with the assistant down: %s", type(error).__name__)
         logger.info("Chat request refused: %s", UNAVAILABLE.code)
-        return UNAVAILABLE.status, UNAVAILABLE.body()
+        return UNAVAILABLE.status, unavailable_with(chat.clinic.contact_phrase())
 
     @staticmethod
     def refuse(refusal: Refusal, headers: Optional[Dict[str, str]] = None) -> Response:
@@ -354,8 +386,9 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        # The red-flag rules loaded before the first visitor: with Rasa down, an emergency is answered from them.
-        await asyncio.to_thread(cached_triage, str(settings.triage_file))
+        # The safety net's rules loaded before the first visitor, its model just after: with Rasa down, it
+        # still advises.
+        await chat.load_safety_net()
         yield
         await chat.close()
 
