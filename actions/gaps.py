@@ -9,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.core.settings import get_settings
 from bot.core.safety_net import VERDICT_KEY, carried_keeps_private
+from bot.core.settings import get_settings
 from bot.core.triage import cached_triage
 from bot.leads import content_gaps as gaps
 

@@ -34,7 +34,8 @@ def training_corpus(corpus_file: Path, categories_file: Optional[Path] = None) -
     return expand(load_corpus(corpus_file), categories=categories)
 
 
-def expand(corpus: Mapping[str, Any], seed: int = SEED, categories: Optional[Mapping[str, Any]] = None) -> List[Example]:
+def expand(corpus: Mapping[str, Any], seed: int = SEED,
+           categories: Optional[Mapping[str, Any]] = None) -> List[Example]:
     """Every hand-written message, `per_template` distinct fillings of each template, and the corpus by
     categories (bot.core.red_flag_corpus) when given."""
     rng = random.Random(seed)

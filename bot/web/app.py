@@ -318,7 +318,7 @@ class ChatForwarder:
                     return 200, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
                 if assessment.level == URGENT:
                     return 200, [data.advice_response("utter_urgent")]
-        except Exception as error:  # the advice path must never crash: the clinic's contact below
+        except Exception as error:  # noqa: BLE001  # the advice path must never crash: the clinic's contact below
             logger.error("Safety net failed with the assistant down: %s", type(error).__name__)
         logger.info("Chat request refused: %s", UNAVAILABLE.code)
         return UNAVAILABLE.status, unavailable_with(chat.clinic.contact_phrase())
