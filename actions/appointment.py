@@ -32,6 +32,10 @@ def is_clinic_number(tracker: Tracker, phone: Optional[str]) -> bool:
     return bool(phone and own and find_contact(own).phone == phone)
 
 
+def has_entity(tracker: Tracker, name: str) -> bool:
+    return any(e.get("entity") == name for e in tracker.latest_message.get("entities") or [])
+
+
 def consent_events_change_details(tracker: Tracker) -> bool:
     """Whether the latest message gives a booking detail that differs from the one held: a correction."""
     held = {"visitor_name": tracker.get_slot("lead_name"), "contact_time": tracker.get_slot("lead_contact_time"),
@@ -171,6 +175,8 @@ class ValidateAppointmentForm(FormValidationAction):
                                 domain: DomainDict) -> Dict[Text, Any]:
         text = self._typed(tracker, "lead_name")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if has_entity(tracker, "visitor_name"):
+            return {}  # the message frame found the name: its slot mapping took it
         if text is None or intent in ("skip", "refuse") or booking_answers().name(text) is None:
             return {}
         # The whole answer: its validation keeps contact details given with the name.
@@ -184,6 +190,8 @@ class ValidateAppointmentForm(FormValidationAction):
     async def extract_lead_contact_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
         text = self._typed(tracker, "lead_contact_time")
+        if has_entity(tracker, "contact_time"):
+            return {}  # the message frame found the time: its slot mapping took it
         time = booking_answers().time(text) if text is not None else None
         return {"lead_contact_time": time} if time else {}
 

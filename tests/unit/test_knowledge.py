@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -107,14 +108,14 @@ LONG = ("I have been reading all about this and my sister says one thing and my 
         "which is it really")
 
 
-def test_a_long_message_with_two_close_readings_asks_which_is_meant():
-    knowledge = KNOWLEDGE
+def test_a_long_message_with_two_close_readings_asks_which_is_meant_when_a_margin_is_set():
+    knowledge = dataclasses.replace(KNOWLEDGE, unsure_margin=0.1)
     topics = knowledge.two_readings(_ranking("treatment", "self_test", 0.41, 0.38), LONG)
     assert [t.key for t in topics] == ["treatment", "self_test"]
 
 
 def test_a_clear_or_short_message_is_answered_without_asking():
-    knowledge = KNOWLEDGE
+    knowledge = dataclasses.replace(KNOWLEDGE, unsure_margin=0.1)
     assert knowledge.two_readings(_ranking("treatment", "self_test", 0.8, 0.1), LONG) is None
     assert knowledge.two_readings(_ranking("treatment", "self_test", 0.41, 0.38), "how is it treated") is None
 
