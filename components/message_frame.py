@@ -1,13 +1,15 @@
 """Everything a message carries, read before the dialogue decides: booking details, a practical question.
 
-Runs on every message, after the intent classifiers and before the safety net
-(which always wins). It adds entities that the domain's global slot mappings
-take whenever they appear, so a detail fills its slot at any point of the
-conversation: `visitor_name`, `contact` (phone and/or email, normalised),
-`contact_time`, `mode` (online / in_person) and `clinic_info` (the profile field
-a practical question asks about). It sets the intent where the words say more
-than the classifier saw: a practical question is `ask_clinic_info`; a message
-that asks for an appointment, or gives a name with a phone or email, is
+Runs on every message, last: after the intent classifiers and the safety net,
+whose verdict it never changes (a red flag or nerve symptoms keep their intent,
+and the domain's mappings take no booking detail from a red-flag message).
+It adds entities that the domain's global slot mappings take whenever they
+appear, so a detail fills its slot at any point of the conversation:
+`visitor_name`, `contact` (phone and/or email, normalised), `contact_time`,
+`mode` (online / in_person) and `clinic_info` (the profile field a practical
+question asks about). It sets the intent where the words say more than the
+classifier saw: a practical question is `ask_clinic_info`; a message that asks
+for an appointment, or gives a name with a phone or email, is
 `request_appointment`; a firm "never" the classifier took for "stop" is a "no".
 Rule-based (bot.core.details, bot.core.practical; vocabulary in data/): nothing
 to train, well under a millisecond a message.
