@@ -189,9 +189,7 @@ class ValidateAppointmentForm(FormValidationAction):
 
     async def extract_lead_contact_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
-        text = self._typed(tracker, "lead_contact_time")
-        if has_entity(tracker, "contact_time"):
-            return {}  # the message frame found the time: its slot mapping took it
+        text = self._typed(tracker, "lead_contact_time")  # the whole answer to the question, over the frame's part
         time = booking_answers().time(text) if text is not None else None
         return {"lead_contact_time": time} if time else {}
 

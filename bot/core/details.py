@@ -88,7 +88,7 @@ class DetailReader:
             word = token.rstrip(".,;:!?")
             key = _plain(word).strip()
             if key in self.titles and not taken:
-                taken.append(word)  # "Dr. Alan Brooks": the title's full stop ends nothing
+                taken.append(token.rstrip(",;:!?"))  # "Dr. Alan Brooks": the title's full stop ends nothing
                 continue
             if not key or not _WORD.fullmatch(word) or key in self.not_names and key not in self.titles:
                 break

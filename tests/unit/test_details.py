@@ -14,7 +14,7 @@ from bot.core.frame import read_frame
     ("Hi, this is Harold Jenkins, could someone call me back", "Harold Jenkins"),
     ("I'm Margaret, 314 555 0123", "Margaret"),
     ("call me Bob please", "Bob"),
-    ("Dr. Alan Brooks", "Dr Alan Brooks"),
+    ("Dr. Alan Brooks", "Dr. Alan Brooks"),
     ("My name is Mrs Agnes Pemberton-Hall, though my friends call me Aggie.", "Mrs Agnes Pemberton-Hall"),
     ("Pat Moreno 314 555 0123 mornings", "Pat Moreno"),
     ("Frank Oduya", "Frank Oduya"),
