@@ -21,6 +21,7 @@ FORM_SLOTS = ["lead_name", "lead_contact", "lead_phone", "lead_email", "lead_con
               "lead_consent", "lead_invalid_answers"]
 # What a lead says for a question the visitor skipped or could not answer: staff ask it.
 NOT_GIVEN = {"lead_name": "(not given)", "lead_contact_time": "(not given)", "lead_mode": "no preference"}
+UNCLEAR = "unclear"  # an answer to the consent question that is neither yes nor no
 GAVE_UP = "(none)"  # no usable phone or email after two tries: no lead, the clinic's phone instead
 SKIP_BUTTON = {"title": "Skip", "payload": "/skip"}
 
@@ -29,6 +30,26 @@ def is_clinic_number(tracker: Tracker, phone: Optional[str]) -> bool:
     """The clinic's own phone number: never taken as the visitor's."""
     own = data.clinics().resolve(tracker.get_slot("clinic")).phone
     return bool(phone and own and find_contact(own).phone == phone)
+
+
+def has_entity(tracker: Tracker, name: str) -> bool:
+    return any(e.get("entity") == name for e in tracker.latest_message.get("entities") or [])
+
+
+def consent_events_change_details(tracker: Tracker) -> bool:
+    """Whether the latest message gives a booking detail that differs from the one held: a correction."""
+    held = {"visitor_name": tracker.get_slot("lead_name"), "contact_time": tracker.get_slot("lead_contact_time"),
+            "mode": tracker.get_slot("lead_mode")}
+    for entity in tracker.latest_message.get("entities") or []:
+        name, value = entity.get("entity"), entity.get("value")
+        if name in held and value and value != held[name]:
+            return True
+        if name == "contact" and value:
+            found = find_contact(str(value))
+            if (found.phone and found.phone != tracker.get_slot("lead_phone")
+                    or found.email and found.email != tracker.get_slot("lead_email")):
+                return True
+    return False
 
 
 def reset_form() -> List[EventType]:
@@ -47,23 +68,6 @@ class ValidateAppointmentForm(FormValidationAction):
         if tracker.get_slot("clinic_offers_remote"):
             return domain_slots
         return [slot for slot in domain_slots if slot != "lead_mode"]
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        events = self._contact_change(dispatcher, tracker)
-        tracker.add_slots(events)
-        return events + await super().run(dispatcher, tracker, domain)
-
-    def _contact_change(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-        """'Actually my number is ...' at any later question updates the contact details."""
-        if not tracker.get_slot("lead_contact") or tracker.get_slot("requested_slot") == "lead_contact":
-            return []
-        found = find_contact(tracker.latest_message.get("text") or "")
-        if found.problem or is_clinic_number(tracker, found.phone):
-            return []  # "can I just call you at <the clinic's number>?" is not a new number
-        phone = found.phone or tracker.get_slot("lead_phone")
-        email = found.email or tracker.get_slot("lead_email")
-        dispatcher.utter_message(response="utter_contact_updated", contact=handoff.contact_method(phone, email))
-        return [SlotSet("lead_phone", phone), SlotSet("lead_email", email)]
 
     def _invalid(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         """Say what was wrong, without letting a question loop.
@@ -125,13 +129,22 @@ class ValidateAppointmentForm(FormValidationAction):
 
     def validate_lead_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
+        """A phone or email, at its question or anywhere else; a new one replaces the old ("sorry, the number
+        is ..."), and the other kind already given is kept."""
         found = find_contact(str(value or ""))
-        if is_clinic_number(tracker, found.phone):
-            return self._invalid("lead_contact", "utter_invalid_contact/clinic_number", dispatcher, tracker)
-        if found.problem:
-            return self._invalid("lead_contact", f"utter_invalid_contact/{found.problem}", dispatcher, tracker)
-        return {"lead_contact": handoff.contact_method(found.phone, found.email),
-                "lead_phone": found.phone, "lead_email": found.email}
+        old_phone, old_email = tracker.get_slot("lead_phone"), tracker.get_slot("lead_email")
+        asked = tracker.get_slot("requested_slot") == "lead_contact"
+        if is_clinic_number(tracker, found.phone) or found.problem:
+            if not asked:  # "can I just ring you on <the clinic's number>?": not the visitor's number
+                return {"lead_contact": handoff.contact_method(old_phone, old_email) if old_phone or old_email
+                        else None}
+            problem = "clinic_number" if not found.problem else found.problem
+            return self._invalid("lead_contact", f"utter_invalid_contact/{problem}", dispatcher, tracker)
+        phone, email = found.phone or old_phone, found.email or old_email
+        method = handoff.contact_method(phone, email)
+        if (old_phone or old_email) and (phone, email) != (old_phone, old_email):
+            dispatcher.utter_message(response="utter_contact_updated", contact=method)
+        return {"lead_contact": method, "lead_phone": phone, "lead_email": email}
 
     def validate_lead_contact_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
@@ -162,6 +175,8 @@ class ValidateAppointmentForm(FormValidationAction):
                                 domain: DomainDict) -> Dict[Text, Any]:
         text = self._typed(tracker, "lead_name")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if has_entity(tracker, "visitor_name"):
+            return {}  # the message frame found the name: its slot mapping took it
         if text is None or intent in ("skip", "refuse") or booking_answers().name(text) is None:
             return {}
         # The whole answer: its validation keeps contact details given with the name.
@@ -174,18 +189,39 @@ class ValidateAppointmentForm(FormValidationAction):
 
     async def extract_lead_contact_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
-        text = self._typed(tracker, "lead_contact_time")
+        text = self._typed(tracker, "lead_contact_time")  # the whole answer to the question, over the frame's part
         time = booking_answers().time(text) if text is not None else None
         return {"lead_contact_time": time} if time else {}
 
     async def extract_lead_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        """Consent is a plain yes or no. A correction of a detail is read back again; anything else is
+        UNCLEAR, which validate_lead_consent counts (asked once more, then the request ends)."""
         text = self._typed(tracker, "lead_consent")
-        if text is None or intent in ("affirm", "deny"):  # the slot mappings read those
-            return {}
+        if text is None:
+            return {}  # a question: the rules answer it and the form asks again
+        if consent_events_change_details(tracker):
+            return {}  # "actually make it online": the details change, and the summary is read back
         consent = booking_answers().consent(text)
-        return {} if consent is None else {"lead_consent": consent}
+        return {"lead_consent": UNCLEAR if consent is None else consent}
+
+    def validate_lead_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/") and isinstance(value, bool):
+            return {"lead_consent": value}  # the Yes / No buttons
+        if consent_events_change_details(tracker):
+            # "online please", "ok, in person then": a correction, read back again before any yes counts.
+            return {"lead_consent": None}
+        consent = booking_answers().consent(text)
+        if isinstance(value, bool) and consent == value:
+            return {"lead_consent": value}
+        counts = dict(tracker.get_slot("lead_invalid_answers") or {})
+        counts["lead_consent"] = misses = counts.get("lead_consent", 0) + 1
+        if misses >= 2:  # not asked a third time: the request ends, nothing saved
+            return {"lead_consent": False, "lead_invalid_answers": counts}
+        dispatcher.utter_message(response="utter_why/lead_consent")
+        return {"lead_consent": None, "lead_invalid_answers": counts}
 
     async def extract_lead_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
@@ -200,12 +236,27 @@ class ValidateAppointmentForm(FormValidationAction):
         skipped = self._skipped("lead_mode", value)
         if skipped:
             return skipped
-        mode = value if value in ("online", "in_person") else handoff.mode_from_text(str(value or ""))
+        chosen = value in ("online", "in_person")  # a button or the message frame's reading
+        if not chosen and is_question(tracker.latest_message.get("text") or ""):
+            # "what happens in an online one?" asks about the choice: answered, and the question asked again.
+            return self._invalid("lead_mode", "utter_invalid_mode", dispatcher, tracker)
+        mode = value if chosen else handoff.mode_from_text(str(value or ""))
         if self._carries_contact(value):
             return {"lead_mode": None}
         if mode is None:
             return self._invalid("lead_mode", "utter_invalid_mode", dispatcher, tracker)
         return {"lead_mode": mode}
+
+
+def booking_intro_said(tracker: Tracker) -> bool:
+    """Whether this booking has already said whom the details go to (its first question does)."""
+    for event in reversed(tracker.events):  # since this booking began
+        if event.get("event") == "active_loop" and event.get("name") == "appointment_form":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in (
+                "utter_ask_lead_name", "utter_booking_intro"):
+            return True
+    return False
 
 
 class ActionAskLeadName(Action):
@@ -215,14 +266,33 @@ class ActionAskLeadName(Action):
         return "action_ask_lead_name"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        asked = False
-        for event in reversed(tracker.events):  # since this booking began
-            if event.get("event") == "active_loop" and event.get("name") == "appointment_form":
-                break
-            asked = asked or (event.get("event") == "bot"
-                              and (event.get("metadata") or {}).get("utter_action") == "utter_ask_lead_name")
-        dispatcher.utter_message(response="utter_ask_lead_name_again" if asked else "utter_ask_lead_name")
+        dispatcher.utter_message(response="utter_ask_lead_name_again" if booking_intro_said(tracker)
+                                 else "utter_ask_lead_name")
         return []
+
+
+class ActionAskBookingQuestion(Action):
+    """A booking question, after the hand-off's introduction when the details given so far skipped the name
+    question that carries it ("Pat Moreno here, can someone call me?")."""
+
+    slot = "lead_contact"
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not booking_intro_said(tracker):
+            dispatcher.utter_message(response="utter_booking_intro")
+        dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskLeadContactTime(ActionAskBookingQuestion):
+    slot = "lead_contact_time"
+
+
+class ActionAskLeadMode(ActionAskBookingQuestion):
+    slot = "lead_mode"
 
 
 class ActionAskLeadConsent(Action):
@@ -232,6 +302,8 @@ class ActionAskLeadConsent(Action):
         return "action_ask_lead_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not booking_intro_said(tracker):
+            dispatcher.utter_message(response="utter_booking_intro")
         dispatcher.utter_message(response="utter_ask_lead_consent", summary=handoff.summary(
             tracker.get_slot("lead_name") or "", tracker.get_slot("lead_phone"), tracker.get_slot("lead_email"),
             tracker.get_slot("lead_contact_time"), tracker.get_slot("lead_mode")))
@@ -280,7 +352,9 @@ class ActionSubmitAppointment(Action):
         if tracker.get_slot("lead_contact") == GAVE_UP:
             return reset_form()  # utter_booking_needs_contact has said what to do instead
         if tracker.get_slot("lead_consent") is not True:
-            dispatcher.utter_message(response="utter_appointment_no_consent")
+            unclear = (tracker.get_slot("lead_invalid_answers") or {}).get("lead_consent", 0) >= 2
+            dispatcher.utter_message(response="utter_appointment_consent_unclear" if unclear
+                                     else "utter_appointment_no_consent")
             return reset_form()
         phone, email = tracker.get_slot("lead_phone"), tracker.get_slot("lead_email")
         clinic = data.clinics().resolve(tracker.get_slot("clinic"))

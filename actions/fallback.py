@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cause_answers import explain_causes, story_mentions
 from actions.context import describes_nerve_symptoms
-from actions.faq import ask_which_topic, in_context_or_follow_up
+from actions.faq import ask_two_readings, ask_which_topic, faq_selection, in_context_or_follow_up
 from actions.gaps import note_gap
 
 
@@ -33,6 +33,8 @@ class ActionAskRephrase(Action):
             return explain_causes(dispatcher, tracker, mentions)  # a story the NLU could not place
         if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
             return [FollowupAction("utter_offer_nerve_screen")]
+        if ask_two_readings(dispatcher, tracker, faq_selection(tracker.latest_message), placed=False):
+            return [UserUtteranceReverted()]  # a long message: its two likeliest readings, not the menu
         ask_which_topic(dispatcher, "utter_ask_rephrase")
         if not tracker.active_loop.get("name"):  # mid-form, an answer the form could not read is no content gap
             await note_gap(tracker, "fallback")

@@ -80,8 +80,10 @@ class ActionAnswerFaq(Action):
             ask_which_topic(dispatcher, "utter_ask_rephrase")
             await note_gap(tracker, "fallback")
             return []
-        events = answer(dispatcher, topic)
         selector = faq_selection(tracker.latest_message)
+        if ask_two_readings(dispatcher, tracker, selector):
+            return []
+        events = answer(dispatcher, topic)
         other = data.knowledge().runner_up(selector.get("ranking") or [], topic)
         if other is not None:  # a close call: the other reading, one tap away
             dispatcher.utter_message(text=data.knowledge().close_call_prompt,
@@ -90,6 +92,18 @@ class ActionAnswerFaq(Action):
             # A question that also describes nerve-like symptoms: offer the screening too.
             events.append(FollowupAction("utter_offer_nerve_screen"))
         return events
+
+
+def ask_two_readings(dispatcher: CollectingDispatcher, tracker: Tracker, selector: Dict[Text, Any],
+                     placed: bool = True) -> bool:
+    """For a long message with an unclear reading: one short question, the two likeliest topics as buttons."""
+    knowledge = data.knowledge()
+    topics = knowledge.two_readings(selector.get("ranking") or [], tracker.latest_message.get("text") or "", placed)
+    if topics is None or tracker.active_loop.get("name"):
+        return False
+    dispatcher.utter_message(text=knowledge.unsure_prompt,
+                             buttons=[{"title": t.label, "payload": topic_payload(t.key)} for t in topics])
+    return True
 
 
 def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:

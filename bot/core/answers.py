@@ -32,6 +32,11 @@ class TypedAnswers:
         self.words = {kind: [_normalise(p).strip() for p in table[kind]] for kind in (UNSURE, NO, YES)}
         self.mentions = {slot: [_normalise(p).strip() for p in words] for slot, words in table["mentions"].items()}
         self.negations: List[str] = list(table["negations"])
+        self.stop_words = [_normalise(p).strip() for p in table["stop_words"]]
+
+    def says_stop(self, text: str) -> bool:
+        """Words that end the questions ("stop", "enough", "never mind"), not a firm "never"."""
+        return _has(_normalise(text or ""), self.stop_words)
 
     def answer(self, text: str, slot: Optional[str] = None) -> Optional[str]:
         """yes, no or unsure from a typed answer, or None if it is not one."""

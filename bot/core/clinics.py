@@ -1,6 +1,7 @@
 """Clinic profiles: loaded from data, validated at start, and rendered in one place."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ class Clinic:
     colour: str
     privacy_url: str
     greeting: str
+    # The practical questions visitors ask (data/practical.yml); each optional: a missing one is
+    # answered "the clinic can tell you" with the contact line.
+    practical: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
+    services: Tuple[str, ...] = ()
+    not_offered: Tuple[str, ...] = ()
 
     def contact_phrase(self) -> str:
         """How a visitor reaches this clinic, as words that fit after 'you can'."""
@@ -69,6 +75,9 @@ _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _MIN_CONTRAST_WITH_WHITE = 4.5
 _OPTIONAL_TEXT = ("address", "phone", "booking_url")
 _FLAGS = ("offers_remote", "free_phone_consultation")
+# Optional answers to the practical questions (data/practical.yml): text, read at run time.
+PRACTICAL_TEXT = ("insurance", "medicare", "prices", "parking", "languages", "what_to_bring", "telehealth")
+_PRACTICAL_LISTS = ("services", "not_offered")
 
 
 def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
@@ -102,12 +111,31 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
     if greeting is not None and (not isinstance(greeting, str) or not greeting.strip()):
         raise ClinicProfileError(f"{where}.greeting: must be text or left out")
     values["greeting"] = greeting.strip() if greeting else f"Hello! Welcome to {values['name']}."
+    values["practical"] = _parse_practical(where, raw)
+    for name in _PRACTICAL_LISTS:
+        items = raw.get(name)
+        if items is not None and (not isinstance(items, list) or not all(
+                isinstance(item, str) and item.strip() for item in items)):
+            raise ClinicProfileError(f"{where}.{name}: expected a list of text, or left out")
+        values[name] = tuple(item.strip() for item in items or ())
     values.update(_parse_staff(where, raw.get("staff")))
     values["allowed_origins"] = _parse_origins(where, raw.get("allowed_origins"))
-    unknown = set(raw) - set(values) - {"staff"}
+    unknown = set(raw) - set(values) - {"staff"} - set(PRACTICAL_TEXT)
     if unknown:
         raise ClinicProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     return Clinic(**values)
+
+
+def _parse_practical(where: str, raw: Mapping[str, Any]) -> Dict[str, str]:
+    found = {}
+    for name in PRACTICAL_TEXT:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ClinicProfileError(f"{where}.{name}: must be text, or left out")
+        found[name] = " ".join(value.split())
+    return found
 
 
 def _is_http_url(value: Any) -> bool:

@@ -1,11 +1,11 @@
 """Turning a conversation into a lead: the reason, the transcript, the visitor's choices."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from bot.core.contact import display_phone
+from bot.core.details import detail_reader
 
 TRANSCRIPT_LIMIT = 200  # turns kept, the latest ones
 TEXT_LIMIT = 1000       # characters kept of each turn
@@ -13,14 +13,6 @@ TEXT_LIMIT = 1000       # characters kept of each turn
 BOOKING_SLOTS = frozenset({"lead_name", "lead_contact", "lead_phone", "lead_email", "lead_contact_time", "lead_mode",
                            "lead_invalid_answers"})
 BOOKING_ECHOES = frozenset({"utter_ask_lead_consent", "utter_contact_updated", "utter_appointment_submitted"})
-_ONLINE = re.compile(r"\b(online|on ?line|video|zoom|remote|remotely|virtual|computer|from home)\b", re.I)
-_IN_PERSON = re.compile(r"\b(in[- ]?person|person|(in|at) (the|your)? ?clinic|office|come in|come to you|visit|"
-                        r"face[- ]to[- ]face|f2f|physically)\b", re.I)
-
-
-_CANNOT_COME = re.compile(r"too far|(can'?t|cannot|can not|unable to|not able to|won'?t be able to|rather not) "
-                          r"(get|come|travel|drive|make it)", re.I)
-
 
 def _answers_a_booking_question(events: Sequence[Mapping[str, Any]], index: int) -> bool:
     """Whether the user turn at `index` was read as a booking answer (a booking slot set before the next turn)."""
@@ -66,12 +58,7 @@ def reason(topic_label: Optional[str], cause_finder_result: Optional[str]) -> st
 
 def mode_from_text(text: str) -> Optional[str]:
     """'online' or 'in_person' from a typed answer, or None if it says neither (or both)."""
-    online, in_person = bool(_ONLINE.search(text or "")), bool(_IN_PERSON.search(text or ""))
-    if online and in_person and _CANNOT_COME.search(text or ""):
-        return "online"  # "online, it's too far to come in"
-    if online == in_person:
-        return None
-    return "online" if online else "in_person"
+    return detail_reader().mode(text or "")
 
 
 def contact_method(phone: Optional[str], email: Optional[str]) -> str:

@@ -62,7 +62,12 @@ class Knowledge:
     details: Mapping[str, List[Detail]] = field(default_factory=dict)
     generic_followups: Mapping[str, "re.Pattern[str]"] = field(default_factory=dict)
     detail_max_words: int = 8
+    reference_max_words: int = 8
+    reference: Optional["re.Pattern[str]"] = None
     request_words: Optional["re.Pattern[str]"] = None
+    unsure_min_words: int = 15
+    unsure_margin: float = 0.0
+    unsure_prompt: str = "Is it one of these?"
 
     def asks_for_a_topic(self, text: str) -> bool:
         """Words that ask for a topic ("tell me about ..."), in a message that is mainly something else."""
@@ -70,7 +75,10 @@ class Knowledge:
 
     def _short(self, text: str) -> Optional[str]:
         said = " ".join((text or "").lower().replace("\u2019", "'").split())
-        if not said or said.startswith("/") or len(said.split()) > self.detail_max_words:
+        if not said or said.startswith("/"):
+            return None
+        if len(said.split()) > self.detail_max_words and not (
+                self.reference and self.reference.search(said) and len(said.split()) <= self.reference_max_words):
             return None
         return said
 
@@ -97,6 +105,21 @@ class Knowledge:
             return None
         (_, first), (second, confidence) = ranked
         return second if first - confidence < self.close_call_margin and second != answered else None
+
+    def two_readings(self, selector_ranking: List[Mapping[str, Any]], text: str,
+                     placed: bool = True) -> Optional[List[Topic]]:
+        """The two likeliest topics of a long message whose reading is unclear (its top two within the
+        unsure margin, or not placed at all), to ask which one is meant; None when it is clear enough."""
+        if len((text or "").split()) < self.unsure_min_words:
+            return None
+        ranked = [(self.topic_for_intent(str(r.get("intent_response_key") or "")), float(r.get("confidence") or 0))
+                  for r in selector_ranking[:2]]
+        topics = [topic for topic, _ in ranked if topic is not None]
+        if len(topics) < 2 or topics[0] == topics[1]:
+            return None
+        if placed and ranked[0][1] - ranked[1][1] >= self.unsure_margin:
+            return None
+        return topics
 
     def topic_for_intent(self, full_retrieval_intent: Optional[str]) -> Optional[Topic]:
         """The topic answered for a retrieval intent such as 'faq/self_test'."""
@@ -156,6 +179,11 @@ def load_knowledge(path: Path) -> Knowledge:
     return Knowledge(topics=topics, menu=menu, close_call_margin=float(document.get("close_call_margin", 0.0)),
                      close_call_prompt=str(document.get("close_call_prompt") or "Or did you mean:"),
                      details=details, detail_max_words=int(raw_details.get("max_words", 8)),
+                     reference_max_words=int(raw_details.get("max_words_with_reference", 8)),
+                     reference=re.compile(raw_details["reference"]) if raw_details.get("reference") else None,
                      generic_followups={kind: re.compile(words)
                                         for kind, words in (raw_details.get("generic") or {}).items()},
-                     request_words=re.compile(document["request_words"]) if document.get("request_words") else None)
+                     request_words=re.compile(document["request_words"]) if document.get("request_words") else None,
+                     unsure_min_words=int((document.get("unsure") or {}).get("min_words", 15)),
+                     unsure_margin=float((document.get("unsure") or {}).get("margin", 0.0)),
+                     unsure_prompt=str((document.get("unsure") or {}).get("prompt") or "Is it one of these?"))

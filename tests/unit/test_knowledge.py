@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,29 @@ def test_every_detail_answer_is_a_response_or_a_topic():
     for details in KNOWLEDGE.details.values():
         for detail in details:
             assert detail.say in KNOWLEDGE.topics or f"  {detail.say}:" in domain, detail.say
+
+
+def _ranking(first, second, c1, c2):
+    return [{"intent_response_key": f"faq/{first}", "confidence": c1},
+            {"intent_response_key": f"faq/{second}", "confidence": c2}]
+
+
+LONG = ("I have been reading all about this and my sister says one thing and my doctor another so "
+        "which is it really")
+
+
+def test_a_long_message_with_two_close_readings_asks_which_is_meant_when_a_margin_is_set():
+    knowledge = dataclasses.replace(KNOWLEDGE, unsure_margin=0.1)
+    topics = knowledge.two_readings(_ranking("treatment", "self_test", 0.41, 0.38), LONG)
+    assert [t.key for t in topics] == ["treatment", "self_test"]
+
+
+def test_a_clear_or_short_message_is_answered_without_asking():
+    knowledge = dataclasses.replace(KNOWLEDGE, unsure_margin=0.1)
+    assert knowledge.two_readings(_ranking("treatment", "self_test", 0.8, 0.1), LONG) is None
+    assert knowledge.two_readings(_ranking("treatment", "self_test", 0.41, 0.38), "how is it treated") is None
+
+
+def test_a_long_message_the_nlu_could_not_place_gets_its_two_likeliest_readings():
+    knowledge = KNOWLEDGE
+    assert knowledge.two_readings(_ranking("treatment", "self_test", 0.8, 0.1), LONG, placed=False)

@@ -1,0 +1,51 @@
+"""A message frame: what one message carries besides its intent, and the intent its words settle.
+
+Plain rules over the words (no Rasa here): the booking details it gives
+(bot.core.details), a practical question about the clinic (bot.core.practical),
+and three intents the classifier misses in long or mixed messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+from bot.core.answers import is_question, typed_answers
+from bot.core.details import read_details
+from bot.core.practical import practical
+
+REQUEST, CLINIC_INFO, DENY = "request_appointment", "ask_clinic_info", "deny"
+# Intents the words never override: the safety net's, and a visitor's "stop" or refusal in so many words.
+KEEP = {"report_red_flag", "report_nerve_symptoms", "refuse"}
+# A practical question inside a long story is still one; past this many words it is a story that mentions it.
+PRACTICAL_MAX_WORDS = 40
+
+
+@dataclass(frozen=True)
+class Frame:
+    entities: Dict[str, str] = field(default_factory=dict)
+    intent: Optional[str] = None
+
+
+def read_frame(text: str, intent: Optional[str] = None) -> Frame:
+    """The entities a message carries and the intent its words settle (None: the classifier's stands)."""
+    if not text:
+        return Frame()
+    details = read_details(text)
+    entities: Dict[str, str] = {}
+    for name, value in (("visitor_name", details.name), ("contact", details.contact),
+                        ("contact_time", details.time), ("mode", details.mode)):
+        if value:
+            entities[name] = value
+    asked = practical().asked(text)
+    if asked:
+        entities["clinic_info"] = asked
+    if intent in KEEP:
+        return Frame(entities)
+    if intent == "stop" and typed_answers().answer(text) == "no" and not typed_answers().says_stop(text):
+        return Frame(entities, DENY)  # "no, never": an answer, not the end of the questions
+    if asked and (is_question(text) or len(text.split()) <= 6) and len(text.split()) <= PRACTICAL_MAX_WORDS:
+        return Frame(entities, CLINIC_INFO)
+    if details.name and details.contact or details.count() >= 3 or details.request and intent != "out_of_scope":
+        # "book me a table for two" stays out of scope; one with a name and a number is for the clinic.
+        return Frame(entities, REQUEST)
+    return Frame(entities)
