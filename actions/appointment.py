@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.clinic_info import answer_clinic_question
 from actions.context import answer
 from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
 from bot.core import data, handoff
@@ -78,6 +79,8 @@ class ValidateAppointmentForm(FormValidationAction):
         end the booking after a second miss, with the clinic's phone instead.
         """
         text = tracker.latest_message.get("text") or ""
+        if has_entity(tracker, "clinic_info") and answer_clinic_question(dispatcher, tracker):
+            return {slot: None}  # "do you take Medicare?": answered from the profile, and the question asked again
         topic = asked_topic(tracker.latest_message)
         if is_question(text) and topic is not None and topic_confidence(tracker.latest_message) >= SURE_TOPIC:
             # A question asked instead of an answer ("are the exercises meant to hurt?"): answered, and

@@ -11,18 +11,25 @@ from bot.core import data
 from bot.core.practical import practical
 
 
+def answer_clinic_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer the practical question of the latest message from the clinic's profile; False if it asks none."""
+    text = tracker.latest_message.get("text") or ""
+    field = next(tracker.get_latest_entity_values("clinic_info"), None) or practical().asked(text)
+    if field is None:
+        return False
+    clinic = data.clinics().resolve(tracker.get_slot("clinic"))
+    for line in practical().answer(clinic, str(field), text):
+        dispatcher.utter_message(text=line)
+    return True
+
+
 class ActionAnswerClinicQuestion(Action):
     def name(self) -> Text:
         return "action_answer_clinic_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        field = next(tracker.get_latest_entity_values("clinic_info"), None) or practical().asked(text)
-        if field is None:  # the classifier's reading with no field named: where and how to reach the clinic
+        if not answer_clinic_question(dispatcher, tracker):
+            # The classifier's reading with no field named: where and how to reach the clinic.
             dispatcher.utter_message(response="utter_clinic_contact")
-            return []
-        clinic = data.clinics().resolve(tracker.get_slot("clinic"))
-        for line in practical().answer(clinic, str(field), text):
-            dispatcher.utter_message(text=line)
         return []
