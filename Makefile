@@ -41,7 +41,7 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 TOKEN_FILE := var/internal-token
 WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install requirements system-deps train migrate run run-prod shell lint test test-fast validate bench evaluate clean
+.PHONY: help install requirements system-deps train image migrate run run-prod shell lint test test-fast validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -49,6 +49,7 @@ help:
 	@echo "make test-fast  the unit tests alone (tests/unit/): no training, no Debian packages, no servers"
 	@echo "make run-prod  the production topology on this machine (PostgreSQL, Redis, several Rasa and action processes)"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
+	@echo "make image  build the production image with buildah (deploy/Dockerfile; see docs/deploy.md)"
 	@echo "make bench  speed, load and memory, against Rasa's stock default config"
 	@echo "make evaluate  held-out intent accuracy and answer-level scores (ours against Rasa's stock default config), and the safety net's figures"
 
@@ -82,12 +83,14 @@ requirements: $(TOOLS_VENV)/.installed
 
 # Debian packages the tests and `make run-prod` use: PostgreSQL (leads and
 # conversations as in production), Redis (Rasa's lock store) and Chromium (the widget's browser tests; Playwright drives this one and never
-# downloads its own).
+# downloads its own); buildah and debootstrap build the production image (`make image`).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/buildah ] || missing="$$missing buildah"; \
+	[ -x /usr/sbin/debootstrap ] || missing="$$missing debootstrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -105,6 +108,10 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	@touch $@
 
 train: $(MODEL)
+
+# The production image (deploy/Dockerfile, named as in deploy/*.yaml), built with buildah: deploy/build-image.sh.
+image: $(MODEL) system-deps
+	deploy/build-image.sh
 
 $(TOKEN_FILE):
 	@mkdir -p $(dir $@)
