@@ -8,7 +8,6 @@ from typing import Any, Dict
 import pytest
 import requests
 
-from bench.servers import WebServer, free_port
 from bot.core.paths import DATA
 from bot.core.safety_net import VERDICT_KEY, SafetyNet, model_from_archive
 from bot.core.settings import settings_from
@@ -16,7 +15,8 @@ from bot.core.triage import cached_triage, load_triage
 from bot.leads import content_gaps as gaps
 from bot.web.app import create_app
 from tests.conftest import MODEL
-from tests.helpers import Visitor
+from tests.support.helpers import Visitor
+from tests.support.servers import WebServer, free_port
 
 CHEST_PAIN = "what exercises help a sore outer hip? also I've had a crushing pain in my chest going into my left arm " \
              "for half an hour and I'm sweating"
