@@ -3,7 +3,7 @@
 One object that every reader of visitors' words asks: the Rasa component
 (components.red_flags), the content-gaps filter (actions/gaps.py, from the
 verdict the component left on the message), and the web server when Rasa
-cannot answer (bot/web/app.py). The model is the one trained into the Rasa
+cannot answer (bot/web/forwarder.py). The model is the one trained into the Rasa
 model archive; without it the rules decide alone.
 """
 from __future__ import annotations

@@ -222,7 +222,7 @@ class WebServer:
 
     def __enter__(self):
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # the first app of a run loads spaCy's tables: >10 s on busy cores
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError(f"web server on {self.url} did not start")
