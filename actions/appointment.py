@@ -15,6 +15,7 @@ from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
 from bot.core import data, handoff
 from bot.core.answers import booking_answers, is_question
 from bot.core.contact import MAX_TEXT, clean_name, find_contact
+from bot.core.details import answer_name
 from bot.core.settings import get_settings
 from bot.leads.store import LeadInput, submit
 
@@ -121,12 +122,12 @@ class ValidateAppointmentForm(FormValidationAction):
             # linda@...") is taken; without one it is asked again, unless it already was (then it is
             # left for staff: no question three times).
             missed = (tracker.get_slot("lead_invalid_answers") or {}).get("lead_name")
-            name = booking_answers().name(str(value))
+            name = answer_name(str(value))
             return {"lead_name": name or (NOT_GIVEN["lead_name"] if missed else None),
                     "lead_contact": handoff.contact_method(found.phone, found.email),
                     "lead_phone": found.phone, "lead_email": found.email}
-        name = clean_name(str(value or ""))
-        if name is None or booking_answers().time(str(value)):  # "evenings" answers another question
+        name = clean_name(answer_name(str(value or "")) or "")
+        if name is None:  # "evenings" or "online please" answers another question
             return self._invalid("lead_name", "utter_invalid_name", dispatcher, tracker)
         return {"lead_name": name}
 
@@ -180,7 +181,7 @@ class ValidateAppointmentForm(FormValidationAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if has_entity(tracker, "visitor_name"):
             return {}  # the message frame found the name: its slot mapping took it
-        if text is None or intent in ("skip", "refuse") or booking_answers().name(text) is None:
+        if text is None or intent in ("skip", "refuse") or answer_name(text) is None:
             return {}
         # The whole answer: its validation keeps contact details given with the name.
         return {"lead_name": text}

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
-from bot.core.contact import clean_name, find_contact
+from bot.core.contact import find_contact
 from bot.core.paths import DATA
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -73,12 +73,6 @@ class TypedAnswers:
 # A question rather than an answer: answered by the FAQ, and the form asks again.
 QUESTION = re.compile(r"\?|(^|[,.;:!-]\s*)"
                       r"(what|whats|why|how|does|do|is|are|can|could|should|would|when|where|which|who)\b", re.I)
-_EMAIL = re.compile(r"\S+@\S+")
-_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
-_CONTACT_WORDS = re.compile(r"\b(and )?(my |the )?(e-?mail( address)?|(phone |mobile |cell )?(number|no)|phone|mobile"
-                            r"|cell)( is|'s|:)?", re.I)
-_INTRO = re.compile(r"^(hi|hello|hey)?[ ,]*(my name is|my name's|name's|name is|name:|i am|i'm|im|it's|its|it is|"
-                    r"this is|call me|you can call me)\s+", re.I)
 
 
 def is_question(text: str) -> bool:
@@ -86,32 +80,12 @@ def is_question(text: str) -> bool:
 
 
 class BookingAnswers:
-    """The booking form's typed answers: a name, a time to call, consent."""
+    """The booking form's typed answers: a time to call, consent (names: bot.core.details)."""
 
     def __init__(self, table: Mapping[str, Any]) -> None:
         self.time_words = [_normalise(p).strip() for p in table["time_words"]]
-        self.not_name_words = {_normalise(p).strip() for p in table["not_name_words"]}
         consent: Mapping[str, List[str]] = table["consent"]
         self.consent_words = {kind: [_normalise(p).strip() for p in consent[kind]] for kind in (NO, YES)}
-
-    def name(self, text: str) -> Optional[str]:
-        """A name given as an answer ("Jean Hollis", "I'm Linda Cho and my email is ..."), or None.
-
-        Strict on purpose, for messages the NLU read as something else: one to
-        four words, none of them a common word, a time or a body part.
-        """
-        if not text or is_question(text) or text.startswith("/"):
-            return None
-        rest = _CONTACT_WORDS.sub(" ", _PHONE.sub(" ", _EMAIL.sub(" ", text)))
-        rest = _INTRO.sub("", rest.strip())
-        piece = re.split(r"[,;]| and | & ", rest, maxsplit=1)[0].strip(" .!-")
-        words = piece.split()
-        if not 1 <= len(words) <= 4 or not all(re.fullmatch(r"[^\W\d_][\w'.-]*", w) for w in words):
-            return None
-        said = {_normalise(w).strip() for w in words}
-        if said & self.not_name_words or _has(_normalise(piece), self.time_words):
-            return None
-        return clean_name(piece)
 
     def time(self, text: str) -> Optional[str]:
         """An answer to "when is a good time?": the visitor's words, when they name a time."""

@@ -8,7 +8,8 @@ from typing import Optional
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-MAX_TEXT = 200
+MAX_TEXT = 200  # the longest detail kept
+MAX_SEARCH = 2000  # how much of a message is searched for one: a long story may end with the number
 _EMAIL_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 
 
@@ -26,7 +27,7 @@ class Found:
 
 def find_phone(text: str, region: str = "US") -> Optional[str]:
     """The first valid phone number in the text, in E.164 form."""
-    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_TEXT], region):
+    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None
@@ -38,7 +39,7 @@ def looks_like_phone(text: str) -> bool:
 
 def find_email(text: str) -> Optional[str]:
     """The first syntactically valid email address in the text, normalised."""
-    for candidate in _EMAIL_LIKE.findall(text[:MAX_TEXT]):
+    for candidate in _EMAIL_LIKE.findall(text[:MAX_SEARCH]):
         try:
             return validate_email(candidate.strip("."), check_deliverability=False).normalized
         except EmailNotValidError:

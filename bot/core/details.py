@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from bot.core.answers import is_question
-from bot.core.contact import MAX_TEXT, find_email, find_phone
+from bot.core.contact import MAX_SEARCH, MAX_TEXT, find_email, find_phone
 from bot.core.paths import DATA
 
 ONLINE, IN_PERSON = "online", "in_person"
@@ -108,7 +108,7 @@ class DetailReader:
         """A name given in words: after a cue ("my name is", "Name:", "it's Pat"), before one ("Pat Moreno here"),
         or a whole message of capitalised name words ("Frank Oduya")."""
         for sentence in _SENTENCES.split(text or ""):
-            tokens = re.sub(r"[:\u2013\u2014]", " ", sentence).split()
+            tokens = re.sub(r"[:=\u2013\u2014]|(?<![\w'])-(?![\w'])", " ", sentence).split()
             plain = [_plain(t).strip() for t in tokens]
             for i in range(len(tokens)):
                 for cues, capital in ((self.strong_cues, False), (self.weak_cues, True)):
@@ -143,6 +143,20 @@ class DetailReader:
             if found and len(found.split()) == len(words):
                 return found
         return None
+
+    def answer_name(self, text: str) -> Optional[str]:
+        """A name typed in answer to the name question: found as anywhere else, or the message's first
+        clause when it is nothing but name words, in any case ("lorraine huxtable. and afternoons are best")."""
+        found = self.name(text)
+        if found or not text or text.startswith("/") or is_question(text):
+            return found
+        first = re.split(r"[.,;!\n]|\s+(?:and|but|or|&)\s+|\s+-\s+", _CONTACT_TEXT.sub(" , ", text.strip()),
+                         maxsplit=1)[0]
+        words = first.split()
+        if not 1 <= len(words) <= 4:
+            return None
+        found = self._name_after(words, False)
+        return found if found and len(found.split()) == len(words) else None
 
     # -- phone numbers typed as words ------------------------------------------------------------
     def _digits_from_words(self, text: str) -> str:
@@ -223,7 +237,7 @@ class DetailReader:
 
     def read(self, text: str) -> Details:
         """Everything a message carries for a booking."""
-        text = (text or "")[:MAX_TEXT * 3]
+        text = (text or "")[:MAX_SEARCH]
         if not text.strip() or text.startswith("/"):
             return Details()
         said = _plain(text)
@@ -248,6 +262,11 @@ def detail_reader() -> DetailReader:
     table = yaml.safe_load((DATA / "details.yml").read_text(encoding="utf-8"))
     booking = yaml.safe_load((DATA / "answers.yml").read_text(encoding="utf-8"))["booking"]
     return DetailReader(table, booking)
+
+
+def answer_name(text: str) -> Optional[str]:
+    """A name typed at the name question (see DetailReader.answer_name)."""
+    return detail_reader().answer_name(text)
 
 
 def read_details(text: str) -> Details:

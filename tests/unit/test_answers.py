@@ -2,6 +2,7 @@
 import pytest
 
 from bot.core.answers import booking_answers, typed_answers
+from bot.core.details import answer_name
 
 FINDER_SLOTS = ["crosses_legs", "side_sleeps_without_pillow", "stiff_ankles_or_flat_arches", "nerve_signs"]
 
@@ -27,21 +28,25 @@ def test_an_answer_that_names_a_later_question_settles_it_too():
 
 @pytest.mark.parametrize("text, name", [
     ("Margaret Oduya", "Margaret Oduya"),
-    ("ken o'brien", "ken o'brien"),
+    ("ken o'brien", "Ken O'Brien"),
+    ("name - bernadette o'malley", "Bernadette O'Malley"),
+    ("Lorraine Huxtable. and late afternoon is best", "Lorraine Huxtable"),
+    ("lorraine huxtable", "Lorraine Huxtable"),
     ("hello, my name is Priya Shah", "Priya Shah"),
     ("Im Joe and my number is 314 555 0100", "Joe"),
     ("Carol-Ann Pierce, carol@example.net", "Carol-Ann Pierce"),
 ])
 def test_a_name_given_as_an_answer(text, name):
-    assert booking_answers().name(text) == name
+    assert answer_name(text) == name
 
 
 @pytest.mark.parametrize("text", [
     "what's this for?", "my hip hurts", "book me in", "mornings after 9", "ok thanks", "stop", "no",
-    "I want to know about the exercise", "/affirm",
+    "I want to know about the exercise", "/affirm", "online would suit me", "mornings please", "ok go ahead",
+    "it's for my mother", "in person", "anytime", "not sure",
 ])
 def test_messages_that_are_not_a_name(text):
-    assert booking_answers().name(text) is None
+    assert answer_name(text) is None
 
 
 @pytest.mark.parametrize("text, time", [
