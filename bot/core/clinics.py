@@ -76,7 +76,8 @@ _MIN_CONTRAST_WITH_WHITE = 4.5
 _OPTIONAL_TEXT = ("address", "phone", "booking_url")
 _FLAGS = ("offers_remote", "free_phone_consultation")
 # Optional answers to the practical questions (data/practical.yml): text, read at run time.
-PRACTICAL_TEXT = ("insurance", "medicare", "prices", "parking", "languages", "what_to_bring", "telehealth")
+PRACTICAL_TEXT = ("insurance", "medicare", "prices", "parking", "languages", "what_to_bring", "telehealth",
+                  "visit_length")
 _PRACTICAL_LISTS = ("services", "not_offered")
 
 

@@ -15,10 +15,14 @@ from bot.core.practical import practical
     ("is the entrance wheelchair accessible", "parking"),
     ("are you open on saturdays", "hours"),
     ("which problems do you treat", "services"),
+    ("what kind of problems do you treat there", "services"),
+    ("what services do you have", "services"),
     ("do you do acupuncture", "services"),
     ("does anyone there speak spanish", "languages"),
     ("what should I bring to my first appointment", "what_to_bring"),
     ("do you offer telehealth", "telehealth"),
+    ("how long is a session by the way?", "visit_length"),
+    ("how long does the first appointment take", "visit_length"),
 ])
 def test_a_practical_question_names_its_profile_field(text, field):
     assert practical().asked(text) == field
@@ -26,7 +30,8 @@ def test_a_practical_question_names_its_profile_field(text, field):
 
 @pytest.mark.parametrize("text", [
     "how much weight should I use", "how much should I hold the stretch", "what is the gluteus medius",
-    "how is it treated", "can I be seen online", "I sleep on my side",
+    "how is it treated", "can I be seen online", "I sleep on my side", "how long should I hold the stretch",
+    "how long is the recovery after friction therapy", "what treatments actually break up the scar tissue",
 ])
 def test_hip_questions_are_not_practical_ones(text):
     assert practical().asked(text) is None
