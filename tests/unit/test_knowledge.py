@@ -76,6 +76,12 @@ def test_topic_buttons_parse_as_the_faq_intent_with_the_topic_entity():
     ("tfl_exercise", "I'm worried I'll topple over", "utter_detail/single_leg_balance"),
     ("self_test", "which leg goes on top", "utter_detail/self_test_legs"),
     ("pinched_nerve", "how would I know if I have one", "nerve_early_signs"),
+    ("tfl_exercise", "anything i need to be careful of", "utter_detail/single_leg_balance"),
+    ("after_treatment_exercise", "how will i know its the right one", "utter_detail/exercise_weight"),
+    ("pinched_nerve", "even if my back is not sore?", "pinched_nerve"),
+    ("pinched_nerve", "what would i notice first", "nerve_early_signs"),
+    ("what_is_gluteus_medius", "and going up stairs?", "what_it_does"),
+    ("see_doctor_first", "what might it be then", "outer_hip_pain_causes"),
     ("treatment", "how heavy", None),  # a question about an answer not given
     ("after_treatment_exercise", "I have been doing the exercise every day for three weeks and it is hard to say "
                                  "whether it helps, what do you think", None),  # no short question
@@ -86,7 +92,7 @@ def test_a_short_question_is_read_against_the_answer_just_given(topic, text, say
 
 @pytest.mark.parametrize("text, kind", [
     ("and after that?", "more"), ("what next", "more"), ("how do i sort that out", "fix"),
-    ("how come?", "why"), ("what is the gluteus medius", None),
+    ("how come?", "why"), ("what is the gluteus medius", None), ("like what?", "more"), ("such as?", "more"),
 ])
 def test_follow_ups_in_general_words(text, kind):
     assert KNOWLEDGE.followup_kind(text) == kind
