@@ -12,13 +12,14 @@ from bot.core.practical import practical
 
 
 def answer_clinic_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answer the practical question of the latest message from the clinic's profile; False if it asks none."""
+    """Answer the practical questions of the latest message from the clinic's profile; False if it asks none."""
     text = tracker.latest_message.get("text") or ""
-    field = next(tracker.get_latest_entity_values("clinic_info"), None) or practical().asked(text)
-    if field is None:
+    named = next(tracker.get_latest_entity_values("clinic_info"), None)
+    fields = practical().asked_all(text) or ([str(named)] if named else [])
+    if not fields:
         return False
     clinic = data.clinics().resolve(tracker.get_slot("clinic"))
-    for line in practical().answer(clinic, str(field), text):
+    for line in practical().answer_all(clinic, fields, text):
         dispatcher.utter_message(text=line)
     return True
 

@@ -66,3 +66,22 @@ def test_a_service_not_offered_is_said_so():
 def test_hours_come_from_the_profile():
     assert "Mon-Fri 8am-6pm" in answer("stl", "are you open on saturdays?")
     assert "By appointment" in answer("boston", "are you open on saturdays?")
+
+
+def test_every_practical_question_in_one_message_is_answered_once_with_one_contact_line():
+    text = "do you take my aetna plan? and my wife has medicare, also what do you charge without insurance"
+    clinic = data.clinics().resolve("stl")
+    lines = practical().answer_all(clinic, practical().asked_all(text), text)
+    said = " ".join(lines)
+    assert clinic.practical["medicare"] in said and clinic.practical["insurance"] in said
+    assert clinic.practical["prices"] in said
+    assert sum(clinic.phone in line for line in lines) == 1
+
+
+def test_a_service_not_offered_beside_a_general_question_gets_both_answers():
+    text = "what can you help with, only backs? and do you do acupuncture"
+    clinic = data.clinics().resolve("stl")
+    said = " ".join(practical().answer_all(clinic, practical().asked_all(text), text))
+    assert "does not offer acupuncture" in said and clinic.services[0] in said
+    alone = " ".join(practical().answer_all(clinic, ["services"], "do you do acupuncture"))
+    assert "does not offer acupuncture" in alone and clinic.services[0] not in alone
