@@ -15,7 +15,7 @@ from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
 from bot.core import data, handoff
 from bot.core.answers import booking_answers, is_question
 from bot.core.contact import MAX_TEXT, clean_name, find_contact
-from bot.core.details import answer_name
+from bot.core.details import answer_name, read_details
 from bot.core.settings import get_settings
 from bot.leads.store import LeadInput, submit
 
@@ -173,6 +173,17 @@ class ValidateAppointmentForm(FormValidationAction):
             return None
         return text
 
+    def _volunteered(self, tracker: Tracker, slot: str, entity: str) -> Optional[str]:
+        """A detail for `slot` given in answer to another of the booking's questions ("in person, afternoons
+        if poss" to the time question), which the message frame, not knowing a booking is under way, left."""
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if (tracker.get_slot("requested_slot") in (slot, None) or has_entity(tracker, entity)
+                or intent in ("report_red_flag", "stop", "refuse") or is_question(text) or text.startswith("/")):
+            return None
+        details = read_details(text, booking=True)
+        return details.mode if entity == "mode" else details.time
+
     # Typed answers, whatever the NLU made of them: "Jean Hollis" is no FAQ question,
     # "ok go ahead" no fallback. Each reads only an answer to the question just asked.
     async def extract_lead_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -195,6 +206,7 @@ class ValidateAppointmentForm(FormValidationAction):
                                         domain: DomainDict) -> Dict[Text, Any]:
         text = self._typed(tracker, "lead_contact_time")  # the whole answer to the question, over the frame's part
         time = booking_answers().time(text) if text is not None else None
+        time = time or self._volunteered(tracker, "lead_contact_time", "contact_time")
         return {"lead_contact_time": time} if time else {}
 
     async def extract_lead_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -231,7 +243,8 @@ class ValidateAppointmentForm(FormValidationAction):
                                 domain: DomainDict) -> Dict[Text, Any]:
         """A typed "in person please" or "online is fine" answers the question, whatever the intent."""
         if tracker.get_slot("requested_slot") != "lead_mode":
-            return {}
+            mode = self._volunteered(tracker, "lead_mode", "mode")
+            return {"lead_mode": mode} if mode else {}
         mode = handoff.mode_from_text(tracker.latest_message.get("text") or "")
         return {"lead_mode": mode} if mode else {}
 
@@ -263,6 +276,14 @@ def booking_intro_said(tracker: Tracker) -> bool:
     return False
 
 
+def held_details(tracker: Tracker) -> str:
+    """The booking details held so far, as the read-back words them ("" for none)."""
+    name = tracker.get_slot("lead_name")
+    return handoff.summary(name if name and name != NOT_GIVEN["lead_name"] else "", tracker.get_slot("lead_phone"),
+                           tracker.get_slot("lead_email"), tracker.get_slot("lead_contact_time"),
+                           tracker.get_slot("lead_mode"))
+
+
 class ActionAskLeadName(Action):
     """The name question: with the hand-off's introduction the first time only."""
 
@@ -287,6 +308,9 @@ class ActionAskBookingQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if not booking_intro_said(tracker):
             dispatcher.utter_message(response="utter_booking_intro")
+            noted = held_details(tracker)
+            if noted:
+                dispatcher.utter_message(response="utter_booking_noted", summary=noted)
         dispatcher.utter_message(response=f"utter_ask_{self.slot}")
         return []
 

@@ -235,8 +235,9 @@ class DetailReader:
             return None
         return ONLINE if online else IN_PERSON
 
-    def read(self, text: str) -> Details:
-        """Everything a message carries for a booking."""
+    def read(self, text: str, booking: bool = False) -> Details:
+        """Everything a message carries for a booking; `booking`: a booking is under way, so a time or a mode
+        in it is an answer ("in person, afternoons if poss" to the time question)."""
         text = (text or "")[:MAX_SEARCH]
         if not text.strip() or text.startswith("/"):
             return Details()
@@ -247,7 +248,7 @@ class DetailReader:
         # A time or a mode in a message that says nothing else of a booking is not taken ("yes, most
         # evenings" answers the cause finder); a bare mode is ("online please"), and the form's own question
         # takes a bare time.
-        context = (request or correction or bool(name or phone or email) or _has(said, self.preference)
+        context = (booking or request or correction or bool(name or phone or email) or _has(said, self.preference)
                    or _has(said, self.cannot_come))
         time = self.time(text) if context else None
         mode = self.mode(text) if context or len(said.split()) <= 4 else None
@@ -269,7 +270,7 @@ def answer_name(text: str) -> Optional[str]:
     return detail_reader().answer_name(text)
 
 
-def read_details(text: str) -> Details:
+def read_details(text: str, booking: bool = False) -> Details:
     """What a message carries for a booking (see DetailReader)."""
-    return detail_reader().read(text)
+    return detail_reader().read(text, booking)
 

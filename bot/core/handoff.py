@@ -71,7 +71,7 @@ def contact_method(phone: Optional[str], email: Optional[str]) -> str:
 
 
 def summary(name: str, phone: Optional[str], email: Optional[str], time: Optional[str], mode: Optional[str]) -> str:
-    parts = [f"name {name}"]
+    parts = [f"name {name}"] if name else []
     if phone:
         parts.append(f"phone {display_phone(phone)}")
     if email:
