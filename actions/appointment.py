@@ -158,6 +158,10 @@ class ValidateAppointmentForm(FormValidationAction):
         text = " ".join(str(value or "").split())
         if self._carries_contact(text):
             return {"lead_contact_time": None}  # a contact change, handled in run()
+        said = tracker.latest_message.get("text") or ""
+        if text == " ".join(said.split()) and is_question(said) and not has_entity(tracker, "contact_time"):
+            # "is it true crossing my legs makes it worse?" asks; it names no time to call
+            return self._invalid("lead_contact_time", "utter_invalid_contact_time", dispatcher, tracker)
         if not text or len(text) > MAX_TEXT:
             return self._invalid("lead_contact_time", "utter_invalid_contact_time", dispatcher, tracker)
         return {"lead_contact_time": text}

@@ -24,6 +24,7 @@ _CLAUSES = re.compile(r"(?<=[.!?;])\s+|,\s*|\s+-\s+|\n+|\s+(?:and|but|so|also|th
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _CONTACT_TEXT = re.compile(r"\S+@\S+|\+?\(?\d[\d\s().-]{6,}\d")
 # Words that lead into a time: "after my lunch", "any time in the afternoon", "on weekday mornings".
+_GREETINGS = {"morning", "afternoon", "evening", "good morning", "good afternoon", "good evening"}
 _LEAD_INS = {"after", "before", "between", "around", "about", "any", "in", "the", "on", "late", "early", "most",
              "by", "from", "until", "till", "my", "weekday", "weekend", "at", "mid", "every", "during", "time"}
 
@@ -52,6 +53,7 @@ class Details:
     time: Optional[str] = None
     mode: Optional[str] = None
     request: bool = False     # asks for an appointment in so many words
+    withdraw: bool = False    # withdraws the request in so many words ("don't call me")
     correction: bool = False  # "actually ...", "sorry, the number is ..."
 
     @property
@@ -78,6 +80,8 @@ class DetailReader:
         self.online, self.in_person = words(mode["online"]), words(mode["in_person"])
         self.cannot_come, self.not_online = words(mode["cannot_come"]), words(mode["not_online"])
         self.request_words, self.correction_words = words(table["request"]), words(table["correction"])
+        self.withdraw_words = words(table["withdraw"])
+        self.bare_min, self.bare_max = int(table["bare_name_words"]["min"]), int(table["bare_name_words"]["max"])
         self.preference, self.not_times = words(table["preference"]), words(table["not_times"])
 
     # -- names ---------------------------------------------------------------------------------
@@ -142,6 +146,20 @@ class DetailReader:
             found = self._name_after(words, True)
             if found and len(found.split()) == len(words):
                 return found
+        return self._bare_clause_name(text or "")
+
+    def _bare_clause_name(self, text: str) -> Optional[str]:
+        """A clause that is nothing but two to four capitalised name words, in a message that asks for a
+        booking or gives a phone or email ("please book me, Norma Fairweather, 314 555 0112")."""
+        if not (find_phone(text) or "@" in text or _has(_plain(text), self.request_words)):
+            return None
+        for clause in re.split(r"[.,;!?\n\u2013\u2014]|\s-\s", _CONTACT_TEXT.sub(" , ", text)):
+            words = clause.split()
+            if not self.bare_min <= len(words) <= self.bare_max or not all(w[0].isupper() for w in words):
+                continue
+            found = self._name_after(words, True)
+            if found and len(found.split()) == len(words):
+                return found
         return None
 
     def answer_name(self, text: str) -> Optional[str]:
@@ -200,7 +218,9 @@ class DetailReader:
     def time(self, text: str) -> Optional[str]:
         """The clauses that name a time, in the visitor's words ("weekday mornings", "after 3pm")."""
         found = []
-        for clause in self._answer_clauses(text):
+        for index, clause in enumerate(self._answer_clauses(text)):
+            if index == 0 and _plain(clause).strip() in _GREETINGS:
+                continue  # "Evening. Trying to book ...": a greeting, not a time to call
             said = _plain(re.sub(r"(\d)\s*([ap])\.?m\b", r"\1 \2m", clause, flags=re.I))
             if not re.search(r"\d\s*a\.?m\b", clause, re.I):
                 said = said.replace(" am ", " ")  # "I am", not "9 am"
@@ -243,6 +263,7 @@ class DetailReader:
             return Details()
         said = _plain(text)
         request = _has(said, self.request_words)
+        withdraw = _has(said, self.withdraw_words)
         correction = _has(said, self.correction_words)
         name, phone, email = self.name(text), self.phone(text), find_email(text)
         # A time or a mode in a message that says nothing else of a booking is not taken ("yes, most
@@ -254,8 +275,8 @@ class DetailReader:
         mode = self.mode(text) if context or len(said.split()) <= 4 else None
         if time and name and _plain(time).strip() == _plain(name).strip():
             time = None
-        return Details(name=name, phone=phone, email=email, time=time, mode=mode, request=request,
-                       correction=correction)
+        return Details(name=name, phone=phone, email=email, time=time, mode=mode, request=request and not withdraw,
+                       correction=correction, withdraw=withdraw)
 
 
 @lru_cache(maxsize=1)

@@ -104,3 +104,33 @@ def test_a_red_flag_given_with_a_detail_mid_form_gets_the_emergency_advice_first
     visitor.says("Gwen Mallory")
     reply = visitor.says("314-555-0150. since last night I can't hold my water at all and it's numb between my legs")
     assert "911" in reply and "in person, or online" not in reply
+
+
+def test_a_booking_for_someone_else_keeps_their_name_and_says_what_it_understood(assistant, lead_db):
+    visitor = Visitor(assistant)
+    reply = visitor.says("My mother needs her hip looked at and she doesn't use computers. Her name is "
+                         "Edith Marlow and her number is 314 555 0133, she would come in person.")
+    assert "From your message I have" in reply and "Edith Marlow" in reply and "(314) 555-0133" in reply
+    assert "what name" not in reply.lower()
+    assert CONSENT in visitor.says("after lunch any weekday")
+    visitor.says("yes")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert (lead["name"], lead["phone"], lead["mode"]) == ("Edith Marlow", "+13145550133", "in_person")
+
+
+def test_a_mode_given_with_the_time_is_not_asked_for_again(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("could i book an appointment")
+    visitor.says("harold pike")
+    visitor.says("314 555 0144")
+    reply = visitor.says("video please, late mornings")
+    assert CONSENT in reply and "online" in reply and "in person, or online" not in reply
+
+
+def test_a_price_question_at_the_time_question_is_answered_not_stored_as_the_time(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to be seen, Mabel Frost here, 314-555-0155")
+    reply = visitor.says("how much would it be without insurance?")
+    assert "$120" in reply and "good time" in reply
+    reply = visitor.says("tuesday afternoons")
+    assert "tuesday afternoons" in reply.lower() and "how much" not in reply.lower()

@@ -46,3 +46,10 @@ def test_a_firm_never_answers_the_cause_finders_first_question(assistant):
     visitor.says("help me find which cause fits me")
     reply = visitor.says("no, never")
     assert "sleep on your side" in reply
+
+
+def test_is_that_safe_for_me_after_an_exercise_sends_to_a_clinician(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("which exercise helps after the treatment?")
+    reply = visitor.says("is that safe for me, I had a new knee put in last year")
+    assert "doctor or physical therapist" in reply and "not sure I understood" not in reply

@@ -20,6 +20,10 @@ from bot.core.frame import read_frame
     ("Frank Oduya", "Frank Oduya"),
     ("Rosa Delgado, 617.555.0147, afternoons", "Rosa Delgado"),
     ("Hello, Sam Lee here, can someone ring me?", "Sam Lee"),
+    ("please book me, Norma Fairweather, 314 555 0112, mornings", "Norma Fairweather"),
+    ("Booking for my dad. His name is Reg Holt and he is 84", "Reg Holt"),
+    ("I'd like an appointment please, I live out of town. Beverly Lindqvist.", "Beverly Lindqvist"),
+    ("appointment - Sunil Varma - 314 555 0190", "Sunil Varma"),
 ])
 def test_a_name_given_in_the_forms_people_use_is_found(text, name):
     assert read_details(text).name == name
@@ -30,6 +34,7 @@ def test_a_name_given_in_the_forms_people_use_is_found(text, name):
     "I live on Elm Street", "Dr", "St. Louis", "I'm in St. Louis", "It's Tuesday",
     "I'm afraid not", "I'm 67 and my hip hurts", "this is ridiculous", "What Is TFL",
     "what name should I give", "Good Morning", "In Person", "Online Please",
+    "I want to book, do you take Blue Cross?", "can I book? I'm on Medicare Part B", "Kansas City, please call me",
 ])
 def test_things_that_are_not_names_are_not_taken_for_one(text):
     assert read_details(text).name is None
@@ -72,7 +77,7 @@ def test_a_best_time_is_kept_in_the_visitors_words(text, time):
 
 @pytest.mark.parametrize("text", [
     "my hip hurts at night", "yes, most evenings", "Good morning", "I sleep on my side every night",
-    "I am always tired",
+    "I am always tired", "Evening. Could I book in please",
 ])
 def test_symptoms_and_greetings_are_no_time_to_call(text):
     assert read_details(text).time is None
@@ -116,6 +121,9 @@ def test_labelled_details_after_a_request():
     ("which problems do you treat?", "faq", "ask_clinic_info"),
     ("no, never", "stop", "deny"),
     ("stop, never mind", "stop", None),
+    ("no don't ring me, I'll call them myself", "deny", "stop"),
+    ("I've changed my mind about the appointment", "request_appointment", "stop"),
+    ("I'm booking on behalf of my husband, Frank Dunn", "faq", "request_appointment"),
     ("my leg went numb and I can't feel the saddle area, can I book?", "report_red_flag", None),
 ])
 def test_the_frame_settles_the_intent_the_words_say(text, intent, expected):
