@@ -12,7 +12,7 @@ from actions.context import accept_offer, answer, answer_in_context, describes_n
 from actions.gaps import note_gap
 from bot.core import data
 from bot.core.answers import is_question
-from bot.core.causes import tips_for
+from bot.core.causes import asks_cause, tips_for
 from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
 
 # The response selector's confidence at which a message that is mainly something else (a "no" to an
@@ -69,7 +69,8 @@ class ActionAnswerFaq(Action):
             return in_context
         mentions, denied = story_mentions(tracker)
         topic = asked_topic(tracker.latest_message)
-        story = mentions and (not is_question(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        story = mentions and (not is_question(text) or asks_cause(data.cause_finder(), text)
                               or (topic is not None and topic.key in data.cause_finder().general_topics))
         if not tracker.active_loop.get("name") and (len(mentions) >= 2 or (mentions and denied) or story):
             # A story of several causes ("I cross my legs and have flat feet"), one that rules the topic's

@@ -39,6 +39,7 @@ class CauseFinder:
     mentions: List[Mention] = field(default_factory=list)
     mention_negations: List["re.Pattern[str]"] = field(default_factory=list)
     general_topics: List[str] = field(default_factory=list)  # too general to answer a story of a cause
+    cause_questions: List["re.Pattern[str]"] = field(default_factory=list)  # "why is it weak", "what's causing it"
 
     @property
     def slots(self) -> List[str]:
@@ -71,7 +72,14 @@ def load_cause_finder(path: Path) -> CauseFinder:
     return CauseFinder(questions=questions, causes=causes, always_mention=document["always_mention"],
                        always_tip=document["always_tip"], mentions=mentions,
                        mention_negations=[re.compile(p) for p in document.get("mention_negations") or []],
-                       general_topics=list(document.get("general_topics") or []))
+                       general_topics=list(document.get("general_topics") or []),
+                       cause_questions=[re.compile(p) for p in document.get("cause_questions") or []])
+
+
+def asks_cause(finder: CauseFinder, text: str) -> bool:
+    """Whether the message asks what is behind the weakness or pain, whatever FAQ topic its words suggest."""
+    said = (text or "").lower()
+    return any(pattern.search(said) for pattern in finder.cause_questions)
 
 
 _CLAUSES = re.compile(r"[.;!?,]+|\b(?:but|and|although|though|however|whereas)\b")

@@ -153,7 +153,7 @@ class DetailReader:
         booking or gives a phone or email ("please book me, Norma Fairweather, 314 555 0112")."""
         if not (find_phone(text) or "@" in text or _has(_plain(text), self.request_words)):
             return None
-        for clause in re.split(r"[.,;!?\n\u2013\u2014]|\s-\s", _CONTACT_TEXT.sub(" , ", text)):
+        for clause in re.split(r"[.,;:!?\n\u2013\u2014]|\s-\s", _CONTACT_TEXT.sub(" , ", text)):
             words = clause.split()
             if not self.bare_min <= len(words) <= self.bare_max or not all(w[0].isupper() for w in words):
                 continue

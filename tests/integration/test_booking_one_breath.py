@@ -132,5 +132,6 @@ def test_a_price_question_at_the_time_question_is_answered_not_stored_as_the_tim
     visitor.says("I'd like to be seen, Mabel Frost here, 314-555-0155")
     reply = visitor.says("how much would it be without insurance?")
     assert "$120" in reply and "good time" in reply
-    reply = visitor.says("tuesday afternoons")
-    assert "tuesday afternoons" in reply.lower() and "how much" not in reply.lower()
+    assert "in person" in visitor.says("tuesday afternoons")
+    reply = visitor.says("in person")
+    assert CONSENT in reply and "tuesday afternoons" in reply.lower() and "how much" not in reply.lower()

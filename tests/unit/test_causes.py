@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.causes import load_cause_finder, mentioned_causes, summarise
+from bot.core.causes import asks_cause, load_cause_finder, mentioned_causes, summarise
 from bot.core.paths import DATA
 
 FINDER = load_cause_finder(DATA / "causes.yml")
@@ -119,3 +119,15 @@ def test_every_mention_says_responses_of_the_domain():
         assert mention.say, mention.cause
         for response in mention.say:
             assert f"  {response}:" in domain, response
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("how come my hip went weak? been flat-footed all my life", True),
+    ("the side of my hip aches. why would that be, I sit with my legs crossed", True),
+    ("what's causing this, I do a lot of gardening on my knees", True),
+    ("could this be behind my sore hip? I hurt my back in the spring", True),
+    ("how do I keep my arch domed during the exercise?", False),
+    ("how many times a week should I do the TFL exercise", False),
+])
+def test_a_question_about_what_lies_behind_the_weakness_is_told_from_any_other(text, asks):
+    assert asks_cause(FINDER, text) is asks

@@ -21,6 +21,7 @@ from bot.core.frame import read_frame
     ("Rosa Delgado, 617.555.0147, afternoons", "Rosa Delgado"),
     ("Hello, Sam Lee here, can someone ring me?", "Sam Lee"),
     ("please book me, Norma Fairweather, 314 555 0112, mornings", "Norma Fairweather"),
+    ("I'd like to book: Ruth Adeyemi, 314 555 0194, evenings", "Ruth Adeyemi"),
     ("Booking for my dad. His name is Reg Holt and he is 84", "Reg Holt"),
     ("I'd like an appointment please, I live out of town. Beverly Lindqvist.", "Beverly Lindqvist"),
     ("appointment - Sunil Varma - 314 555 0190", "Sunil Varma"),
