@@ -105,7 +105,9 @@ class Triage:
         self.nlp.add_pipe("sentencizer")
         self.nlp.initialize()
         negation = table["negation"]
-        self.negation_cues = {self._lemma(cue) for cue in negation["cues"]} | set(negation["cues"])
+        # The cues as written: a token's lemma counts only when it is itself a cue ("denied" -> "deny"),
+        # never a cue's lemma ("dont" -> "do" made every "do" and "did" a negation).
+        self.negation_cues = set(negation["cues"])
         self.window = int(negation["window"])
         self.breaks = set(negation["breaks"])
         self.past_cues = [re.compile(c) for c in table["past"]["cues"]]
