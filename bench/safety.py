@@ -81,8 +81,9 @@ def tier(parse: Dict[str, Any]) -> Optional[str]:
 
 
 # Intents whose answer offers the screening when the message has nerve signs, as the dialogue does: an FAQ
-# answer (actions/faq.py), the causes of weakness (data/rules/cause_finder.yml), the fallback (actions/fallback.py).
-OFFERS_WITH_SIGNS = ("faq", "explain_weakness_causes", "nlu_fallback")
+# answer (actions/faq.py), the causes of weakness (data/rules/cause_finder.yml), the fallback (actions/fallback.py),
+# out of scope (actions/gaps.py).
+OFFERS_WITH_SIGNS = ("faq", "explain_weakness_causes", "nlu_fallback", "out_of_scope")
 
 
 def nerve_offered(parse: Dict[str, Any]) -> bool:
