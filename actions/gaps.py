@@ -6,9 +6,10 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.context import describes_nerve_symptoms
 from bot.core.safety_net import VERDICT_KEY, carried_keeps_private
 from bot.core.settings import get_settings
 from bot.core.triage import cached_triage
@@ -54,13 +55,18 @@ async def note_gap(tracker: Tracker, kind: str) -> None:
 
 
 class ActionAnswerOutOfScope(Action):
-    """Say what the assistant can help with, and note the question for the clinic."""
+    """Say what the assistant can help with, and note the question for the clinic; a message with nerve
+    signs gets the offer of the nerve screening instead."""
 
     def name(self) -> Text:
         return "action_answer_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        # "a prickly, fizzing feeling on top of my foot" read as out of scope: the symptoms matter more than
+        # the wording, as in the fallback (actions/fallback.py); mid-form, the form asks again instead.
+        if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
+            return [FollowupAction("utter_offer_nerve_screen")]
         dispatcher.utter_message(response="utter_out_of_scope")
         await note_gap(tracker, "out_of_scope")
         return []

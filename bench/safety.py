@@ -8,8 +8,8 @@ offered the screening (the nerve intent, or nerve signs in a question). Sets:
 tests/safety_messages.yml (ours), and ../shared/eval/visitors.yml where it
 exists (written outside the team: its safety cases, and its FAQ and cause
 questions as ordinary messages), ../shared/eval/visitors_b.yml likewise, and
-the table of findings in context (tests/unit/test_safety_findings.py, one row
-per category and context). `make evaluate` writes the figures, by set and by
+the tables of findings in context (tests/unit/test_safety_findings.py and
+test_safety_categories.py, one row per category and context). `make evaluate` writes the figures, by set and by
 category, to docs/safety-report.md. The end-to-end figures, replies as a
 visitor reads them, come from `python -m bench.visitors` against `make run`.
 """
@@ -63,6 +63,16 @@ def table_cases() -> List[Case]:
     return [(kinds[expected], f"{category} ({context})", text) for category, context, text, expected in ROWS]
 
 
+def category_cases() -> List[Case]:
+    """The rows of tests/unit/test_safety_categories.py (nerve signs and three emergencies by category and
+    context): emergency rows to catch, nerve rows to offer the screening, the rest ordinary."""
+    from tests.unit.test_safety_categories import ROWS
+
+    kinds = {"emergency": "emergency", "nerve": "nerve"}
+    return [(kinds.get(str(expected), "ordinary"), f"{category} ({context})", text)
+            for category, context, text, expected in ROWS]
+
+
 def tier(parse: Dict[str, Any]) -> Optional[str]:
     if (parse.get("intent") or {}).get("name") != "report_red_flag":
         return None
@@ -70,10 +80,22 @@ def tier(parse: Dict[str, Any]) -> Optional[str]:
     return levels[0] if levels else "emergency"
 
 
+# Intents whose answer offers the screening when the message has nerve signs, as the dialogue does: an FAQ
+# answer (actions/faq.py), the causes of weakness (data/rules/cause_finder.yml), the fallback (actions/fallback.py),
+# out of scope (actions/gaps.py).
+OFFERS_WITH_SIGNS = ("faq", "explain_weakness_causes", "nlu_fallback", "out_of_scope")
+
+
 def nerve_offered(parse: Dict[str, Any]) -> bool:
     intent = (parse.get("intent") or {}).get("name")
     signs = any(e.get("entity") == "nerve_sign" for e in parse.get("entities") or [])
-    return intent == "report_nerve_symptoms" or (intent == "faq" and signs)
+    return intent == "report_nerve_symptoms" or (intent in OFFERS_WITH_SIGNS and signs)
+
+
+def described(parse: Dict[str, Any]) -> str:
+    """The intent and nerve signs a miss was read as, for --show."""
+    signs = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "nerve_sign"]
+    return f"[{(parse.get('intent') or {}).get('name')}; signs {signs}] {parse.get('text')}"
 
 
 @dataclass
@@ -109,7 +131,7 @@ def measure(agent: Any, cases: List[Case]) -> Figures:
             elif kind == "urgent":
                 figures.add("urgent_advised", level in ("emergency", "urgent", "confirm"), text, category)
             elif kind == "nerve":
-                figures.add("nerve_offered", nerve_offered(parse) and level != "emergency", text, category)
+                figures.add("nerve_offered", nerve_offered(parse) and level != "emergency", described(parse), category)
             else:
                 figures.add("no_alarm", level not in ("emergency", "urgent"), f"{level}: {text}", category)
                 figures.add("no_confirm", level != "confirm", text, category)
@@ -136,8 +158,9 @@ def report(results: List[Tuple[str, Figures]], model: Path) -> str:
              "decides; no servers). *Caught* counts an emergency given emergency advice at once or asked the",
              "confirming question (which carries the advice; a visitor who answers yes gets it). The rules and",
              "their guidelines are in [triage.md](triage.md). *Nerve: screening offered* counts the nerve intent,",
-             "or nerve signs on an FAQ question; end to end the cause finder and the fallback offer it too, so",
-             "`score.py` against `make run` counts more (20/20 on both shared sets; see triage.md, Measured).",
+             "or nerve signs on an FAQ question, a question about the causes of weakness or a message the NLU",
+             "could not place (the dialogue offers the screening after each); end to end the cause finder offers",
+             "it too, so `score.py` against `make run` can count more (see triage.md, Measured).",
              "An urgent row of the findings table counts as advised only if the model agrees with its rule.", "",
              "Bar: every emergency caught; at least 95% of nerve messages offered the screening without 911;",
              "at most 1% of ordinary messages given emergency or urgent advice; at most 5% asked a confirming",
@@ -175,7 +198,8 @@ def main() -> None:
     args = parser.parse_args()
     agent = Agent.load(str(args.model))
     sets = [("tests/safety_messages.yml (ours)", our_cases()),
-            ("tests/unit/test_safety_findings.py (findings in context)", table_cases())]
+            ("tests/unit/test_safety_findings.py (findings in context)", table_cases()),
+            ("tests/unit/test_safety_categories.py (categories, v4)", category_cases())]
     for path in (VISITORS, VISITORS_B):
         if path.exists():
             sets.append((f"../shared/eval/{path.name} (outside the team)", visitor_cases(path)))

@@ -105,7 +105,9 @@ class Triage:
         self.nlp.add_pipe("sentencizer")
         self.nlp.initialize()
         negation = table["negation"]
-        self.negation_cues = {self._lemma(cue) for cue in negation["cues"]} | set(negation["cues"])
+        # The cues as written: a token's lemma counts only when it is itself a cue ("denied" -> "deny"),
+        # never a cue's lemma ("dont" -> "do" made every "do" and "did" a negation).
+        self.negation_cues = set(negation["cues"])
         self.window = int(negation["window"])
         self.breaks = set(negation["breaks"])
         self.past_cues = [re.compile(c) for c in table["past"]["cues"]]
@@ -132,18 +134,50 @@ class Triage:
         for rule in self.rules:  # a topic is as grave as its gravest rule
             self.topic_levels[rule.topic] = max(rule.outcome, self.topic_levels.get(rule.topic, ROUTINE),
                                                 key=SEVERITY.index)
-        self.matcher = Matcher(self.nlp.vocab)
+        patterns: Dict[str, List[List[Dict[str, Any]]]] = {}
         self.history_keys = set()
         for rule in self.rules:
             for index, concept in enumerate(rule.concepts):
-                self.matcher.add(f"{rule.id}#{index}", [self._compile(p) for p in concept])
+                patterns[f"{rule.id}#{index}"] = [self._compile(p) for p in concept]
                 if rule.history[index]:
                     self.history_keys.add(f"{rule.id}#{index}")
             if rule.unless:
-                self.matcher.add(f"{rule.id}#unless", [self._compile(p) for p in rule.unless])
+                patterns[f"{rule.id}#unless"] = [self._compile(p) for p in rule.unless]
             if rule.mentions:  # words that never fire, but discount the topic when negated, past or another's
-                self.matcher.add(f"{rule.id}#mention", [self._compile(p) for p in rule.mentions])
-        self.matcher.add("nerve", [self._compile(p) for p in table["nerve_signs"]])
+                patterns[f"{rule.id}#mention"] = [self._compile(p) for p in rule.mentions]
+        patterns["nerve"] = [self._compile(p) for p in table["nerve_signs"]]
+        # One matcher per key, run only when the message holds a word one of its patterns cannot match
+        # without (its first slot that is not optional). spaCy's Matcher tries every pattern at every token,
+        # each word list a Python call: with all the keys in one matcher, that was two thirds of the rules'
+        # time, and it grows with every pattern added.
+        self.matchers: List[Tuple[str, Any, Optional[List[Tuple[str, FrozenSet[str]]]]]] = []
+        for key, compiled in patterns.items():
+            matcher = Matcher(self.nlp.vocab)
+            matcher.add(key, compiled)
+            self.matchers.append((key, matcher, self._anchors(compiled)))
+
+    @staticmethod
+    def _anchors(compiled: List[List[Dict[str, Any]]]) -> Optional[List[Tuple[str, FrozenSet[str]]]]:
+        """Per pattern, the attribute and words of its first slot that is not optional; None if a pattern
+        has none (it must always run)."""
+        anchors = []
+        for pattern in compiled:
+            slot = next((t for t in pattern if t.get("OP") != "?"), None)
+            if slot is None:
+                return None
+            attr = "LEMMA" if "LEMMA" in slot else "LOWER"
+            anchors.append((attr, frozenset(slot[attr]["IN"])))
+        return anchors
+
+    def _matches(self, doc) -> List[Tuple[str, int, int]]:
+        """(key, start, end) of every pattern's matches, from the matchers whose anchor words are here."""
+        lemmas, lowers = {t.lemma_ for t in doc}, {t.lower_ for t in doc}
+        found = []
+        for key, matcher, anchors in self.matchers:
+            if anchors is None or any(not words.isdisjoint(lemmas if attr == "LEMMA" else lowers)
+                                      for attr, words in anchors):
+                found += [(key, start, end) for _, start, end in matcher(doc)]
+        return found
 
     def _lemma(self, word: str) -> str:
         doc = self.nlp(word)
@@ -229,20 +263,25 @@ class Triage:
         clause_text: Dict[int, str] = {}
         for token, number in zip(doc, clause_of):
             clause_text[number] = clause_text.get(number, "") + token.text_with_ws
+        # Each clause is read for the unreal and the past once, not once per match in it; and with no other
+        # person named anywhere, no words can be someone else's (a third of the rules' time went to these).
+        unreal = {n: any(c.search(text) for c in self.unreal_cues) for n, text in clause_text.items()}
+        past = {n: self._only_past(text) for n, text in clause_text.items()}
+        others = any(c.search(doc.text) for c in self.other_person)
         found: Dict[str, List[Tuple[int, str]]] = {}
-        for match_id, start, end in self.matcher(doc):
-            key, span = self.nlp.vocab.strings[match_id], doc[start:end]
-            clauses = [clause_text[n] for n in sorted(set(clause_of[start:end]))]
-            sentence = span.sent
-            if self._negated(doc, start) or any(c.search(part) for part in clauses for c in self.unreal_cues) or (
-                    key not in self.history_keys and all(self._only_past(part) for part in clauses)) or (
-                    key != "nerve" and not key.endswith("#unless") and self._someone_elses(
-                        doc[sentence.start:start].text, doc[start:sentence.end].text,
-                        doc[sentence.end:self._next_end(doc, sentence)].text, doc.text)):
+        for key, start, end in self._matches(doc):
+            numbers = set(clause_of[start:end])
+            live = not (self._negated(doc, start) or any(unreal[n] for n in numbers) or (
+                key not in self.history_keys and all(past[n] for n in numbers)))
+            sentence = doc[start].sent
+            if live and others and key != "nerve" and not key.endswith("#unless"):
+                live = not self._someone_elses(doc[sentence.start:start].text, doc[start:sentence.end].text,
+                                               doc[sentence.end:self._next_end(doc, sentence)].text, doc.text)
+            if not live:
                 if dropped is not None:
                     dropped.add(key)
                 continue
-            found.setdefault(key, []).append((sentence.start, span.text))
+            found.setdefault(key, []).append((sentence.start, doc[start:end].text))
         return found
 
     @staticmethod
