@@ -1,5 +1,4 @@
 """The inbox over HTTP, on a real uvicorn server and database: logging in, access, CSRF, the API, live updates."""
-import dataclasses
 import json
 import os
 import re
@@ -10,7 +9,6 @@ import time
 from datetime import timedelta
 
 import httpx
-import pytest
 import requests
 from sqlalchemy import update
 
@@ -19,34 +17,8 @@ from bot.leads import content_gaps as gaps
 from bot.staff import accounts as staff
 from bot.store.db import session_scope
 from bot.store.models import StaffSession, utcnow
-from bot.web.app import create_app
-from tests.support.servers import WebServer, free_port
+from tests.support.inbox import PASSWORD, csrf, log_in
 from tests.unit.test_inbox import add
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def site(settings):
-    settings = dataclasses.replace(settings, internal_token="i" * 32, inbox_poll_seconds=0.2)
-    staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
-    staff.add_account(settings, "bea@boston.example", PASSWORD, "boston")
-    staff.add_account(settings, "op@medius.example", PASSWORD, None, admin=True)
-    with WebServer(create_app(settings), free_port()) as server:
-        server.settings = settings
-        yield server
-
-
-def csrf(page: requests.Response) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-def log_in(site, email="ann@stl.example", password=PASSWORD, next_url="/inbox/leads"):
-    browser = requests.Session()
-    form = browser.get(f"{site.url}/inbox/login")
-    answer = browser.post(f"{site.url}/inbox/login", data={"email": email, "password": password, "next": next_url,
-                                                           "csrf_token": csrf(form)})
-    return browser, answer
 
 
 def test_an_inbox_page_without_a_session_goes_to_the_login_and_back_after_it(site):
