@@ -5,11 +5,11 @@ import csv
 import io
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -24,9 +24,9 @@ from bot.store.models import STATUSES, URGENCIES, Lead, Notification, StatusChan
 logger = logging.getLogger(__name__)
 
 DEDUPE_WINDOW = timedelta(minutes=30)
+# No sender id: it names the visitor's conversation, and an export travels further than the inbox.
 EXPORT_FIELDS = ["id", "clinic", "created_at", "name", "phone", "email", "preferred_time", "mode", "consent",
-                 "reason", "urgency", "screening", "status", "status_history", "sender_id", "transcript",
-                 "notification_status"]
+                 "reason", "urgency", "screening", "status", "status_history", "transcript", "notification_status"]
 
 
 FIELD_LIMITS = {"clinic": 64, "sender_id": 128, "name": 100, "phone": 32, "email": 254, "preferred_time": 200,
@@ -170,7 +170,7 @@ def as_record(lead: Lead) -> Dict[str, Any]:
         "screening": lead.screening, "status": lead.status,
         "status_history": [{"at": _as_utc(c.at.isoformat()).isoformat(), "from": c.old_status, "to": c.new_status,
                             "note": c.note} for c in lead.status_changes],
-        "sender_id": lead.sender_id, "transcript": lead.transcript or [],
+        "transcript": lead.transcript or [],
         "notification_status": delivery_status(lead.notifications),
     }
 
@@ -212,15 +212,26 @@ def purge(settings: Settings, now: Optional[datetime] = None) -> int:
         return len(ids)
 
 
-_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?!\d))")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> Any:
-    """A spreadsheet would run a cell starting with = @ + - as a formula: such text gets a leading '.
+    """A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a formula: such text gets a '.
 
-    A visitor types the name and the reason's words; an E.164 phone number ("+1314...") stays as it is.
+    Every such cell, whatever follows: "-1+1+HYPERLINK(...)" is as much a formula as "=HYPERLINK(...)".
     """
-    return "'" + value if isinstance(value, str) and _FORMULA.match(value) else value
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
+def _phone_cell(phone: Optional[str]) -> Optional[str]:
+    """A phone number as a tel: URI ("tel:+1-314-555-0123"): readable, dialable, and no spreadsheet evaluates it."""
+    if not phone:
+        return phone
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966)
 
 
 def export(records: List[Dict[str, Any]], fmt: str) -> str:
@@ -232,6 +243,7 @@ def export(records: List[Dict[str, Any]], fmt: str) -> str:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for record in records:
+            record = {**record, "phone": _phone_cell(record.get("phone"))}
             writer.writerow({k: _cell(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
                              for k, v in record.items() if k in EXPORT_FIELDS})
         return out.getvalue()
