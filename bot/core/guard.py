@@ -81,7 +81,7 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
         return TOO_LARGE
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." thousands deep
         return MALFORMED
     if not isinstance(document, dict):
         return MALFORMED

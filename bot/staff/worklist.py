@@ -26,6 +26,7 @@ from bot.store.db import session_scope
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 
 LIST_LIMIT = 200
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_NOTE = 2000
 
 
@@ -54,9 +55,11 @@ class LeadFilter:
     def from_query(cls, query: Dict[str, str]) -> "LeadFilter":
         def day(name: str) -> Optional[date]:
             try:
-                return date.fromisoformat((query.get(name) or "").strip())
+                found = date.fromisoformat((query.get(name) or "").strip())
             except ValueError:
                 return None
+            # A day a date range can be built around in any time zone: 9999-12-31 plus a day does not exist.
+            return found if FIRST_DAY <= found <= LAST_DAY else None
 
         status, urgency = (query.get("status") or "").strip(), (query.get("urgency") or "").strip()
         return cls(status=status if status in STATUSES else "", urgency=urgency if urgency in URGENCIES else "",

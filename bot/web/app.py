@@ -29,7 +29,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,7 +84,11 @@ def page_policy(nonce: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response that does not set its own."""
+    """Adds SECURITY_HEADERS to every response that does not set its own, an unexpected error's 500 too.
+
+    Starlette answers an unhandled exception from its outermost layer, outside
+    every middleware, so its 500 would go out bare: this one answers it first.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -92,16 +96,28 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            if started:
+                raise
+            # The kind only: an exception's message may quote what the visitor sent.
+            logger.error("Unexpected error answering a request: %s", type(error).__name__)
+            await PlainTextResponse("Sorry, something went wrong.", status_code=500,
+                                    headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})(
+                scope, receive, send)
 
 
 @lru_cache(maxsize=None)

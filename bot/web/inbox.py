@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -33,6 +34,15 @@ from bot.staff.accounts import Staff, StaffError
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 
 logger = logging.getLogger(__name__)
+
+
+class LeadIdConvertor(IntegerConvertor):
+    """A lead id in a path: up to 18 digits, so it always fits the database's integer; a longer one is not found."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("lead_id", LeadIdConvertor())
 
 HERE = Path(__file__).parent
 PREFIX = "/inbox"
@@ -248,7 +258,9 @@ class Inbox:
         wanted = inbox.LeadFilter.from_query(dict(request.query_params))
         rows, _ = await run_in_threadpool(inbox.list_leads, self.settings, self.scope_of(who), wanted,
                                           self.zone(who.clinic), None)
-        name = f"leads-{who.clinic or wanted.clinic or 'all'}-{datetime.now().date().isoformat()}.csv"
+        # Named from the clinic directory, never from the query: a header is no place for a visitor's text.
+        clinic = self.clinics.get(who.clinic or wanted.clinic) if (who.clinic or wanted.clinic) else None
+        name = f"leads-{clinic.id if clinic else 'all'}-{datetime.now().date().isoformat()}.csv"
         logger.info("Leads exported by staff account %s (%s rows)", who.id, len(rows))
         return Response(leads.export(rows, "csv"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
@@ -311,13 +323,13 @@ class Inbox:
             Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
             Route(f"{PREFIX}/leads", self.lead_list),
             Route(f"{PREFIX}/leads.csv", self.export),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}", self.lead_page),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}/status", self.change_status, methods=["POST"]),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}/notes", self.add_note, methods=["POST"]),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}", self.lead_page),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}/status", self.change_status, methods=["POST"]),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}/notes", self.add_note, methods=["POST"]),
             Route(f"{PREFIX}/events", self.events),
             Route(f"{PREFIX}/gaps", self.content_gaps),
             Route(f"{PREFIX}/api/leads", self.api_leads),
-            Route(f"{PREFIX}/api/leads/{{lead_id:int}}", self.api_lead),
+            Route(f"{PREFIX}/api/leads/{{lead_id:lead_id}}", self.api_lead),
             Route(f"{PREFIX}/static/inbox.css", self.static),
             Route(f"{PREFIX}/static/inbox.js", self.static),
         ]
