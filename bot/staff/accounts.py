@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, overload
+from functools import lru_cache
+from typing import FrozenSet, List, Optional, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
@@ -24,6 +29,8 @@ from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD = 10
+STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
+MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -77,16 +84,49 @@ def normal_email(email: str) -> str:
     return email
 
 
-def check_password(password: str) -> str:
+@lru_cache(maxsize=1)
+def _common_passwords() -> FrozenSet[str]:
+    """zxcvbn's list of the 30,000 passwords seen most often in breaches (a maintained package, not our copy)."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _personal_words(email: str, clinic_name: str) -> List[str]:
+    """What an attacker tries first for this account: its email and its parts, the clinic's id and name."""
+    local, _, domain = email.lower().partition("@")
+    from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
+    name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
+    # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
+    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
+    return sorted(set(words), key=len, reverse=True)
+
+
+def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
+    """A password fit for an account that reads health data: long, not common, not guessable from the account."""
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
+        raise StaffError("that password is on a list of common passwords from data breaches: choose another")
+    personal = _personal_words(email, clinic_name)
+    found = next((word for word in personal if word in lowered), None)
+    if found:
+        raise StaffError("the password must not contain the account's email address or the clinic's name")
+    if zxcvbn(password[:MAX_SCORED], user_inputs=personal)["score"] < STRONG_ENOUGH:
+        raise StaffError("that password is too easy to guess (repeats, sequences, dates or common words): "
+                         "a few unrelated words make a strong one")
     return password
+
+
+def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
+    found = clinics_for(settings).get(clinic) if clinic else None
+    return f"{found.id} {found.name}" if found else (clinic or "")
 
 
 # --- accounts (the command line) ---
 
 def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False) -> Staff:
-    email, password = normal_email(email), check_password(password)
+    email = normal_email(email)
+    password = check_password(password, email, _clinic_name(settings, clinic))
     if not admin and not clinic:
         raise StaffError("an account needs --clinic (or --admin for one that sees every clinic)")
     with session_scope(settings.database_url) as session:
@@ -125,9 +165,9 @@ def disable_account(settings: Settings, email: str) -> None:
 
 def reset_password(settings: Settings, email: str, password: str) -> None:
     """A new password also lifts a lockout and ends every session of the account."""
-    password = check_password(password)
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
+        check_password(password, account.email, _clinic_name(settings, account.clinic))
         account.password_hash = _hasher.hash(password)
         account.failed_logins, account.locked_until, account.disabled = 0, None, False
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
