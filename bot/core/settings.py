@@ -50,6 +50,7 @@ class Settings:
     inbox_session_minutes: int
     inbox_lockout_attempts: int
     inbox_lockout_minutes: int
+    inbox_account_delay_seconds: float
     inbox_poll_seconds: float
     redis_url: str
     rasa_speedups: bool
@@ -105,7 +106,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         conversation_retention_days=_number(env, "CONVERSATION_RETENTION_DAYS", 30, int),
         inbox_session_minutes=_number(env, "INBOX_SESSION_MINUTES", 480, int),
         inbox_lockout_attempts=_number(env, "INBOX_LOCKOUT_ATTEMPTS", 5, int),
+        # Failed logins: free failures per email an hour (four times as many per address), then waits
+        # doubling from a second, up to INBOX_LOCKOUT_MINUTES for an address and this for one email.
         inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
+        inbox_account_delay_seconds=_number(env, "INBOX_ACCOUNT_DELAY_SECONDS", 60.0, float),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),

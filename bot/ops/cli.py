@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     people.add_parser("list", help="every account, one per line")
     disable = people.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("--email", required=True)
-    reset = people.add_parser("reset-password", help="a new password (from standard input); lifts a lockout")
+    reset = people.add_parser("reset-password", help="a new password (from standard input); ends its sessions")
     reset.add_argument("--email", required=True)
 
     tokens = commands.add_parser("tokens", help="clinics' API tokens for /inbox/api").add_subparsers(
@@ -102,7 +102,7 @@ def _staff_command(settings, args) -> int:
         print(f"added {account.email} ({'admin, every clinic' if account.is_admin else account.clinic})")
     elif args.action == "list":
         for row in staff.list_accounts(settings):
-            flags = " ".join(flag for flag in ("admin", "disabled", "locked") if row[flag])
+            flags = " ".join(flag for flag in ("admin", "disabled") if row[flag])
             print(f"{row['email']:<40} {row['clinic']:<10} {flags:<16} last login {row['last_login'] or 'never'}")
     elif args.action == "disable":
         staff.disable_account(settings, args.email)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
+from bot.leads.notify import send_email
+from bot.staff import throttle
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
@@ -57,7 +60,8 @@ class Staff:
 class LoginResult:
     staff: Optional[Staff] = None
     token: Optional[str] = None
-    locked_minutes: int = 0  # > 0: the account is locked for about this long
+    wait_seconds: int = 0  # > 0: too many failures from this address or for this email; try again after
+    alert_owner: Optional[str] = None  # an email to tell that someone keeps failing to log in to their account
 
 
 def token_hash(token: str) -> str:
@@ -142,7 +146,7 @@ def add_account(settings: Settings, email: str, password: str, clinic: Optional[
 def list_accounts(settings: Settings) -> List[dict]:
     with session_scope(settings.database_url) as session:
         return [{"email": a.email, "clinic": a.clinic or "(all)", "admin": bool(a.is_admin),
-                 "disabled": bool(a.disabled), "locked": bool(a.locked_until and _aware(a.locked_until) > utcnow()),
+                 "disabled": bool(a.disabled),
                  "last_login": _aware(a.last_login_at).isoformat(timespec="minutes") if a.last_login_at else ""}
                 for a in session.execute(select(StaffAccount).order_by(StaffAccount.email)).scalars()]
 
@@ -164,43 +168,48 @@ def disable_account(settings: Settings, email: str) -> None:
 
 
 def reset_password(settings: Settings, email: str, password: str) -> None:
-    """A new password also lifts a lockout and ends every session of the account."""
+    """A new password also ends every session of the account and the waits its failed logins earned."""
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
         check_password(password, account.email, _clinic_name(settings, account.clinic))
         account.password_hash = _hasher.hash(password)
         account.failed_logins, account.locked_until, account.disabled = 0, None, False
+        throttle.forgive(session, settings, account.email)
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
 
 
 # --- logging in (the inbox) ---
 
-def log_in(settings: Settings, email: str, password: str, now: Optional[datetime] = None) -> LoginResult:
-    """A session for the right email and password; a lockout after INBOX_LOCKOUT_ATTEMPTS failures in a row."""
+def log_in(settings: Settings, email: str, password: str, address: str = "unknown",
+           now: Optional[datetime] = None) -> LoginResult:
+    """A session for the right email and password, unless this address or email must wait (bot/staff/throttle.py).
+
+    An unknown, disabled or existing email is answered alike, in words and in time:
+    each wrong try checks one password hash, each try that must wait checks none.
+    """
     now = now or utcnow()
     try:
         email = normal_email(email)
     except StaffError:
         email = ""
+    keys = throttle.Keys.of(settings, address, email or "(not an email)")
     with session_scope(settings.database_url) as session:
+        wait = throttle.wait_seconds(session, keys, now)
+        if wait > 0:
+            return LoginResult(wait_seconds=max(1, math.ceil(wait)))
         account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
             if email else None
-        if account is None or account.disabled:
-            _verify(_DUMMY_HASH, password)
+        usable = account is not None and not account.disabled
+        if not _verify(account.password_hash if usable and account else _DUMMY_HASH, password) or not usable:
+            alert = throttle.failed(session, settings, keys, now)
+            if alert and usable and account:
+                logger.warning("Repeated failed logins for staff account %s; telling its owner", account.id)
+                return LoginResult(alert_owner=account.email)
             return LoginResult()
-        locked_until = _aware(account.locked_until)
-        if locked_until and locked_until > now:
-            return LoginResult(locked_minutes=_minutes_left(locked_until, now))
-        if not _verify(account.password_hash, password):
-            account.failed_logins = (account.failed_logins or 0) + 1
-            if account.failed_logins >= settings.inbox_lockout_attempts:
-                account.failed_logins = 0
-                account.locked_until = now + timedelta(minutes=settings.inbox_lockout_minutes)
-                logger.warning("Staff account %s locked after repeated failed logins", account.id)
-                return LoginResult(locked_minutes=settings.inbox_lockout_minutes)
-            return LoginResult()
+        assert account is not None  # usable
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = _hasher.hash(password)
+        throttle.succeeded(session, keys)
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
         token = secrets.token_urlsafe(32)
         session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now,
@@ -209,15 +218,28 @@ def log_in(settings: Settings, email: str, password: str, now: Optional[datetime
         return LoginResult(staff=_as_staff(account), token=token)
 
 
+ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"
+ATTACK_BODY = """Someone has typed a wrong password for your Medius inbox account ({email}) several times
+in the last hour. Further tries are being slowed down; your account is not locked.
+
+If it was you, there is nothing to do. If not, tell your administrator: they can see the
+failed logins in the inbox's access log and set you a new password.
+"""
+
+
+def tell_owner(settings: Settings, email: str) -> None:
+    """Email an account's owner that someone keeps failing to log in to it; never raises (the login goes on)."""
+    try:
+        send_email(settings, email, ATTACK_SUBJECT, ATTACK_BODY.format(email=email))
+    except Exception as error:  # noqa: BLE001 - mail may be down: the throttle protects the account anyway
+        logger.warning("Could not tell a staff member about failed logins: %s", type(error).__name__)
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, int((until - now).total_seconds() + 59) // 60)
 
 
 def session_staff(settings: Settings, token: Optional[str], now: Optional[datetime] = None) -> Optional[Staff]:

@@ -128,6 +128,18 @@ class StaffAccount(Base):
     last_login_at = Column(DateTime(timezone=True))
 
 
+class LoginThrottle(Base):
+    """Failed logins of one client address or one email (keyed hashes, never the values): bot/staff/throttle.py."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = Column(String(64), primary_key=True)
+    failures: Mapped[int] = Column(Integer, nullable=False, default=0)
+    last_failure_at = Column(DateTime(timezone=True))
+    next_at = Column(DateTime(timezone=True))  # no password is checked for this key before then
+    alerted_at = Column(DateTime(timezone=True))  # when the account's owner was last told
+
+
 class StaffSession(Base):
     """A logged-in browser: the cookie holds the token, the table only its SHA-256."""
 
