@@ -55,7 +55,7 @@ from bot.core.guard import (
 from bot.core.settings import Settings
 from bot.core.triage import EMERGENCY, cached_triage, worst
 from bot.web.csrf import FormCSRFMiddleware, outside
-from bot.web.inbox import PREFIX as INBOX, Inbox
+from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox
 from bot.web.turn_gate import TurnGate
 
 logger = logging.getLogger(__name__)
@@ -391,8 +391,8 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
                       allow_headers=["Content-Type"])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
-                      cookie_name="medius_csrf", cookie_path=INBOX, header_name="x-csrf-token",
-                      cookie_secure=settings.inbox_base_url.startswith("https://"))
+                      session_cookie=SESSION_COOKIE, cookie_path=INBOX,
+                      secure=settings.inbox_base_url.startswith("https://"))
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
                      exception_handlers={404: not_found}, lifespan=lifespan)
 
