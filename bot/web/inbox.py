@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
@@ -54,6 +55,7 @@ LOGIN_MESSAGES = {
     "expired": "Your session has expired. Please log in again.",
     "out": "You have logged out.",
     "wrong": "The email or password is not right.",
+    "wait": "Too many tries. Please wait {seconds}, then try again.",
 }
 
 
@@ -148,16 +150,20 @@ class Inbox:
         form = await request.form()
         email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1000]
         next_url = safe_next(str(form.get("next") or ""))
-        result = await run_in_threadpool(staff.log_in, self.settings, email, password)
+        address = request.client.host if request.client else "unknown"
+        result = await run_in_threadpool(staff.log_in, self.settings, email, password, address)
         if result.token is None:
-            if result.locked_minutes:
-                message = (f"This account is locked after too many failed attempts. Try again in "
-                           f"{result.locked_minutes} minute{'s' if result.locked_minutes != 1 else ''}, or ask "
-                           f"an administrator to reset the password.")
+            # The same words for every email, known or not: which accounts exist is nobody's business.
+            if result.wait_seconds:
+                seconds = result.wait_seconds
+                message = LOGIN_MESSAGES["wait"].format(seconds=f"{seconds} second{'s' if seconds != 1 else ''}")
             else:
                 message = LOGIN_MESSAGES["wrong"]
-            return self.page(request, "login.html", {"next": next_url, "message": message, "email": email,
-                                                     "error": True}, status=401)
+            response = self.page(request, "login.html", {"next": next_url, "message": message, "email": email,
+                                                         "error": True}, status=401)
+            if result.alert_owner:  # after the answer, so mail takes none of its time
+                response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
+            return response
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(COOKIE, result.token, max_age=self.settings.inbox_session_minutes * 60, path=PREFIX,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")

@@ -5,17 +5,23 @@ without the security headers, the CSV file name taken from the query, weak
 passwords, and visitors' links in staff emails.
 """
 import csv
+import dataclasses
 import io
 import os
+import re
+import statistics
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
 
 from bot.core.paths import ROOT
-from bot.web.app import SECURITY_HEADERS
-from tests.support.inbox import log_in
+from bot.staff import accounts as staff
+from bot.web.app import SECURITY_HEADERS, create_app
+from tests.support.inbox import PASSWORD, csrf, log_in
+from tests.support.servers import WebServer, free_port
 from tests.unit.test_inbox import add
 
 SITE = {"Origin": "http://localhost:8000"}
@@ -99,3 +105,75 @@ def test_visitors_words_in_staff_emails_are_quoted_labelled_and_not_clickable(si
     links = [line for line in body.splitlines() if "http://" in line or "https://" in line]
     assert len(links) == 1 and links[0].startswith("Open the lead in the inbox: ")
     assert body.index("Open the lead") < body.index("Typed by the visitor")
+
+
+@pytest.fixture
+def guarded(settings, smtp_sink):
+    """An inbox whose web server sends mail to the local SMTP sink."""
+    settings = dataclasses.replace(settings, internal_token="i" * 32, smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
+                                   smtp_security="none")
+    staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
+    with WebServer(create_app(settings), free_port()) as server:
+        server.settings = settings
+        yield server
+
+
+def attempt(site, email, password="not her password"):
+    """One login POST, timed on its own: (status, the message shown, seconds)."""
+    browser = requests.Session()
+    token = csrf(browser.get(f"{site.url}/inbox/login"))
+    start = time.monotonic()
+    answer = browser.post(f"{site.url}/inbox/login", data={"email": email, "password": password, "csrf_token": token})
+    took = time.monotonic() - start
+    message = answer.text.split('role="alert"', 1)[-1].split("</", 1)[0] if answer.status_code == 401 else ""
+    return answer.status_code, message, took
+
+
+def test_unknown_and_attacked_accounts_answer_alike_and_the_owner_is_told_not_locked_out(guarded, smtp_sink):
+    known = [attempt(guarded, "ann@stl.example") for _ in range(6)]
+    unknown = [attempt(guarded, "nobody@stl.example") for _ in range(6)]
+    # The same words, try by try (the seconds left to wait count down as the tries go on).
+    assert [(s, re.sub(r"\d+ seconds?", "N", m)) for s, m, _ in known] == \
+           [(s, re.sub(r"\d+ seconds?", "N", m)) for s, m, _ in unknown]
+    assert "not right" in known[0][1] and "Please wait" in known[5][1] and "locked" not in known[5][1]
+    # ... and the same time: five wrong tries each check a password hash, the sixth none, for both.
+    for tries in (slice(0, 5), slice(5, 6)):
+        assert abs(statistics.mean(t for *_, t in known[tries]) - statistics.mean(t for *_, t in unknown[tries])) < 0.15
+    time.sleep(2.5)
+    assert log_in(guarded, "ann@stl.example")[1].url.endswith("/inbox/leads")  # the owner gets in: no lock
+    deadline = time.monotonic() + 10
+    while not smtp_sink.messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [told] = smtp_sink.messages  # once, to the owner only (nobody@ has no owner)
+    assert told["to"] == ["ann@stl.example"] and "failed logins" in told["subject"] and "not locked" in told["body"]
+
+
+def test_one_address_guessing_many_emails_is_slowed_down(guarded):
+    answers = [attempt(guarded, f"guess{n}@stl.example")[1] for n in range(guarded.settings.inbox_lockout_attempts * 4)]
+    assert all("not right" in a for a in answers)
+    assert "Please wait" in attempt(guarded, "fresh@stl.example")[1]
+    assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD)[1]  # from this address, for now
+
+
+def test_a_csrf_token_from_another_browser_does_not_pass_with_my_session(site):
+    lead_id = add(site.settings, name="Mary Jones")
+    attacker = requests.Session()
+    attackers_token = csrf(attacker.get(f"{site.url}/inbox/login"))
+    victim, _ = log_in(site)
+    cookies = {**attacker.cookies.get_dict(), "medius_inbox": victim.cookies.get("medius_inbox", path="/inbox")}
+    forged = requests.post(f"{site.url}/inbox/leads/{lead_id}/status", cookies=cookies,
+                           data={"status": "closed", "note": "forged", "csrf_token": attackers_token})
+    assert forged.status_code == 403 and "form has expired" in forged.text
+    own = csrf(victim.get(f"{site.url}/inbox/leads/{lead_id}"))
+    assert own != attackers_token
+    assert victim.post(f"{site.url}/inbox/leads/{lead_id}/status", data={"status": "contacted", "csrf_token": own}
+                       ).status_code == 200
+    assert victim.get(f"{site.url}/inbox/api/leads/{lead_id}").json()["status"] == "contacted"
+
+
+def test_over_https_the_csrf_cookie_is_host_prefixed_and_secure(settings):
+    settings = dataclasses.replace(settings, internal_token="i" * 32, inbox_base_url="https://inbox.example/inbox")
+    with WebServer(create_app(settings), free_port()) as server:
+        cookie = requests.get(f"{server.url}/inbox/login").headers["set-cookie"]
+    assert cookie.startswith("__Host-medius_csrf=") and "Secure" in cookie and "Path=/;" in cookie + ";"
+    assert "Domain" not in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
