@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot.core import data
+from bot.core.files import secure_for
 from bot.core.logs import configure_logging
 from bot.core.paths import ROOT
 from bot.core.settings import get_settings, require_internal_token
@@ -162,6 +163,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
+    secure_for(settings)  # before any file is opened: databases, spool and secrets for this user only
     if args.command == "check":
         data.load_all()
         print("data files OK")
