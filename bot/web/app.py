@@ -9,6 +9,7 @@ never reachable from outside.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import html
@@ -23,6 +24,7 @@ from string import Template
 from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
+from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
@@ -37,6 +39,7 @@ from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.guard import (
+    BAD_SENDER,
     MAX_BODY_BYTES,
     TOKEN_HEADER,
     TOO_LARGE,
@@ -159,11 +162,56 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
     }
 
 
+CONVERSATION_HEADER = "X-Medius-Conversation"
+
+
+class Conversations:
+    """Sender ids the web server issues, each bound to one clinic by a signed token only the widget holds.
+
+    A sender id used to be the widget's own choice and the only key to a
+    conversation: whoever knew one could go on with it, read the visitor's
+    name and phone back, cancel the booking, or replay a message_id for the
+    earlier reply. Now a browser's first message gets a sender id from here,
+    and a token (itsdangerous, HMAC-signed, timed) naming it and the clinic;
+    every later message must bring the token back, and a browser's own
+    "sender" is never used. A clinic's server holding MEDIUS_API_TOKEN still
+    names its own sender ids.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.serializer = URLSafeTimedSerializer(secret_for(settings, b"medius-conversation"), salt="conversation")
+        self.max_age = settings.conversation_retention_days * 86400  # as long as the conversation is kept
+        self.key = secret_for(settings, b"medius-first-message").encode()
+
+    def token(self, sender: str, clinic: Clinic) -> str:
+        return self.serializer.dumps({"s": sender, "c": clinic.id})
+
+    def sender(self, token: Optional[str], clinic: Clinic) -> Optional[str]:
+        """The sender id a token names, if it is genuine, not too old, and for this clinic."""
+        if not token:
+            return None
+        try:
+            claim = self.serializer.loads(token, max_age=self.max_age)
+        except BadData:
+            return None
+        if not isinstance(claim, dict) or claim.get("c") != clinic.id or not isinstance(claim.get("s"), str):
+            return None
+        return claim["s"]
+
+    def new_sender(self, address: str, message_id: Optional[str]) -> str:
+        """A new conversation's sender id: random, or for a first message that has a message_id, derived from it
+        and the visitor's (hashed) address, so that its retry gets the same conversation, and nobody else does."""
+        if not message_id:
+            return "w" + secrets.token_hex(16)
+        return "w" + hmac.new(self.key, f"{address}|{message_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 class ChatForwarder:
     """The chat endpoint: checks, per-visitor and per-address rate limits, then Rasa's channel on loopback."""
 
     def __init__(self, settings: Settings, clinics: ClinicDirectory) -> None:
         self.settings, self.clinics = settings, clinics
+        self.conversations = Conversations(settings)
         self.per_sender = RateLimiter(settings.chat_rate_limit, settings.chat_rate_window_seconds)
         self.per_address = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.address_key = AddressHasher()
@@ -220,25 +268,37 @@ class ChatForwarder:
         chat = parse_chat_request(body, origin, self.clinics)
         if isinstance(chat, Refusal):
             return self.refuse(chat)
+        address = self.address_key(request.client.host if request.client else "unknown")
+        headers: Dict[str, str] = {}
+        if server:
+            if chat.sender is None:
+                return self.refuse(BAD_SENDER)
+        else:  # a browser: the conversation is the one its token names, or a new one; never the sender it says
+            sender = self.conversations.sender(chat.conversation, chat.clinic) or \
+                self.conversations.new_sender(address, chat.message_id)
+            chat = dataclasses.replace(chat, sender=sender)
+            headers[CONVERSATION_HEADER] = self.conversations.token(sender, chat.clinic)
+        assert chat.sender is not None
         limits = [(self.per_sender, chat.sender)]
         if not server:  # a clinic's server relays many visitors from one address
-            address = request.client.host if request.client else "unknown"
-            limits.append((self.per_address, self.address_key(address)))
+            limits.append((self.per_address, address))
         wait = admit(limits)
         if wait is not None:
             return self.refuse(slow_down(wait), {"Retry-After": str(max(1, round(wait)))})
         if not chat.message_id:
             status, body = await self.forward(chat)
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(body, status_code=status, headers=headers)
+        # Keyed by the sender id, which only the token's holder (or the server naming it) has: a replayed
+        # message_id from anyone else is a new message of their own conversation.
         key = (chat.sender, chat.message_id)
         earlier = self.turns.get(key)
         if earlier is not None:  # a retry: the first attempt's answer, not a second turn
             status, body = await asyncio.shield(earlier)
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(body, status_code=status, headers=headers)
         answer = self.turns.start(key)
         # Shielded: a visitor who gives up waiting does not cut the turn short; the retry collects it.
         status, body = await asyncio.shield(self._forward_once(chat, key, answer))
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def _forward_once(self, chat: ChatRequest, key, answer: asyncio.Future):
         try:
@@ -254,6 +314,7 @@ class ChatForwarder:
 
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
         """One turn through Rasa's channel: (status, body) for the visitor, within CHAT_TIMEOUT_SECONDS."""
+        assert chat.sender is not None  # handle() has settled it
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.chat_timeout_seconds
         status: Optional[int] = None
@@ -388,7 +449,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         *Inbox(settings, clinics).routes(),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
-                      allow_headers=["Content-Type"])
+                      allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
                       session_cookie=SESSION_COOKIE, cookie_path=INBOX,
@@ -397,11 +458,16 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
                      exception_handlers={404: not_found}, lifespan=lifespan)
 
 
-def csrf_secret(settings: Settings) -> str:
-    """The key that signs the inbox's CSRF tokens: derived from the internal secret, so every web worker agrees."""
+def secret_for(settings: Settings, purpose: bytes) -> str:
+    """A key for one purpose, derived from the internal secret, so every web worker agrees."""
     if not settings.internal_token:
         return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
-    return hmac.new(settings.internal_token.encode(), b"medius-inbox-csrf", hashlib.sha256).hexdigest()
+    return hmac.new(settings.internal_token.encode(), purpose, hashlib.sha256).hexdigest()
+
+
+def csrf_secret(settings: Settings) -> str:
+    """The key that signs the inbox's CSRF tokens."""
+    return secret_for(settings, b"medius-inbox-csrf")
 
 
 def demo_page(clinic: Clinic, page: str, base_url: str, nonce: str, settings: Settings) -> str:
