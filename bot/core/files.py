@@ -80,4 +80,5 @@ def secure_for(settings: Settings) -> List[Path]:
     """`secure_files` for everything Medius's settings name: both databases, the spool, `.env`, the secrets."""
     spool = settings.spool_file
     return secure_files([settings.database_url, settings.conversations_url],
-                        [spool, spool.with_name(spool.name + ".quarantine"), ROOT / ".env", VAR / "internal-token"])
+                        [spool, spool.with_name(spool.name + ".quarantine"), ROOT / ".env", VAR / "internal-token",
+                         settings.data_key_file])

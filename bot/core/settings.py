@@ -51,6 +51,8 @@ class Settings:
     inbox_lockout_attempts: int
     inbox_lockout_minutes: int
     inbox_account_delay_seconds: float
+    data_keys: str
+    data_key_file: Path
     inbox_poll_seconds: float
     redis_url: str
     rasa_speedups: bool
@@ -110,6 +112,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         # doubling from a second, up to INBOX_LOCKOUT_MINUTES for an address and this for one email.
         inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
         inbox_account_delay_seconds=_number(env, "INBOX_ACCOUNT_DELAY_SECONDS", 60.0, float),
+        # The keys that encrypt health data in the lead store (bot/store/crypto.py): in the environment, or a file.
+        data_keys=env.get("MEDIUS_DATA_KEYS", "").strip(),
+        data_key_file=_project_path(env.get("MEDIUS_DATA_KEY_FILE") or "var/data-keys"),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),

@@ -18,6 +18,7 @@ from bot.core.clinics import ClinicDirectory
 from bot.core.settings import Settings
 from bot.leads import spool
 from bot.leads.notify import delivery_status, drafts_for
+from bot.store.crypto import search_terms
 from bot.store.db import session_scope
 from bot.store.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
 
@@ -95,6 +96,7 @@ def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base
         return lead.id, True  # the same request again (e.g. a spool replay): nothing new to announce
     lead.updated_at = at
     lead.name, lead.phone, lead.email = data.name, data.phone, data.email
+    lead.search = search_terms(data.name, data.phone)
     lead.preferred_time, lead.mode, lead.reason = data.preferred_time, data.mode, data.reason
     lead.consent = "yes" if data.consent else "no"
     # Urgency only ever rises within a conversation: a later routine booking keeps a priority flag.

@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     reset = people.add_parser("reset-password", help="a new password (from standard input); ends its sessions")
     reset.add_argument("--email", required=True)
 
+    secrets_ = commands.add_parser("keys", help="the keys that encrypt health data in the lead store").add_subparsers(
+        dest="action", required=True)
+    secrets_.add_parser("rotate", help="a new key for new writes (no restart), then move every row to it")
+    secrets_.add_parser("reencrypt", help="move every row still under an older key (or none) to the current one")
+
     tokens = commands.add_parser("tokens", help="clinics' API tokens for /inbox/api").add_subparsers(
         dest="action", required=True)
     new_token = tokens.add_parser("add", help="a new token for a clinic, printed once")
@@ -131,6 +136,24 @@ def _token_command(settings, args) -> int:
             print(f"no token with id {args.id}", file=sys.stderr)
             return 1
         print(f"revoked token {args.id}")
+    return 0
+
+
+def _keys_command(settings, args) -> int:
+    from bot.store import crypto
+    from bot.store.db import engine_for
+
+    if args.action == "rotate":
+        if settings.data_keys:
+            print("error: the keys come from MEDIUS_DATA_KEYS: put a new key first there "
+                  f"(for example {crypto.new_key_line()}), restart, then run `keys reencrypt`", file=sys.stderr)
+            return 1
+        key_id = crypto.rotate(settings.data_key_file)
+        print(f"new data key {key_id} in {settings.data_key_file}; new writes use it within "
+              f"{crypto.RELOAD_SECONDS:.0f} s")
+    time.sleep(crypto.RELOAD_SECONDS if args.action == "rotate" else 0)  # every process has read the new key
+    with engine_for(settings.database_url).begin() as connection:
+        print(f"re-encrypted {crypto.reencrypt(connection)} row(s) under the current key")
     return 0
 
 
@@ -216,6 +239,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 _purge_conversations(settings)
                 last_purge = time.monotonic()
             time.sleep(args.interval)
+    if args.command == "keys":
+        return _keys_command(settings, args)
     if args.command in ("staff", "tokens"):
         try:
             return (_staff_command if args.command == "staff" else _token_command)(settings, args)

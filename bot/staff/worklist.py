@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import Case
 
@@ -22,6 +22,7 @@ from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.leads.store import as_record
 from bot.staff.accounts import StaffError
+from bot.store.crypto import query_terms
 from bot.store.db import session_scope
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 
@@ -92,12 +93,9 @@ def _filtered(query, wanted: LeadFilter, zone: ZoneInfo):
         query = query.where(Lead.created_at >= _day_start(wanted.date_from, zone))
     if wanted.date_to:
         query = query.where(Lead.created_at < _day_start(wanted.date_to + timedelta(days=1), zone))
-    if wanted.q:
-        digits = re.sub(r"\D", "", wanted.q)
-        terms = [Lead.name.ilike(f"%{wanted.q}%")]
-        if len(digits) >= 3:
-            terms.append(Lead.phone.like(f"%{digits}%"))
-        query = query.where(or_(*terms))
+    if wanted.q:  # names and phones are encrypted: found by the keyed hashes of their words and digits
+        terms = query_terms(wanted.q)
+        query = query.where(and_(*[Lead.search.like(f"%{term}%") for term in terms])) if terms else query
     return query
 
 

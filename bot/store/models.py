@@ -4,8 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Dict, List
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declarative_base, relationship
+
+from bot.store.crypto import EncryptedJSON, EncryptedText
 
 # NOT NULL columns say their Python type (Mapped[...]) for mypy: SQLAlchemy 1.4's mypy plugin takes an
 # unannotated column as Optional, which is right for the nullable ones. SQLAlchemy itself reads only the Column.
@@ -28,18 +30,20 @@ class Lead(Base):
     clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    name: Mapped[str] = Column(String(100), nullable=False)
-    phone = Column(String(32))
-    email = Column(String(254))
-    preferred_time = Column(String(200))
+    # Health data, encrypted field by field (bot/store/crypto.py); `search` holds keyed hashes to find a lead by.
+    name: Mapped[str] = Column(EncryptedText("leads.name"), nullable=False)
+    phone = Column(EncryptedText("leads.phone"))
+    email = Column(EncryptedText("leads.email"))
+    preferred_time = Column(EncryptedText("leads.preferred_time"))
     mode = Column(String(16))
     consent: Mapped[str] = Column(String(8), nullable=False)
-    reason = Column(Text)
+    reason = Column(EncryptedText("leads.reason"))
     urgency: Mapped[str] = Column(String(16), nullable=False, default="routine")
-    screening = Column(JSON)
+    screening = Column(EncryptedJSON("leads.screening"))
     status: Mapped[str] = Column(String(16), nullable=False, default="new")
     sender_id: Mapped[str] = Column(String(128), nullable=False, index=True)
-    transcript: Mapped[List[Dict[str, Any]]] = Column(JSON, nullable=False, default=list)
+    transcript: Mapped[List[Dict[str, Any]]] = Column(EncryptedJSON("leads.transcript"), nullable=False, default=list)
+    search = Column(Text)
 
     status_changes: Mapped[List[StatusChange]] = relationship("StatusChange", order_by="StatusChange.id",
                                                               cascade="all, delete-orphan")
@@ -56,7 +60,7 @@ class StatusChange(Base):
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     old_status = Column(String(16))
     new_status: Mapped[str] = Column(String(16), nullable=False)
-    note = Column(Text)
+    note = Column(EncryptedText("lead_status_changes.note"))
     actor = Column(String(254))  # the staff account's email, or None for the assistant and the command line
 
 
@@ -69,7 +73,7 @@ class LeadNote(Base):
     lead_id: Mapped[int] = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     actor: Mapped[str] = Column(String(254), nullable=False)
-    text: Mapped[str] = Column(Text, nullable=False)
+    text: Mapped[str] = Column(EncryptedText("lead_notes.text"), nullable=False)
 
 
 class Notification(Base):
@@ -82,7 +86,7 @@ class Notification(Base):
     channel: Mapped[str] = Column(String(16), nullable=False)  # "email" or "webhook"
     target: Mapped[str] = Column(String(500), nullable=False)
     subject: Mapped[str] = Column(String(300), nullable=False)
-    body: Mapped[str] = Column(Text, nullable=False)
+    body: Mapped[str] = Column(EncryptedText("notifications.body"), nullable=False)  # an email's carries a name
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     next_attempt_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     sent_at = Column(DateTime(timezone=True))
