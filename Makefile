@@ -8,7 +8,7 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/medius.tar.gz
 # What the model is trained from. The other data files (topics, causes, typed
 # answers, clinics, widget) are read by the actions and the web server at run time.
-TRAIN_INPUTS := config.yml domain.yml data/triage.yml data/red_flag_corpus.yml \
+TRAIN_INPUTS := config.yml domain.yml data/triage.yml data/red_flag_corpus.yml data/red_flag_categories.yml \
 	$(shell find data/nlu data/rules data/stories data/responses -type f -name '*.yml' 2>/dev/null)
 
 # Settings from .env (if present) reach every command below.
@@ -41,7 +41,7 @@ MEDIUS_RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 TOKEN_FILE := var/internal-token
 WITH_TOKEN = MEDIUS_INTERNAL_TOKEN=$${MEDIUS_INTERNAL_TOKEN:-$$(cat $(TOKEN_FILE))}
 
-.PHONY: help install system-deps train migrate run run-prod shell lint test test-fast validate bench evaluate clean
+.PHONY: help install requirements system-deps train image migrate run run-prod shell lint test test-fast validate bench evaluate clean
 
 help:
 	@echo "make run    set up, train if needed, start Medius (public: web :$(WEB_PORT); on loopback: Rasa :$(RASA_PORT), actions :$(ACTION_PORT))"
@@ -49,27 +49,48 @@ help:
 	@echo "make test-fast  the unit tests alone (tests/unit/): no training, no Debian packages, no servers"
 	@echo "make run-prod  the production topology on this machine (PostgreSQL, Redis, several Rasa and action processes)"
 	@echo "make shell  chat in the terminal (with 'make run' going in another terminal)"
+	@echo "make image  build the production image with buildah (deploy/Dockerfile; see docs/deploy.md)"
 	@echo "make bench  speed, load and memory, against Rasa's stock default config"
 	@echo "make evaluate  held-out intent accuracy and answer-level scores (ours against Rasa's stock default config), and the safety net's figures"
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# One venv for running and testing: the runtime packages (requirements.txt, all the production
+# image installs) and the tests' and checks' (requirements-dev.txt), both compiled by `make requirements`.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@[ -x $(PY) ] || "$$(scripts/find_python310)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==23.3.2"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@
 
 install: $(VENV)/.installed
 
+# Pin every package from requirements.in (runtime) and requirements-dev.in (tests, checks), keeping the
+# versions already pinned (`make requirements UPGRADE="--upgrade-package NAME"` moves one). pip-tools lives in
+# a venv of its own: its `build` needs a packaging newer than Rasa 3.6 allows.
+TOOLS_VENV := .venv-tools
+PIN = CUSTOM_COMPILE_COMMAND="make requirements" $(TOOLS_VENV)/bin/pip-compile --quiet \
+	--resolver=backtracking --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(UPGRADE)
+
+$(TOOLS_VENV)/.installed:
+	"$$(scripts/find_python310)" -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "pip-tools==7.7.0"
+	@touch $@
+
+requirements: $(TOOLS_VENV)/.installed
+	$(PIN) requirements.in -o requirements.txt
+	$(PIN) requirements-dev.in -o requirements-dev.txt
+
 # Debian packages the tests and `make run-prod` use: PostgreSQL (leads and
 # conversations as in production), Redis (Rasa's lock store) and Chromium (the widget's browser tests; Playwright drives this one and never
-# downloads its own).
+# downloads its own); buildah and debootstrap build the production image (`make image`).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/buildah ] || missing="$$missing buildah"; \
+	[ -x /usr/sbin/debootstrap ] || missing="$$missing debootstrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -87,6 +108,10 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	@touch $@
 
 train: $(MODEL)
+
+# The production image (deploy/Dockerfile, named as in deploy/*.yaml), built with buildah: deploy/build-image.sh.
+image: $(MODEL) system-deps
+	deploy/build-image.sh
 
 $(TOKEN_FILE):
 	@mkdir -p $(dir $@)
@@ -137,7 +162,7 @@ test-fast: install
 
 evaluate: $(MODEL)
 	$(PY) -m bench.holdout
-	$(PY) -m bench.safety
+	$(PY) -m bench.safety --report docs/safety-report.md
 	$(PY) -m bench.answers
 
 bench: $(MODEL) system-deps

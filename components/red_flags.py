@@ -28,7 +28,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.core.red_flag_model import RedFlagModel, expand, load_corpus
+from bot.core.red_flag_model import RedFlagModel, training_corpus
+from bot.core.safety_net import VERDICT_KEY, SafetyNet
 from bot.core.settings import get_settings
 from bot.core.triage import EMERGENCY, NO_FLAG, Triage, cached_triage
 
@@ -44,8 +45,9 @@ MODEL_FILE = "red_flag_model.joblib"
 
 def training_examples(triage: Triage, training_data: TrainingData) -> List[tuple]:
     """The corpus, plus the NLU data: red-flag examples under the topic a rule finds, all others as none."""
-    corpus = load_corpus(Path(get_settings().triage_file).parent / triage.model_policy["corpus"])
-    examples = expand(corpus)
+    data = Path(get_settings().triage_file).parent
+    categories = triage.model_policy.get("categories")
+    examples = training_corpus(data / triage.model_policy["corpus"], data / categories if categories else None)
     for example in training_data.intent_examples:
         text, intent = example.get(TEXT), example.get(INTENT)
         if not text:
@@ -115,10 +117,9 @@ class RedFlagDetector(GraphComponent):
                                 add_to_output=True)
                 continue
             classifier = intent.get("name") == RED_FLAG_INTENT
-            scores = self.model.scores(text) if self.model else {}
-            reading = self.triage.read(text)  # one pass: findings, discounted topics, nerve signs
-            assessment = self.triage.assess(reading.findings, scores, classifier, reading.discounted,
-                                            len(text.split()))
+            verdict = SafetyNet(self.triage, self.model).judge(text, classifier)  # one pass of rules and model
+            reading, assessment = verdict.reading, verdict.assessment
+            message.set(VERDICT_KEY, verdict.as_output(), add_to_output=True)  # for the gaps filter
             ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != RED_FLAG_INTENT]
             if assessment.level:
                 entities.append(self._entity("red_flag_level", assessment.level, text))

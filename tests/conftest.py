@@ -19,15 +19,23 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
 TESTS = Path(__file__).resolve().parent
-FOLDER_MARKERS = ("unit", "integration", "browser")  # registered in pyproject.toml
+# Each folder is a marker of the same name (registered in pyproject.toml), and the folders run in this
+# order. The browser tests last: Playwright's sync API leaves an event loop in the main thread, and the
+# asyncio.run of test_actions, the conversation store's tests and test_holdout refuses to start under one.
+FOLDERS = ("unit", "integration", "browser")
+
+
+def _folder(item) -> str:
+    return item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test by its folder, so that `-m unit` or `-m "not browser"` picks tests by what they start."""
+    """Mark each test by its folder, so that `-m unit` or `-m "not browser"` picks tests by what they start,
+    and run the folders in FOLDERS' order (a stable sort: within a folder, pytest's own order)."""
     for item in items:
-        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
-        if folder in FOLDER_MARKERS:
-            item.add_marker(folder)
+        if _folder(item) in FOLDERS:
+            item.add_marker(_folder(item))
+    items.sort(key=lambda item: FOLDERS.index(_folder(item)) if _folder(item) in FOLDERS else len(FOLDERS))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -65,9 +65,29 @@ def load_all() -> None:
     cause_finder()
 
 
-@lru_cache(maxsize=1)
-def emergency_response() -> Dict[str, Any]:
-    """The emergency advice as the widget receives it from Rasa: for when Rasa cannot answer."""
-    document = yaml.safe_load((DATA / "responses" / "safety.yml").read_text(encoding="utf-8"))
-    response = document["responses"]["utter_emergency"][0]
+def _safety_responses() -> Dict[str, Any]:
+    return yaml.safe_load((DATA / "responses" / "safety.yml").read_text(encoding="utf-8"))["responses"]
+
+
+def _for_topic(variants: List[Dict[str, Any]], topic: Optional[str]) -> Dict[str, Any]:
+    """The variant whose red_flag_topic condition names the topic, else the one without a condition."""
+    for variant in variants:
+        if any(c.get("name") == "red_flag_topic" and c.get("value") == topic for c in variant.get("condition") or []):
+            return variant
+    return next(v for v in variants if not v.get("condition"))
+
+
+@lru_cache(maxsize=32)
+def emergency_response(topic: Optional[str] = None) -> Dict[str, Any]:
+    """The emergency advice as the widget receives it from Rasa, worded for the topic: for when Rasa cannot
+    answer."""
+    response = _for_topic(_safety_responses()["utter_emergency"], topic)
     return {"text": response["text"], "custom": dict(response["custom"])}
+
+
+@lru_cache(maxsize=32)
+def advice_response(name: str, topic: Optional[str] = None) -> Dict[str, Any]:
+    """Another safety response's text (utter_urgent, utter_confirm_red_flag) without its buttons, which
+    only Rasa could answer: for when Rasa cannot answer."""
+    response = _for_topic(_safety_responses()[name], topic)
+    return {"text": response["text"], "custom": dict(response.get("custom") or {})}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, Tuple, Union
 
 from bot.core.clinics import Clinic, ClinicDirectory
+from bot.core.triage import clean
 
 MAX_MESSAGE_CHARS = 1000
 MAX_BODY_BYTES = 16 * 1024
@@ -53,6 +54,12 @@ TOO_LARGE = Refusal(413, "too_large", _TOO_LONG)
 UNAUTHORISED = Refusal(401, "unauthorised", _NOT_SET_UP)
 BAD_SENDER = Refusal(400, "bad_sender", "Sorry, this chat could not be identified. Please reload the page.")
 UNAVAILABLE = Refusal(503, "unavailable", "Sorry, the assistant could not answer just now. Please try again.")
+
+
+def unavailable_with(contact: str) -> dict:
+    """UNAVAILABLE's body with the clinic's contact ("call X at ..."), so a visitor is never left without one."""
+    return {"error": UNAVAILABLE.code,
+            "message": f"Sorry, the assistant could not answer just now. Please try again, or {contact}."}
 
 
 def same_secret(given: Optional[str], expected: str) -> bool:
@@ -104,6 +111,9 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
     message = document.get("message")
     if not isinstance(message, str):
         return MALFORMED
+    # A lone UTF-16 surrogate ("\ud800" in the JSON) is valid JSON but no text: Rasa fails on it, and the
+    # safety net must still read the rest.
+    message = clean(message)
     if not message.strip():
         return EMPTY
     if len(message) > MAX_MESSAGE_CHARS:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.core.red_flag_corpus import generate
 from bot.core.triage import normalise
 
 Example = Tuple[str, str]  # (text, topic)
@@ -25,8 +26,18 @@ def load_corpus(path: Path) -> Mapping[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["red_flag_corpus"]
 
 
-def expand(corpus: Mapping[str, Any], seed: int = SEED) -> List[Example]:
-    """Every hand-written message, and `per_template` distinct fillings of each template."""
+def training_corpus(corpus_file: Path, categories_file: Optional[Path] = None) -> List[Example]:
+    """The templates and messages, and the categories when their file is there."""
+    from bot.core.red_flag_corpus import load_categories
+
+    categories = load_categories(categories_file) if categories_file and categories_file.exists() else None
+    return expand(load_corpus(corpus_file), categories=categories)
+
+
+def expand(corpus: Mapping[str, Any], seed: int = SEED,
+           categories: Optional[Mapping[str, Any]] = None) -> List[Example]:
+    """Every hand-written message, `per_template` distinct fillings of each template, and the corpus by
+    categories (bot.core.red_flag_corpus) when given."""
     rng = random.Random(seed)
     fillers: Mapping[str, Sequence[str]] = corpus["fillers"]
     per_template = int(corpus["per_template"])
@@ -43,6 +54,8 @@ def expand(corpus: Mapping[str, Any], seed: int = SEED) -> List[Example]:
             examples += [(text, topic) for text in texts]
     for topic, messages in corpus["messages"].items():
         examples += [(message, topic) for message in messages]
+    if categories is not None:
+        examples += generate(categories, fillers, seed)
     return examples
 
 

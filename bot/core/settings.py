@@ -19,6 +19,7 @@ class Settings:
     topics_file: Path
     causes_file: Path
     triage_file: Path
+    rasa_model: Path  # the trained model Rasa runs; its red-flag model answers when Rasa cannot
     log_level: str
     database_url: str
     database_timeout_seconds: float
@@ -78,6 +79,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         topics_file=_project_path(env.get("MEDIUS_TOPICS_FILE") or str(DATA / "topics.yml")),
         causes_file=_project_path(env.get("MEDIUS_CAUSES_FILE") or str(DATA / "causes.yml")),
         triage_file=_project_path(env.get("MEDIUS_TRIAGE_FILE") or str(DATA / "triage.yml")),
+        rasa_model=_project_path(env.get("MEDIUS_MODEL") or "models/medius.tar.gz"),
         log_level=(env.get("MEDIUS_LOG_LEVEL") or "INFO").strip().upper(),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'medius.db'}",
         database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 5.0, float),

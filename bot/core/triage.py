@@ -43,13 +43,19 @@ class Rule:
     sentence: bool = False  # all concepts in one sentence, not just one message
     history: Tuple[bool, ...] = ()  # per concept: counts even in the past (a history of cancer)
     unless: Tuple[str, ...] = ()  # patterns that, in the same sentence, make it everyday (numb after sitting)
+    gradual: Optional[str] = None  # the outcome when it came on slowly (weeks, months): "nerve" or "urgent"
+    mentions: Tuple[str, ...] = ()  # the topic named ("a stroke"): discounts the model's view when not live
 
 
 def _rule(entry: Mapping[str, Any]) -> Rule:
     concepts = [c if isinstance(c, Mapping) else {"patterns": c} for c in entry["concepts"]]
+    gradual = entry.get("gradual")
+    if gradual not in (None, "nerve", URGENT):
+        raise ValueError(f"rules.{entry['id']}.gradual: must be nerve or urgent")
     return Rule(entry["id"], entry["topic"], entry["outcome"], entry["what"], entry["source"],
                 tuple(tuple(c["patterns"]) for c in concepts), entry.get("scope") == "sentence",
-                tuple(bool(c.get("history")) for c in concepts), tuple(entry.get("unless") or ()))
+                tuple(bool(c.get("history")) for c in concepts), tuple(entry.get("unless") or ()), gradual,
+                tuple(entry.get("mentions") or ()))
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,17 @@ class Assessment:
     rules: Tuple[str, ...] = ()
 
 
+def clean(text: str) -> str:
+    """The text with lone UTF-16 surrogates (which no encoder, and not spaCy, accepts) made replacement characters."""
+    if not isinstance(text, str):
+        return ""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def normalise(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("`", "'")
+    text = clean(text).lower().replace("\u2019", "'").replace("`", "'")
     return re.sub(r"(\w)'(\w)", r"\1\2", text)[:5000]
 
 
@@ -97,12 +112,26 @@ class Triage:
         self.current_cues = [re.compile(rf"\b{re.escape(c)}\b") for c in table["past"]["current"]]
         self.unreal_cues = [re.compile(c) for c in table["unreal"]["cues"]]
         self.clause_breaks = set(table["clause_breaks"])
+        # ConText's "experienced by someone else": only what is over for them ("my neighbour had a stroke");
+        # a carer's "my mum can't stand since this morning" is an emergency to act on.
+        other = table["someone_else"]
+        self.other_person = [re.compile(c) for c in other["cues"]]
+        self.other_disclaimers = [re.compile(c) for c in other["disclaimers"]]
+        self.other_ongoing = [re.compile(c) for c in other["ongoing"]]
+        self.other_now = [re.compile(c) for c in other["now"]]
+        self.first_person = re.compile(other["first_person"])
+        # Onset: weakness or foot drop over hours is an emergency, over months a nerve review.
+        self.sudden_cues = [re.compile(c) for c in table["tempo"]["sudden"]]
+        self.gradual_cues = [re.compile(c) for c in table["tempo"]["gradual"]]
         self.model_policy: Mapping[str, Any] = table["model"]
         self.rules = [_rule(r) for r in table["red_flags"]]
         for rule in self.rules:
             if rule.outcome not in (EMERGENCY, URGENT):
                 raise ValueError(f"rules.{rule.id}.outcome: must be emergency or urgent")
-        self.topic_levels = {rule.topic: rule.outcome for rule in self.rules}
+        self.topic_levels: Dict[str, str] = {}
+        for rule in self.rules:  # a topic is as grave as its gravest rule
+            self.topic_levels[rule.topic] = max(rule.outcome, self.topic_levels.get(rule.topic, ROUTINE),
+                                                key=SEVERITY.index)
         self.matcher = Matcher(self.nlp.vocab)
         self.history_keys = set()
         for rule in self.rules:
@@ -112,6 +141,8 @@ class Triage:
                     self.history_keys.add(f"{rule.id}#{index}")
             if rule.unless:
                 self.matcher.add(f"{rule.id}#unless", [self._compile(p) for p in rule.unless])
+            if rule.mentions:  # words that never fire, but discount the topic when negated, past or another's
+                self.matcher.add(f"{rule.id}#mention", [self._compile(p) for p in rule.mentions])
         self.matcher.add("nerve", [self._compile(p) for p in table["nerve_signs"]])
 
     def _lemma(self, word: str) -> str:
@@ -159,9 +190,41 @@ class Triage:
                 current += 1
         return numbers
 
-    def _live_matches(self, text: str, dropped: Optional[set] = None) -> Dict[str, List[Tuple[int, str]]]:
-        """(sentence start, words) of matches by key, leaving out (into `dropped`) those negated, unreal or past."""
-        doc = self.nlp(normalise(text))
+    def _someone_elses(self, before: str, rest: str, following: str, message: str) -> bool:
+        """Whether words are another person's, and over for them.
+
+        ConText's scope: from a named person (`before` the words, in their sentence) to the first word
+        of the visitor's own ("I", "me"), or else to the end of the sentence and on through the next.
+        Over: a disclaimer in the message ("that was him, not me"), or nothing in the scope saying it is
+        going on now ("she can't stand", "since this morning"). Nerve signs are never discounted so: a
+        relative's tingling foot is still worth the screening.
+        """
+        people = [m.end() for c in self.other_person for m in c.finditer(before)]
+        if not people or self.first_person.search(before[max(people):]):
+            return False
+        if any(c.search(message) for c in self.other_disclaimers):
+            return True
+        own = self.first_person.search(rest)
+        if own:
+            scope = f"{before[max(people):]} {rest[:own.start()]}"
+        else:
+            own = self.first_person.search(following)
+            scope = f"{before[max(people):]} {rest} {following[:own.start()] if own else following}"
+        return not any(c.search(scope) for c in self.other_ongoing + self.other_now)
+
+    @staticmethod
+    def _next_end(doc, sentence) -> int:
+        """Where the sentence after this one ends (or this one, if it is the last)."""
+        return doc[sentence.end].sent.end if sentence.end < len(doc) else sentence.end
+
+    def _tempo(self, text: str) -> Optional[str]:
+        if any(c.search(text) for c in self.sudden_cues):
+            return "sudden"
+        return "gradual" if any(c.search(text) for c in self.gradual_cues) else None
+
+    def _live_matches(self, doc, dropped: Optional[set] = None) -> Dict[str, List[Tuple[int, str]]]:
+        """(sentence start, words) of matches by key, leaving out (into `dropped`) those negated, unreal, past
+        or someone else's."""
         clause_of = self._clauses(doc)
         clause_text: Dict[int, str] = {}
         for token, number in zip(doc, clause_of):
@@ -170,27 +233,32 @@ class Triage:
         for match_id, start, end in self.matcher(doc):
             key, span = self.nlp.vocab.strings[match_id], doc[start:end]
             clauses = [clause_text[n] for n in sorted(set(clause_of[start:end]))]
+            sentence = span.sent
             if self._negated(doc, start) or any(c.search(part) for part in clauses for c in self.unreal_cues) or (
-                    key not in self.history_keys and all(self._only_past(part) for part in clauses)):
+                    key not in self.history_keys and all(self._only_past(part) for part in clauses)) or (
+                    key != "nerve" and not key.endswith("#unless") and self._someone_elses(
+                        doc[sentence.start:start].text, doc[start:sentence.end].text,
+                        doc[sentence.end:self._next_end(doc, sentence)].text, doc.text)):
                 if dropped is not None:
                     dropped.add(key)
                 continue
-            found.setdefault(key, []).append((span.sent.start, span.text))
+            found.setdefault(key, []).append((sentence.start, span.text))
         return found
 
     @staticmethod
-    def _fires(rule: Rule, found: Mapping[str, List[Tuple[int, str]]]) -> Optional[str]:
-        """The evidence if every concept of the rule is present (in one sentence, if the rule says so)."""
+    def _fires(rule: Rule, found: Mapping[str, List[Tuple[int, str]]]) -> Optional[Tuple[str, List[int]]]:
+        """The evidence, and the sentences it is in, if every concept of the rule is present (in one
+        sentence, if the rule says so)."""
         keys = [f"{rule.id}#{i}" for i in range(len(rule.concepts))]
         if not all(key in found for key in keys):
             return None
         everyday = {s for s, _ in found.get(f"{rule.id}#unless", [])}
         if not rule.sentence:
-            return None if everyday else " / ".join(found[key][0][1] for key in keys)
-        for sentence in {s for s, _ in found[keys[0]]} - everyday:
+            return None if everyday else (" / ".join(found[key][0][1] for key in keys), [s for s, _ in found[keys[0]]])
+        for sentence in sorted({s for s, _ in found[keys[0]]} - everyday):
             words = [next((w for s, w in found[key] if s == sentence), None) for key in keys]
             if all(words):
-                return " / ".join(cast(List[str], words))  # all(words): none is None
+                return " / ".join(w for w in words if w), [sentence]
         return None
 
     def read(self, text: str) -> Reading:
@@ -198,17 +266,33 @@ class Triage:
         if not text or not text.strip():
             return Reading([], frozenset(), [])
         dropped: set = set()
-        found = self._live_matches(text, dropped)
-        findings = []
-        for rule in self.rules:
-            evidence = self._fires(rule, found)
-            if evidence:
-                findings.append(Finding(rule.id, rule.topic, rule.outcome, evidence))
+        doc = self.nlp(normalise(text))
+        found = self._live_matches(doc, dropped)
         topics = {rule.id: rule.topic for rule in self.rules}
+        slow: set = set()  # topics read as gradual: the model's view of them is not an emergency either
+        findings, nerve = [], [words for _, words in found.get("nerve", [])]
+        message_tempo = self._tempo(doc.text)
+        for rule in self.rules:
+            fired = self._fires(rule, found)
+            if not fired:
+                continue
+            evidence, sentences = fired
+            outcome = rule.outcome
+            if rule.gradual:
+                tempos = {self._tempo(doc[s].sent.text) or message_tempo for s in sentences}
+                if tempos == {"gradual"}:
+                    slow.add(rule.topic)
+                    if rule.gradual == "nerve":
+                        nerve.append(evidence)
+                        continue
+                    outcome = rule.gradual
+            findings.append(Finding(rule.id, rule.topic, outcome, evidence))
+        fired_topics = {f.topic for f in findings if f.outcome == EMERGENCY}
         return Reading(sorted(findings, key=lambda f: -SEVERITY.index(f.outcome)),
-                       frozenset(topics[key.split("#")[0]] for key in dropped
-                                 if key.split("#")[0] in topics and not key.endswith("#unless")),
-                       [words for _, words in found.get("nerve", [])])
+                       frozenset({topics[key.split("#")[0]] for key in dropped
+                                  if key.split("#")[0] in topics and not key.endswith("#unless")}
+                                 | (slow - fired_topics)),
+                       nerve)
 
     def red_flags(self, text: str) -> List[Finding]:
         """Every rule whose concepts all appear, live, in the text; emergencies first."""

@@ -3,7 +3,7 @@
 Named in config.yml. A loaded policy reads each rule once and files it by the previous action and
 intent its latest state asks for, so a turn checks only the few rules that can match; and it works
 out only the conversation's latest states, as many as its longest rule has. The rules found are
-Rasa's (tests/unit/test_rule_policy.py); figures in docs/performance.md. With the switch
+Rasa's (tests/integration/test_rule_policy.py); figures in docs/performance.md. With the switch
 `rule_policy` off (MEDIUS_RASA_PATCHES_OFF, MEDIUS_RASA_SPEEDUPS=off) or on Rasa versions the
 patches were not written for (bot/rasa/patches), it is Rasa's RulePolicy.
 """

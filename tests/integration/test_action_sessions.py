@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from tests.helpers import run_async
+from tests.support.helpers import run_async
 
 
 def start_actions(port: int, tmp_path) -> subprocess.Popen:
@@ -36,9 +36,9 @@ TOKEN = "sessions-test-secret-0123456789abcdef"
 def test_calls_to_the_action_server_share_a_connection_and_survive_its_restart(monkeypatch, tmp_path):
     from rasa.utils.endpoints import EndpointConfig
 
-    from bench.servers import free_port
     from bot.rasa.patches import action_sessions
-    from tests.helpers import TcpForwarder
+    from tests.support.helpers import TcpForwarder
+    from tests.support.servers import free_port
 
     monkeypatch.setattr(EndpointConfig, "session", action_sessions._kept_session)
     port, front = free_port(), free_port()

@@ -4,6 +4,8 @@ import pytest
 from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
 
+pytestmark = pytest.mark.slow  # about 2 minutes: 40 typed conversations through the servers
+
 MODE_QUESTION = "in person, or online"
 
 

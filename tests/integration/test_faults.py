@@ -15,6 +15,8 @@ from tests.support.helpers import Visitor
 from tests.support.postgres import postgres_cluster
 from tests.support.servers import running_assistant
 
+pytestmark = pytest.mark.slow  # about 2 minutes: processes killed and restarted, PostgreSQL stopped
+
 
 def others_unchanged(assistant, killed):
     return {name: assistant.process(name).pid for name in ("web", "rasa", "actions") if name != killed}

@@ -8,6 +8,8 @@ import pytest
 from bench.nlu_eval import evaluate, normalise, read_examples, training_texts
 from bot.core.paths import DATA, ROOT
 
+pytestmark = pytest.mark.slow  # about a minute: the trained model loaded here, 400 held-out messages parsed
+
 MODEL = ROOT / "models" / "medius.tar.gz"
 FLOOR = 0.90
 

@@ -19,6 +19,8 @@ from tests.integration.test_booking import book, by_sender
 from tests.support.helpers import Visitor
 from tests.support.servers import running_assistant
 
+pytestmark = pytest.mark.slow  # about 3 minutes: the production topology of its own, processes killed
+
 
 @pytest.fixture(scope="module")
 def prod(clinics_file):
@@ -67,7 +69,7 @@ def test_bookings_from_many_visitors_at_once_each_give_one_lead_with_their_own_d
 
 
 def serving_process(prod, sender: str):
-    """The Rasa process the web server sends this visitor to first (bot.web.app.ChatForwarder.route)."""
+    """The Rasa process the web server sends this visitor to first (bot.web.forwarder.ChatForwarder.route)."""
     port = prod.ports["rasa"] + zlib.crc32(sender.encode("utf-8")) % len(prod.processes("rasa"))
     [process] = [p for p in prod.processes("rasa")
                  if any(c.laddr.port == port and c.status == "LISTEN" for c in p.net_connections(kind="inet"))]

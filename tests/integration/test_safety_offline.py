@@ -11,6 +11,8 @@ from tests.integration.test_booking import by_sender
 from tests.support.helpers import TcpForwarder, Visitor
 from tests.support.servers import free_port, running_assistant
 
+pytestmark = pytest.mark.slow  # about 40 s: a Medius of its own, without its action server
+
 
 @pytest.fixture(scope="module")
 def cut_off(lead_db, clinics_file, tmp_path_factory):

@@ -1,4 +1,4 @@
-"""`rasa data validate` passes, and warns only of what README explains."""
+"""`rasa data validate` passes, and warns only of what docs/testing.md explains."""
 import re
 import subprocess
 import sys

@@ -230,7 +230,7 @@ def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_re
 
     from bot.core.data import clinics_for
     from bot.core.guard import ChatRequest
-    from bot.web.app import ChatForwarder
+    from bot.web.forwarder import ChatForwarder
 
     rasa = SlowRasa(seconds=0.1)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
@@ -266,7 +266,7 @@ def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root
 
     from bot.core.data import clinics_for
     from bot.core.guard import ChatRequest
-    from bot.web.app import ChatForwarder
+    from bot.web.forwarder import ChatForwarder
 
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
                                    rasa_url="http://127.0.0.1:9,http://127.0.0.1:9", internal_token="t" * 32,

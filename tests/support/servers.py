@@ -222,8 +222,7 @@ class WebServer:
 
     def __enter__(self):
         self.thread.start()
-        # The first app of a run loads the red-flag rules before it serves: over 10 s on two busy cores.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60  # the first app of a run loads spaCy's tables: >10 s on busy cores
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError(f"web server on {self.url} did not start")

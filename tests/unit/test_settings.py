@@ -1,3 +1,4 @@
+import os
 import re
 
 import pytest
@@ -33,7 +34,9 @@ def test_dotenv_fills_unset_variables_only(tmp_path, monkeypatch):
         assert settings.default_clinic == "boston"
         assert settings.log_level == "ERROR"
     finally:
-        monkeypatch.delenv("MEDIUS_DEFAULT_CLINIC", raising=False)
+        # load_dotenv wrote it into os.environ; monkeypatch.delenv here would restore it at teardown
+        # and leak boston into every server started later in the run.
+        os.environ.pop("MEDIUS_DEFAULT_CLINIC", None)
         get_settings.cache_clear()
 
 

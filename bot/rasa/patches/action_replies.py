@@ -20,7 +20,7 @@ def _action_reply_validators() -> Tuple[Any, Dict[str, Any]]:
 
     Each branch of the `oneOf` fixes `event` to a different constant, so an event
     matches exactly one branch when it matches the one its `event` names: the
-    same verdict as the whole schema (tests/unit/test_rasa_patches.py).
+    same verdict as the whole schema (tests/integration/test_rasa_patches.py).
     """
     schema = copy.deepcopy(RemoteAction.action_response_format_spec())
     kind = validator_for(schema)

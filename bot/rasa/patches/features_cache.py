@@ -15,7 +15,7 @@ _rasa_all_features = Message.get_all_features
 def _all_features(self: Message, attribute: str, featurizers: Optional[List[str]] = None) -> List[Any]:
     """Message.get_all_features, combined once for a message's features as they are.
 
-    The parse stays the same to the last digit (tests/unit/test_rasa_patches.py);
+    The parse stays the same to the last digit (tests/integration/test_rasa_patches.py);
     a feature added since is a new key.
     """
     key = (attribute, tuple(featurizers or ()), len(self.features))

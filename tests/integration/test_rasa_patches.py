@@ -21,7 +21,7 @@ import pytest
 from rasa.engine.graph import GraphComponent
 
 from tests.conftest import MODEL, ROOT
-from tests.helpers import run_async
+from tests.support.helpers import run_async
 
 PROBE = r"""
 import asyncio, json, sys
