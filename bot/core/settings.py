@@ -25,6 +25,7 @@ class Settings:
     database_timeout_seconds: float
     spool_file: Path
     lead_retention_days: int
+    audit_retention_days: int
     inbox_base_url: str
     smtp_host: str
     smtp_port: int
@@ -85,6 +86,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 5.0, float),
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),
         lead_retention_days=_number(env, "LEAD_RETENTION_DAYS", 365, int),
+        # Six years: HIPAA's documentation period (45 CFR 164.316(b)(2)), the longest a US buyer asks for.
+        audit_retention_days=_number(env, "AUDIT_RETENTION_DAYS", 2192, int),
         inbox_base_url=(env.get("STAFF_INBOX_BASE_URL") or "http://localhost:8000/inbox").rstrip("/"),
         smtp_host=env.get("SMTP_HOST", ""),
         smtp_port=_number(env, "SMTP_PORT", 587, int),

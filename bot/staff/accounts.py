@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import FrozenSet, List, Optional, overload
+from typing import FrozenSet, List, Optional, Tuple, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,6 +26,7 @@ from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.leads.notify import send_email
 from bot.staff import throttle
+from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
@@ -45,15 +46,28 @@ class StaffError(ValueError):
 
 @dataclass(frozen=True)
 class Staff:
-    """Who is logged in, and which clinic's leads they may see (every clinic's for an admin)."""
+    """Who is logged in, and which clinic's leads they may see.
+
+    Three roles: staff (a clinic, not admin) work their clinic's leads; a clinic's
+    admin (a clinic and admin) also reads its audit log; an operator (admin, no
+    clinic) sees every clinic's leads and audit log.
+    """
 
     id: int
     email: str
     clinic: Optional[str]
     is_admin: bool
 
+    @property
+    def operator(self) -> bool:
+        return self.is_admin and self.clinic is None
+
     def sees(self, clinic: str) -> bool:
-        return self.is_admin or clinic == self.clinic
+        return self.operator or clinic == self.clinic
+
+    @property
+    def role(self) -> str:
+        return "operator" if self.operator else "clinic admin" if self.is_admin else "staff"
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,9 @@ def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
 
 # --- accounts (the command line) ---
 
-def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False) -> Staff:
+def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False,
+                actor: str = audit.COMMAND_LINE) -> Staff:
+    """A new account: staff of a clinic, that clinic's admin (admin with a clinic), or an operator (admin alone)."""
     email = normal_email(email)
     password = check_password(password, email, _clinic_name(settings, clinic))
     if not admin and not clinic:
@@ -140,7 +156,9 @@ def add_account(settings: Settings, email: str, password: str, clinic: Optional[
                                disabled=False, failed_logins=0)
         session.add(account)
         session.flush()
-        return _as_staff(account)
+        added = _as_staff(account)
+        audit.record(session, settings, audit.ACCOUNT_ADD, actor, clinic=clinic, detail=f"{email} as {added.role}")
+        return added
 
 
 def list_accounts(settings: Settings) -> List[dict]:
@@ -159,15 +177,16 @@ def _account(session, email: str) -> StaffAccount:
     return account
 
 
-def disable_account(settings: Settings, email: str) -> None:
+def disable_account(settings: Settings, email: str, actor: str = audit.COMMAND_LINE) -> None:
     """Disabled at once: its sessions end too."""
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
         account.disabled = True
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.ACCOUNT_DISABLE, actor, clinic=account.clinic, detail=account.email)
 
 
-def reset_password(settings: Settings, email: str, password: str) -> None:
+def reset_password(settings: Settings, email: str, password: str, actor: str = audit.COMMAND_LINE) -> None:
     """A new password also ends every session of the account and the waits its failed logins earned."""
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
@@ -176,6 +195,8 @@ def reset_password(settings: Settings, email: str, password: str) -> None:
         account.failed_logins, account.locked_until, account.disabled = 0, None, False
         throttle.forgive(session, settings, account.email)
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.ACCOUNT_PASSWORD, actor, clinic=account.clinic,
+                     detail=f"new password for {account.email}")
 
 
 # --- logging in (the inbox) ---
@@ -194,13 +215,20 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         email = ""
     keys = throttle.Keys.of(settings, address, email or "(not an email)")
     with session_scope(settings.database_url) as session:
-        wait = throttle.wait_seconds(session, keys, now)
-        if wait > 0:
-            return LoginResult(wait_seconds=max(1, math.ceil(wait)))
         account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
             if email else None
+        def failed(why: str) -> None:
+            # Only a known account is named: an unknown "email" may be anything, a password in the wrong box too.
+            audit.record(session, settings, audit.LOGIN_FAILED, account.email if account else "unknown account",
+                         clinic=account.clinic if account else None, address=address, at=now, detail=why)
+
+        wait = throttle.wait_seconds(session, keys, now)
+        if wait > 0:
+            failed("waiting after failed logins")
+            return LoginResult(wait_seconds=max(1, math.ceil(wait)))
         usable = account is not None and not account.disabled
         if not _verify(account.password_hash if usable and account else _DUMMY_HASH, password) or not usable:
+            failed("disabled account" if account and not usable else "wrong email or password")
             alert = throttle.failed(session, settings, keys, now)
             if alert and usable and account:
                 logger.warning("Repeated failed logins for staff account %s; telling its owner", account.id)
@@ -215,6 +243,7 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now,
                                  expires_at=now + timedelta(minutes=settings.inbox_session_minutes)))
         session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
+        audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
         return LoginResult(staff=_as_staff(account), token=token)
 
 
@@ -259,21 +288,27 @@ def session_staff(settings: Settings, token: Optional[str], now: Optional[dateti
         return _as_staff(account)
 
 
-def log_out(settings: Settings, token: Optional[str]) -> None:
+def log_out(settings: Settings, token: Optional[str], address: Optional[str] = None) -> None:
     if token:
         with session_scope(settings.database_url) as session:
+            account = session.execute(select(StaffAccount).join(StaffSession, StaffSession.account_id ==
+                                                                StaffAccount.id)
+                                      .where(StaffSession.token_hash == token_hash(token))).scalar_one_or_none()
             session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+            if account is not None:
+                audit.record(session, settings, audit.LOGOUT, account.email, clinic=account.clinic, address=address)
 
 
 # --- API tokens (the command line makes them, integrations use them) ---
 
-def add_token(settings: Settings, clinic: str, label: str) -> tuple:
+def add_token(settings: Settings, clinic: str, label: str, actor: str = audit.COMMAND_LINE) -> tuple:
     """A new token for the clinic: (id, token). The token is shown once and stored only as a hash."""
     token = "mdt_" + secrets.token_urlsafe(32)
     with session_scope(settings.database_url) as session:
         row = ApiToken(clinic=clinic, label=(label or "integration")[:100], token_hash=token_hash(token))
         session.add(row)
         session.flush()
+        audit.record(session, settings, audit.TOKEN_ADD, actor, clinic=clinic, detail=f"api token {row.id}")
         return row.id, token
 
 
@@ -286,17 +321,18 @@ def list_tokens(settings: Settings) -> List[dict]:
                 for t in session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()]
 
 
-def revoke_token(settings: Settings, token_id: int) -> bool:
+def revoke_token(settings: Settings, token_id: int, actor: str = audit.COMMAND_LINE) -> bool:
     with session_scope(settings.database_url) as session:
         row = session.get(ApiToken, token_id)
         if row is None:
             return False
         row.revoked_at = row.revoked_at or utcnow()
+        audit.record(session, settings, audit.TOKEN_REVOKE, actor, clinic=row.clinic, detail=f"api token {row.id}")
         return True
 
 
-def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
-    """The clinic an API token (not revoked) belongs to."""
+def token_owner(settings: Settings, token: Optional[str]) -> Optional[Tuple[int, str]]:
+    """(id, clinic) of an API token that is not revoked."""
     if not token:
         return None
     with session_scope(settings.database_url) as session:
@@ -305,4 +341,10 @@ def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
         if row is None:
             return None
         row.last_used_at = utcnow()
-        return row.clinic
+        return row.id, row.clinic
+
+
+def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
+    """The clinic an API token (not revoked) belongs to."""
+    owner = token_owner(settings, token)
+    return owner[1] if owner else None

@@ -12,8 +12,6 @@ from one address soon waits the address's ceiling (a quarter of an hour).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional, Tuple
@@ -21,17 +19,12 @@ from typing import List, Optional, Tuple
 from sqlalchemy.orm import Session
 
 from bot.core.settings import Settings
+from bot.store.crypto import keyed
 from bot.store.models import LoginThrottle
 
 FORGET_AFTER = timedelta(hours=1)  # a key with no failure for this long starts afresh
 ADDRESS_FREE_FACTOR = 4  # an address (a clinic's shared office line) gets more free failures than one email
 ALERT_EVERY = timedelta(hours=1)
-
-
-def keyed(settings: Settings, purpose: str, value: str) -> str:
-    """A keyed hash: the same in every process that shares the internal secret, never the value itself."""
-    key = hashlib.sha256(f"medius-{purpose}|{settings.internal_token}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.leads.store import as_record
 from bot.staff.accounts import StaffError
+from bot.store import audit
 from bot.store.crypto import query_terms
 from bot.store.db import session_scope
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
@@ -35,7 +36,8 @@ MAX_NOTE = 2000
 def words() -> Dict[str, Dict[str, str]]:
     """Labels for urgencies, statuses and screening answers (data/inbox.yml)."""
     document = yaml.safe_load((DATA / "inbox.yml").read_text(encoding="utf-8"))
-    missing = (set(URGENCIES) - set(document["urgencies"])) | (set(STATUSES) - set(document["statuses"]))
+    missing = (set(URGENCIES) - set(document["urgencies"])) | (set(STATUSES) - set(document["statuses"])) | \
+        (set(audit.ACTIONS) - set(document.get("audit_actions") or {}))
     if missing:
         raise ValueError(f"data/inbox.yml: no label for {', '.join(sorted(missing))}")
     return document
@@ -180,7 +182,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def change_status(settings: Settings, lead_id: int, scope: Optional[str], actor: str, status: str,
-                  note: str = "") -> bool:
+                  note: str = "", address: Optional[str] = None) -> bool:
     """Change a lead's status, by whom; closing needs a note. False if the lead is not in scope."""
     note = (note or "").strip()[:MAX_NOTE]
     if status not in STATUSES:
@@ -194,13 +196,18 @@ def change_status(settings: Settings, lead_id: int, scope: Optional[str], actor:
         if lead.status != status:
             lead.status_changes.append(StatusChange(at=utcnow(), old_status=lead.status, new_status=status,
                                                     note=note or None, actor=actor))
+            audit.record(session, settings, audit.LEAD_STATUS, actor, lead_id=lead.id, clinic=lead.clinic,
+                         address=address, detail=f"{lead.status} to {status}{' with a note' if note else ''}")
             lead.status, lead.updated_at = status, utcnow()
         elif note:
             lead.notes.append(LeadNote(actor=actor, text=note))
+            audit.record(session, settings, audit.LEAD_NOTE, actor, lead_id=lead.id, clinic=lead.clinic,
+                         address=address, detail=f"status stays {status}")
         return True
 
 
-def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str, text: str) -> bool:
+def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str, text: str,
+             address: Optional[str] = None) -> bool:
     text = (text or "").strip()[:MAX_NOTE]
     if not text:
         raise StaffError("The note is empty.")
@@ -209,6 +216,7 @@ def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str,
         if lead is None:
             return False
         lead.notes.append(LeadNote(actor=actor, text=text))
+        audit.record(session, settings, audit.LEAD_NOTE, actor, lead_id=lead.id, clinic=lead.clinic, address=address)
         return True
 
 

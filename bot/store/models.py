@@ -181,3 +181,22 @@ class ContentGap(Base):
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     kind: Mapped[str] = Column(String(16), nullable=False)  # "fallback" or "out_of_scope"
     text: Mapped[str] = Column(String(500), nullable=False)
+
+
+class AuditEntry(Base):
+    """Who did what to which lead, and from which (hashed) address: bot/store/audit.py writes it, nothing changes it.
+
+    No foreign key to the lead: the entry outlives the lead it names (retention deletes leads long before their
+    access log), and it never holds the lead's content, only its id.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    actor: Mapped[str] = Column(String(254), nullable=False)  # a staff email, "api token 3", "command line", ...
+    action: Mapped[str] = Column(String(32), nullable=False, index=True)
+    clinic = Column(String(64), index=True)  # the clinic concerned; None for what concerns no one clinic
+    lead_id = Column(Integer, index=True)
+    detail = Column(Text)  # words and numbers the code chose: ids, counts, statuses; never a visitor's or staff's text
+    address = Column(String(40))  # keyed hash of the client address

@@ -13,7 +13,7 @@ import json
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from bot.core.settings import Settings
 from bot.leads import content_gaps as gaps, store as leads
 from bot.staff import accounts as staff, worklist as inbox
 from bot.staff.accounts import Staff, StaffError
+from bot.store import audit
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 
 logger = logging.getLogger(__name__)
@@ -133,10 +134,16 @@ class Inbox:
 
     @staticmethod
     def scope_of(who: Staff) -> Optional[str]:
-        """The clinic whose leads this person sees; None for an admin looking at every clinic."""
-        if not who.is_admin:
-            return who.clinic
-        return None
+        """The clinic whose leads (and audit log, for its admin) this person sees; None for an operator: every one."""
+        return None if who.operator else who.clinic
+
+    @staticmethod
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    async def audit(self, request: Request, action: str, actor: str, **details: Any) -> None:
+        """One entry in the access audit log (bot/store/audit.py) for what this request did."""
+        await run_in_threadpool(audit.write, self.settings, action, actor, address=self.address(request), **details)
 
     # --- logging in and out ---
 
@@ -150,8 +157,7 @@ class Inbox:
         form = await request.form()
         email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1000]
         next_url = safe_next(str(form.get("next") or ""))
-        address = request.client.host if request.client else "unknown"
-        result = await run_in_threadpool(staff.log_in, self.settings, email, password, address)
+        result = await run_in_threadpool(staff.log_in, self.settings, email, password, self.address(request))
         if result.token is None:
             # The same words for every email, known or not: which accounts exist is nobody's business.
             if result.wait_seconds:
@@ -170,7 +176,7 @@ class Inbox:
         return response
 
     async def logout(self, request: Request) -> Response:
-        await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE))
+        await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE), self.address(request))
         response = RedirectResponse(f"{PREFIX}/login?m=out", status_code=303)
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
@@ -188,7 +194,7 @@ class Inbox:
         context = {"staff": who, "wanted": wanted, "pinned": pinned, "others": rows[len(pinned):],
                    "total": total, "shown": len(rows), "counts": counts, "query": wanted.as_query(),
                    "export_url": f"{PREFIX}/leads.csv?{urlencode(wanted.as_query())}",
-                   "clinics": self.clinics.all() if who.is_admin else ()}
+                   "clinics": self.clinics.all() if who.operator else ()}
         name = "lead_region.html" if request.query_params.get("partial") else "leads.html"
         return self.page(request, name, context)
 
@@ -229,6 +235,7 @@ class Inbox:
         record = await run_in_threadpool(inbox.lead_detail, self.settings, lead_id, self.scope_of(who))
         if record is None:
             return self.not_found(request, who)
+        await self.audit(request, audit.LEAD_VIEW, who.email, lead_id=lead_id, clinic=record["clinic"])
         saved = {"status": "Status saved.", "note": "Note added."}.get(request.query_params.get("saved", ""))
         return self.page(request, "lead.html", {"staff": who, "lead": record, "error": error, "saved": saved,
                                                 "screening": screening_list(record.get("screening"))},
@@ -239,13 +246,14 @@ class Inbox:
         form = await request.form()
         return await self._change(request, who, "status", lambda scope: inbox.change_status(
             self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("status") or ""),
-            str(form.get("note") or "")))
+            str(form.get("note") or ""), self.address(request)))
 
     @authenticated
     async def add_note(self, request: Request, who: Staff) -> Response:
         form = await request.form()
         return await self._change(request, who, "note", lambda scope: inbox.add_note(
-            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("text") or "")))
+            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("text") or ""),
+            self.address(request)))
 
     async def _change(self, request: Request, who: Staff, what: str, change: Callable[[Optional[str]], bool]):
         try:
@@ -268,27 +276,57 @@ class Inbox:
         clinic = self.clinics.get(who.clinic or wanted.clinic) if (who.clinic or wanted.clinic) else None
         name = f"leads-{clinic.id if clinic else 'all'}-{datetime.now().date().isoformat()}.csv"
         logger.info("Leads exported by staff account %s (%s rows)", who.id, len(rows))
+        await self.audit(request, audit.LEADS_EXPORT, who.email, clinic=clinic.id if clinic else None,
+                         detail=audit.export_detail([row["id"] for row in rows], "csv"))
         return Response(leads.export(rows, "csv"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     @authenticated
     async def content_gaps(self, request: Request, who: Staff) -> Response:
-        clinic = who.clinic if not who.is_admin else (request.query_params.get("clinic") or None)
+        clinic = who.clinic if not who.operator else (request.query_params.get("clinic") or None)
         groups = await run_in_threadpool(gaps.grouped, self.settings, clinic)
         return self.page(request, "gaps.html", {"staff": who, "groups": groups, "clinic": clinic,
                                                 "retention_days": self.settings.conversation_retention_days,
-                                                "clinics": self.clinics.all() if who.is_admin else ()})
+                                                "clinics": self.clinics.all() if who.operator else ()})
+
+    # --- the access audit log: a clinic's admin reads the clinic's, an operator every one ---
+
+    @authenticated
+    async def audit_log(self, request: Request, who: Staff) -> Response:
+        if not who.is_admin:
+            return self.not_found(request, who)
+        wanted = audit.AuditFilter.from_query(dict(request.query_params))
+        rows, total = await run_in_threadpool(audit.entries, self.settings, self.scope_of(who), wanted)
+        await self.audit(request, audit.AUDIT_VIEW, who.email, clinic=who.clinic or wanted.clinic or None,
+                         detail=f"{len(rows)} of {total} entries")
+        return self.page(request, "audit.html", {
+            "staff": who, "rows": rows, "total": total, "wanted": wanted, "actions": audit.ACTIONS,
+            "export_url": f"{PREFIX}/audit.csv?{urlencode(wanted.as_query())}",
+            "retention_days": self.settings.audit_retention_days,
+            "clinics": self.clinics.all() if who.operator else ()})
+
+    @authenticated
+    async def audit_export(self, request: Request, who: Staff) -> Response:
+        if not who.is_admin:
+            return self.not_found(request, who)
+        wanted = audit.AuditFilter.from_query(dict(request.query_params))
+        rows, total = await run_in_threadpool(audit.entries, self.settings, self.scope_of(who), wanted, None)
+        clinic = who.clinic or (wanted.clinic if self.clinics.get(wanted.clinic) else None)
+        await self.audit(request, audit.AUDIT_EXPORT, who.email, clinic=clinic, detail=f"{total} entries as csv")
+        name = f"audit-{clinic or 'all'}-{datetime.now().date().isoformat()}.csv"
+        return Response(audit.export(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     # --- the API: a clinic's token or a staff session ---
 
-    async def api_caller(self, request: Request) -> Optional[Any]:
-        """(clinic scope,) for a valid Bearer token or session; None when neither."""
+    async def api_caller(self, request: Request) -> Optional[Tuple[Optional[str], str, bool]]:
+        """(clinic scope, who for the audit log, whether by token) for a valid Bearer token or session; else None."""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            clinic = await run_in_threadpool(staff.token_clinic, self.settings, header[7:].strip())
-            return (clinic,) if clinic else None
+            owner = await run_in_threadpool(staff.token_owner, self.settings, header[7:].strip())
+            return (owner[1], f"api token {owner[0]}", True) if owner else None
         who = await self.current(request)
-        return (self.scope_of(who),) if who else None
+        return (self.scope_of(who), who.email, False) if who else None
 
     @staticmethod
     def unauthorised() -> Response:
@@ -303,6 +341,8 @@ class Inbox:
             return self.unauthorised()
         wanted = inbox.LeadFilter.from_query(dict(request.query_params))
         rows, total = await run_in_threadpool(inbox.list_leads, self.settings, caller[0], wanted)
+        await self.audit(request, audit.TOKEN_USE if caller[2] else audit.LEADS_EXPORT, caller[1], clinic=caller[0],
+                         detail=audit.export_detail([row["id"] for row in rows], "json from /inbox/api/leads"))
         return JSONResponse({"total": total, "leads": rows}, headers={"Cache-Control": "no-store"})
 
     async def api_lead(self, request: Request) -> Response:
@@ -312,6 +352,9 @@ class Inbox:
         record = await run_in_threadpool(inbox.lead_detail, self.settings, request.path_params["lead_id"], caller[0])
         if record is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
+        await self.audit(request, audit.TOKEN_USE if caller[2] else audit.LEAD_VIEW, caller[1],
+                         lead_id=record["id"], clinic=record["clinic"],
+                         detail="lead from /inbox/api/leads/<id>" if caller[2] else "")
         return JSONResponse(json.loads(json.dumps(record, default=str)), headers={"Cache-Control": "no-store"})
 
     async def static(self, request: Request) -> Response:
@@ -334,6 +377,8 @@ class Inbox:
             Route(f"{PREFIX}/leads/{{lead_id:lead_id}}/notes", self.add_note, methods=["POST"]),
             Route(f"{PREFIX}/events", self.events),
             Route(f"{PREFIX}/gaps", self.content_gaps),
+            Route(f"{PREFIX}/audit", self.audit_log),
+            Route(f"{PREFIX}/audit.csv", self.audit_export),
             Route(f"{PREFIX}/api/leads", self.api_leads),
             Route(f"{PREFIX}/api/leads/{{lead_id:lead_id}}", self.api_lead),
             Route(f"{PREFIX}/static/inbox.css", self.static),
