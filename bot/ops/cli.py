@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     disable.add_argument("--email", required=True)
     reset = people.add_parser("reset-password", help="a new password (from standard input); ends its sessions")
     reset.add_argument("--email", required=True)
+    reset_mfa = people.add_parser("reset-mfa", help="two-step login off for a lost phone (it must enrol again "
+                                                    "where required); ends its sessions")
+    reset_mfa.add_argument("--email", required=True)
 
     secrets_ = commands.add_parser("keys", help="the keys that encrypt health data in the lead store").add_subparsers(
         dest="action", required=True)
@@ -120,7 +123,7 @@ def _staff_command(settings, args) -> int:
         print(f"added {account.email} ({role})")
     elif args.action == "list":
         for row in staff.list_accounts(settings):
-            flags = " ".join(flag for flag in ("admin", "disabled") if row[flag])
+            flags = " ".join(flag for flag in ("admin", "mfa", "disabled") if row[flag])
             print(f"{row['email']:<40} {row['clinic']:<10} {flags:<16} last login {row['last_login'] or 'never'}")
     elif args.action == "disable":
         staff.disable_account(settings, args.email, actor=_actor())
@@ -128,6 +131,9 @@ def _staff_command(settings, args) -> int:
     elif args.action == "reset-password":
         staff.reset_password(settings, args.email, _read_password(), actor=_actor())
         print(f"new password set for {args.email}; its sessions are ended")
+    elif args.action == "reset-mfa":
+        staff.reset_mfa(settings, args.email, actor=_actor())
+        print(f"two-step login reset for {args.email}; its sessions are ended")
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import FrozenSet, List, Optional, Tuple, overload
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -32,6 +33,8 @@ from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
 logger = logging.getLogger(__name__)
 
+FULL, CODE, ENROL = "full", "code", "enrol"  # a session's stage (StaffSession.stage)
+PENDING_MINUTES = 10  # how long a password stays good for its second step
 MIN_PASSWORD = 10
 STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
 MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
@@ -76,6 +79,7 @@ class LoginResult:
     token: Optional[str] = None
     wait_seconds: int = 0  # > 0: too many failures from this address or for this email; try again after
     alert_owner: Optional[str] = None  # an email to tell that someone keeps failing to log in to their account
+    stage: str = FULL  # the session's: FULL, or CODE / ENROL when a second step must follow the password
 
 
 def token_hash(token: str) -> str:
@@ -164,6 +168,7 @@ def add_account(settings: Settings, email: str, password: str, clinic: Optional[
 def list_accounts(settings: Settings) -> List[dict]:
     with session_scope(settings.database_url) as session:
         return [{"email": a.email, "clinic": a.clinic or "(all)", "admin": bool(a.is_admin),
+                 "mfa": bool(a.mfa_enabled_at),
                  "disabled": bool(a.disabled),
                  "last_login": _aware(a.last_login_at).isoformat(timespec="minutes") if a.last_login_at else ""}
                 for a in session.execute(select(StaffAccount).order_by(StaffAccount.email)).scalars()]
@@ -186,6 +191,16 @@ def disable_account(settings: Settings, email: str, actor: str = audit.COMMAND_L
         audit.record(session, settings, audit.ACCOUNT_DISABLE, actor, clinic=account.clinic, detail=account.email)
 
 
+def reset_mfa(settings: Settings, email: str, actor: str = audit.COMMAND_LINE) -> None:
+    """Two-step login off, for a lost authenticator: its recovery codes and sessions go too; it enrols again."""
+    with session_scope(settings.database_url) as session:
+        account = _account(session, email)
+        account.mfa_secret, account.mfa_enabled_at, account.mfa_last_step = None, None, None
+        account.recovery_codes.clear()
+        session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.MFA_RESET, actor, clinic=account.clinic, detail=account.email)
+
+
 def reset_password(settings: Settings, email: str, password: str, actor: str = audit.COMMAND_LINE) -> None:
     """A new password also ends every session of the account and the waits its failed logins earned."""
     with session_scope(settings.database_url) as session:
@@ -200,6 +215,23 @@ def reset_password(settings: Settings, email: str, password: str, actor: str = a
 
 
 # --- logging in (the inbox) ---
+
+def mfa_required(settings: Settings, account: StaffAccount) -> bool:
+    """Admin accounts, and every account of a clinic whose profile sets staff_mfa, log in with a second step."""
+    if account.is_admin:
+        return True
+    clinic = clinics_for(settings).get(account.clinic) if account.clinic else None
+    return bool(clinic and clinic.staff_mfa)
+
+
+def start_session(session: Session, settings: Settings, account: StaffAccount, now: datetime,
+                  stage: str = FULL) -> str:
+    """A new session token for the account: a full one, or one that opens only its second step, for minutes."""
+    token = secrets.token_urlsafe(32)
+    minutes = settings.inbox_session_minutes if stage == FULL else PENDING_MINUTES
+    session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now, stage=stage,
+                             expires_at=now + timedelta(minutes=minutes)))
+    return token
 
 def log_in(settings: Settings, email: str, password: str, address: str = "unknown",
            now: Optional[datetime] = None) -> LoginResult:
@@ -237,14 +269,15 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         assert account is not None  # usable
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = _hasher.hash(password)
+        session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
+        stage = CODE if account.mfa_enabled_at else ENROL if mfa_required(settings, account) else FULL
+        if stage != FULL:  # the throttle forgives only a whole login: a right password alone resets no count
+            return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now, stage),
+                               stage=stage)
         throttle.succeeded(session, keys)
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
-        token = secrets.token_urlsafe(32)
-        session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now,
-                                 expires_at=now + timedelta(minutes=settings.inbox_session_minutes)))
-        session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
         audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
-        return LoginResult(staff=_as_staff(account), token=token)
+        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now))
 
 
 ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"
@@ -272,7 +305,14 @@ def _verify(hashed: str, password: str) -> bool:
 
 
 def session_staff(settings: Settings, token: Optional[str], now: Optional[datetime] = None) -> Optional[Staff]:
-    """The staff member a session cookie belongs to, or None if it is unknown, expired or disabled."""
+    """The staff member a session cookie belongs to, or None if it is unknown, expired, disabled or not full."""
+    found = session_stage(settings, token, now)
+    return found[0] if found and found[1] == FULL else None
+
+
+def session_stage(settings: Settings, token: Optional[str],
+                  now: Optional[datetime] = None) -> Optional[Tuple[Staff, str]]:
+    """(who, stage) for a live session cookie of an enabled account, whatever its stage; None otherwise."""
     if not token:
         return None
     with session_scope(settings.database_url) as session:
@@ -285,7 +325,7 @@ def session_staff(settings: Settings, token: Optional[str], now: Optional[dateti
         if account.disabled or _aware(staff_session.expires_at) <= (now or utcnow()):
             session.delete(staff_session)
             return None
-        return _as_staff(account)
+        return _as_staff(account), staff_session.stage
 
 
 def log_out(settings: Settings, token: Optional[str], address: Optional[str] = None) -> None:

@@ -212,6 +212,7 @@ ENCRYPTED = {
     "lead_notes": ("text",),
     "lead_status_changes": ("note",),
     "notifications": ("body",),
+    "staff_accounts": ("mfa_secret",),  # from migration 0007 on
 }
 BATCH = 200
 
@@ -222,11 +223,16 @@ def reencrypt(connection: Any) -> int:
     Works on a plain connection, so the migration that first encrypts the store runs it too.
     Rows are read in batches by id, each batch written in the caller's transaction.
     """
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
 
     ring, changed = keys.ring(), 0
     current = f"{PREFIX}:{ring.current}:"
-    for table, columns in ENCRYPTED.items():
+    for table, wanted in ENCRYPTED.items():
+        # A migration runs this before later ones add their columns: only those the database has yet.
+        present = {column["name"] for column in inspect(connection).get_columns(table)}
+        columns = tuple(column for column in wanted if column in present)
+        if not columns:
+            continue
         last = 0
         while True:
             rows = connection.execute(text(f"SELECT id, {', '.join(columns)} FROM {table} WHERE id > :last "

@@ -130,6 +130,24 @@ class StaffAccount(Base):
     locked_until = Column(DateTime(timezone=True))
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = Column(DateTime(timezone=True))
+    # Two-step login (bot/staff/mfa.py): the TOTP secret, encrypted; on once enrolment is confirmed with a code.
+    mfa_secret = Column(EncryptedText("staff_accounts.mfa_secret"))
+    mfa_enabled_at = Column(DateTime(timezone=True))
+    mfa_last_step = Column(Integer)  # the 30-second step of the last code accepted: no code works twice
+
+    recovery_codes: Mapped[List[RecoveryCode]] = relationship("RecoveryCode", cascade="all, delete-orphan")
+
+
+class RecoveryCode(Base):
+    """One-time codes for a lost authenticator, shown once at enrolment and stored as SHA-256."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    account_id: Mapped[int] = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False,
+                                     index=True)
+    code_hash: Mapped[str] = Column(String(64), nullable=False)
+    used_at = Column(DateTime(timezone=True))
 
 
 class LoginThrottle(Base):
@@ -155,6 +173,9 @@ class StaffSession(Base):
                                      index=True)
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, index=True)
+    # "full"; or, between the password and the second step, "code" (enter a code) or "enrol" (set it up first):
+    # such a session opens no page but that step's, and lasts minutes.
+    stage: Mapped[str] = Column(String(8), nullable=False, default="full", server_default="full")
 
 
 class ApiToken(Base):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -30,8 +31,8 @@ from bot.core.clinics import ClinicDirectory
 from bot.core.contact import display_phone
 from bot.core.settings import Settings
 from bot.leads import content_gaps as gaps, store as leads
-from bot.staff import accounts as staff, worklist as inbox
-from bot.staff.accounts import Staff, StaffError
+from bot.staff import accounts as staff, mfa, worklist as inbox
+from bot.staff.accounts import CODE, ENROL, LoginResult, Staff, StaffError
 from bot.store import audit
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 
@@ -57,7 +58,9 @@ LOGIN_MESSAGES = {
     "out": "You have logged out.",
     "wrong": "The email or password is not right.",
     "wait": "Too many tries. Please wait {seconds}, then try again.",
+    "code": "That code is not right. Enter the six digits your app shows now, or a recovery code.",
 }
+STEP_PAGES = {CODE: f"{PREFIX}/login/code", ENROL: f"{PREFIX}/mfa"}  # where a session waiting at a stage goes
 
 
 def safe_next(target: Optional[str]) -> str:
@@ -73,6 +76,9 @@ def authenticated(handler: Callable) -> Callable:
     async def wrapped(self: Inbox, request: Request) -> Response:
         who = await self.current(request)
         if who is None:
+            waiting = await run_in_threadpool(staff.session_stage, self.settings, request.cookies.get(COOKIE))
+            if waiting and waiting[1] in STEP_PAGES:  # the password was right: its second step, nothing else
+                return RedirectResponse(STEP_PAGES[waiting[1]], status_code=303)
             return self.to_login(request)
         return await handler(self, request, who)
     return wrapped
@@ -160,20 +166,80 @@ class Inbox:
         result = await run_in_threadpool(staff.log_in, self.settings, email, password, self.address(request))
         if result.token is None:
             # The same words for every email, known or not: which accounts exist is nobody's business.
-            if result.wait_seconds:
-                seconds = result.wait_seconds
-                message = LOGIN_MESSAGES["wait"].format(seconds=f"{seconds} second{'s' if seconds != 1 else ''}")
-            else:
-                message = LOGIN_MESSAGES["wrong"]
-            response = self.page(request, "login.html", {"next": next_url, "message": message, "email": email,
-                                                         "error": True}, status=401)
-            if result.alert_owner:  # after the answer, so mail takes none of its time
-                response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
-            return response
-        response = RedirectResponse(next_url, status_code=303)
-        response.set_cookie(COOKIE, result.token, max_age=self.settings.inbox_session_minutes * 60, path=PREFIX,
+            response = self.page(request, "login.html", {"next": next_url, "message": self.refusal(result, "wrong"),
+                                                         "email": email, "error": True}, status=401)
+            return self.alerting(response, result)
+        target = f"{STEP_PAGES[result.stage]}?next={quote(next_url, safe='')}" if result.stage in STEP_PAGES \
+            else next_url
+        return self.logged_in(request, RedirectResponse(target, status_code=303), result)
+
+    @staticmethod
+    def refusal(result: LoginResult, otherwise: str) -> str:
+        if result.wait_seconds:
+            seconds = result.wait_seconds
+            return LOGIN_MESSAGES["wait"].format(seconds=f"{seconds} second{'s' if seconds != 1 else ''}")
+        return LOGIN_MESSAGES[otherwise]
+
+    def alerting(self, response: Response, result: LoginResult) -> Response:
+        if result.alert_owner:  # after the answer, so mail takes none of its time
+            response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
+        return response
+
+    def logged_in(self, request: Request, response: Response, result: LoginResult) -> Response:
+        """The response carries the session's cookie: a full one, or one waiting for its second step."""
+        assert result.token is not None
+        minutes = self.settings.inbox_session_minutes if result.stage not in STEP_PAGES else staff.PENDING_MINUTES
+        response.set_cookie(COOKIE, result.token, max_age=minutes * 60, path=PREFIX,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
         return response
+
+    # --- two-step login: a code after the password, enrolment (bot/staff/mfa.py) ---
+
+    async def login_code(self, request: Request) -> Response:
+        token = request.cookies.get(COOKIE)
+        waiting = await run_in_threadpool(staff.session_stage, self.settings, token)
+        if not waiting or waiting[1] != CODE:
+            return RedirectResponse(f"{PREFIX}/login", status_code=303)
+        next_url = safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return self.page(request, "login_code.html", {"next": next_url, "message": None})
+        form = await request.form()
+        next_url = safe_next(str(form.get("next") or ""))
+        result = await run_in_threadpool(mfa.second_step, self.settings, token, str(form.get("code") or "")[:64],
+                                         self.address(request))
+        if result.token is None:
+            response = self.page(request, "login_code.html", {"next": next_url, "error": True,
+                                                              "message": self.refusal(result, "code")}, status=401)
+            return self.alerting(response, result)
+        return self.logged_in(request, RedirectResponse(next_url, status_code=303), result)
+
+    async def mfa_setup(self, request: Request) -> Response:
+        """Enrolment: for a session waiting to enrol (required), or any logged-in member turning it on."""
+        token = request.cookies.get(COOKIE)
+        waiting = await run_in_threadpool(staff.session_stage, self.settings, token)
+        if not waiting or waiting[1] == CODE:
+            return self.to_login(request)
+        who, stage = waiting
+        shown = who if stage != ENROL else None  # no inbox navigation before the login is whole
+        next_url = safe_next(request.query_params.get("next"))
+        error = ""
+        if request.method == "POST":
+            form = await request.form()
+            next_url = safe_next(str(form.get("next") or ""))
+            done = await run_in_threadpool(mfa.confirm_enrolment, self.settings, token,
+                                           str(form.get("code") or "")[:64], self.address(request))
+            if done is not None and done.recovery_codes:
+                response = self.page(request, "mfa_codes.html", {"staff": who, "codes": done.recovery_codes,
+                                                                 "next": next_url})
+                if done.token:
+                    self.logged_in(request, response, LoginResult(token=done.token))
+                return response
+            error = self.refusal(LoginResult(wait_seconds=done.wait_seconds if done else 0), "code")
+        enrolment = await run_in_threadpool(mfa.begin_enrolment, self.settings, who)
+        # Markup: segno's SVG of our own otpauth URI, paths only; nothing a visitor or staff member typed.
+        return self.page(request, "mfa_setup.html", {
+            "staff": shown, "enrolment": enrolment, "required": stage == ENROL, "next": next_url,
+            "error": error, "qr": Markup(enrolment.qr_svg) if enrolment else ""}, status=400 if error else 200)
 
     async def logout(self, request: Request) -> Response:
         await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE), self.address(request))
@@ -369,6 +435,8 @@ class Inbox:
             Route(PREFIX, self.home),
             Route(f"{PREFIX}/", self.home),
             Route(f"{PREFIX}/login", self.login, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/login/code", self.login_code, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/mfa", self.mfa_setup, methods=["GET", "POST"]),
             Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
             Route(f"{PREFIX}/leads", self.lead_list),
             Route(f"{PREFIX}/leads.csv", self.export),

@@ -11,7 +11,7 @@ from bot.staff import accounts as staff
 from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry
-from tests.support.inbox import PASSWORD, csrf, log_in
+from tests.support.inbox import PASSWORD, csrf, enrol, log_in
 from tests.unit.test_inbox import add
 
 # What the lead and the staff write: none of it may reach an entry.
@@ -22,6 +22,7 @@ CONTENT = ("Quentin Lowery", "Lowery", "5550188", "555-0188", "evenings after si
 @pytest.fixture
 def clinic_admin(site):
     staff.add_account(site.settings, "chief@stl.example", PASSWORD, "stl", admin=True)
+    enrol(site.settings, "chief@stl.example")
     return site
 
 
