@@ -100,7 +100,9 @@ class BookingAnswers:
         said = _normalise(text)
         if _has(said, self.consent_words[NO]):
             return False
-        return True if _has(said, self.consent_words[YES]) else None
+        # "please" is politeness, not an answer: "online please" says how, not yes. Alone, it is a yes.
+        explicit = [word for word in self.consent_words[YES] if word != "please"]
+        return True if _has(said, explicit) or said.strip() == "please" else None
 
 
 def _table() -> Mapping[str, Any]:

@@ -44,6 +44,12 @@ class Clinic:
     practical: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
     services: Tuple[str, ...] = ()
     not_offered: Tuple[str, ...] = ()
+    lead_retention_days: Optional[int] = None  # None: LEAD_RETENTION_DAYS for every clinic that sets none
+    staff_mfa: bool = False  # every staff account of the clinic logs in with a second factor
+
+    def keeps_leads_for(self, default_days: int) -> int:
+        """Days a lead of this clinic is kept before retention deletes it."""
+        return self.lead_retention_days or default_days
 
     def contact_phrase(self) -> str:
         """How a visitor reaches this clinic, as words that fit after 'you can'."""
@@ -119,6 +125,11 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
                 isinstance(item, str) and item.strip() for item in items)):
             raise ClinicProfileError(f"{where}.{name}: expected a list of text, or left out")
         values[name] = tuple(item.strip() for item in items or ())
+    values["lead_retention_days"] = _parse_days(where, "lead_retention_days", raw.get("lead_retention_days"))
+    staff_mfa = raw.get("staff_mfa", False)
+    if not isinstance(staff_mfa, bool):
+        raise ClinicProfileError(f"{where}.staff_mfa: must be true or false")
+    values["staff_mfa"] = staff_mfa
     values.update(_parse_staff(where, raw.get("staff")))
     values["allowed_origins"] = _parse_origins(where, raw.get("allowed_origins"))
     unknown = set(raw) - set(values) - {"staff"} - set(PRACTICAL_TEXT)
@@ -137,6 +148,18 @@ def _parse_practical(where: str, raw: Mapping[str, Any]) -> Dict[str, str]:
             raise ClinicProfileError(f"{where}.{name}: must be text, or left out")
         found[name] = " ".join(value.split())
     return found
+
+
+MAX_RETENTION_DAYS = 36500
+
+
+def _parse_days(where: str, field: str, raw: Any) -> Optional[int]:
+    """A number of whole days, 1 or more, or None when left out."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_RETENTION_DAYS:
+        raise ClinicProfileError(f"{where}.{field}: expected a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+    return raw
 
 
 def _is_http_url(value: Any) -> bool:

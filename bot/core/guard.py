@@ -27,10 +27,11 @@ _SENDER = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 @dataclass(frozen=True)
 class ChatRequest:
-    sender: str
+    sender: Optional[str]  # as a clinic's server names it; a browser's is never used (the web server issues it)
     message: str
     clinic: Clinic
     message_id: Optional[str] = None  # the widget's idempotency key: a retry of the same message carries the same
+    conversation: Optional[str] = None  # the signed conversation token the widget was given, if any
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ MALFORMED = Refusal(400, "malformed", _UNREADABLE)
 EMPTY = Refusal(400, "empty", "Please type a message first.")
 TOO_LARGE = Refusal(413, "too_large", _TOO_LONG)
 UNAUTHORISED = Refusal(401, "unauthorised", _NOT_SET_UP)
+BAD_SENDER = Refusal(400, "bad_sender", "Sorry, this chat could not be identified. Please reload the page.")
 UNAVAILABLE = Refusal(503, "unavailable", "Sorry, the assistant could not answer just now. Please try again.")
 
 
@@ -88,13 +90,16 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
         return TOO_LARGE
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." thousands deep
         return MALFORMED
     if not isinstance(document, dict):
         return MALFORMED
     sender = document.get("sender")
-    if not isinstance(sender, str) or not _SENDER.fullmatch(sender):
-        return Refusal(400, "bad_sender", "Sorry, this chat could not be identified. Please reload the page.")
+    if sender is not None and (not isinstance(sender, str) or not _SENDER.fullmatch(sender)):
+        return BAD_SENDER
+    conversation = document.get("conversation")
+    if conversation is not None and (not isinstance(conversation, str) or len(conversation) > 300):
+        return MALFORMED
     metadata = document.get("metadata")
     clinic_id = metadata.get("clinic") if isinstance(metadata, dict) else None
     # No clinic means the default one; a wrong id is a broken embed, and its leads must not go astray.
@@ -116,7 +121,8 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
     message_id = document.get("message_id")
     if message_id is not None and (not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id)):
         return MALFORMED
-    return ChatRequest(sender=sender, message=message, clinic=clinic, message_id=message_id)
+    return ChatRequest(sender=sender, message=message, clinic=clinic, message_id=message_id,
+                       conversation=conversation or None)
 
 
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")

@@ -25,6 +25,7 @@ class Settings:
     database_timeout_seconds: float
     spool_file: Path
     lead_retention_days: int
+    audit_retention_days: int
     inbox_base_url: str
     smtp_host: str
     smtp_port: int
@@ -51,6 +52,9 @@ class Settings:
     inbox_session_minutes: int
     inbox_lockout_attempts: int
     inbox_lockout_minutes: int
+    inbox_account_delay_seconds: float
+    data_keys: str
+    data_key_file: Path
     inbox_poll_seconds: float
     redis_url: str
     rasa_speedups: bool
@@ -82,6 +86,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 5.0, float),
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),
         lead_retention_days=_number(env, "LEAD_RETENTION_DAYS", 365, int),
+        # Six years: HIPAA's documentation period (45 CFR 164.316(b)(2)), the longest a US buyer asks for.
+        audit_retention_days=_number(env, "AUDIT_RETENTION_DAYS", 2192, int),
         inbox_base_url=(env.get("STAFF_INBOX_BASE_URL") or "http://localhost:8000/inbox").rstrip("/"),
         smtp_host=env.get("SMTP_HOST", ""),
         smtp_port=_number(env, "SMTP_PORT", 587, int),
@@ -107,7 +113,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         conversation_retention_days=_number(env, "CONVERSATION_RETENTION_DAYS", 30, int),
         inbox_session_minutes=_number(env, "INBOX_SESSION_MINUTES", 480, int),
         inbox_lockout_attempts=_number(env, "INBOX_LOCKOUT_ATTEMPTS", 5, int),
+        # Failed logins: free failures per email an hour (four times as many per address), then waits
+        # doubling from a second, up to INBOX_LOCKOUT_MINUTES for an address and this for one email.
         inbox_lockout_minutes=_number(env, "INBOX_LOCKOUT_MINUTES", 15, int),
+        inbox_account_delay_seconds=_number(env, "INBOX_ACCOUNT_DELAY_SECONDS", 60.0, float),
+        # The keys that encrypt health data in the lead store (bot/store/crypto.py): in the environment, or a file.
+        data_keys=env.get("MEDIUS_DATA_KEYS", "").strip(),
+        data_key_file=_project_path(env.get("MEDIUS_DATA_KEY_FILE") or "var/data-keys"),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),

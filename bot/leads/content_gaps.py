@@ -1,8 +1,8 @@
 """Content gaps: visitor questions the assistant could not answer, so a clinic knows what to add.
 
-A question is stored only after names, phone numbers and emails are replaced
-(`redact`), kept as long as conversations are (CONVERSATION_RETENTION_DAYS),
-and shown grouped by similar wording.
+A question is stored only after anything that may be a name, phone number or
+email is replaced (`redact`; names by bot/core/names.py), kept as long as
+conversations are (CONVERSATION_RETENTION_DAYS), and shown grouped by similar wording.
 """
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Dict, FrozenSet, List, Optional, Pattern, cast
+from typing import Dict, FrozenSet, List, Optional, cast
 
 import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 
 from bot.core import logs
+from bot.core.names import NameFinder
 from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.store.db import session_scope
@@ -35,24 +36,29 @@ SHOWN = 2000        # the newest gaps read for the page
 class Vocabulary:
     ignored: FrozenSet[str]
     same: Dict[str, str]  # a word -> the word it is grouped as
-    name_after: Pattern[str]
+    names: NameFinder
+
+
+def _assistant_words() -> FrozenSet[str]:
+    """Words of the assistant's own topics and causes ("medius", "piriformis"): never taken for names."""
+    found: set = set()
+    for path in (DATA / "topics.yml", DATA / "causes.yml"):
+        found |= {w.lower() for w in re.findall(r"[^\W\d_]{3,}", path.read_text(encoding="utf-8"))}
+    return frozenset(found)
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     document = yaml.safe_load((DATA / "inbox.yml").read_text(encoding="utf-8"))
-    introducers = sorted((re.escape(w) for w in document["name_introducers"]), key=len, reverse=True)
-    # An introducer, then one to three capitalised words: the name. "I'm 67" and "I am worried" stay.
-    name_after = re.compile(r"\b((?i:%s))\s+((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-]*){0,2})" % "|".join(introducers))
     same = {word: key for key, words_ in document["gap_same_words"].items() for word in words_}
-    return Vocabulary(frozenset(document["gap_words_ignored"]), same, name_after)
+    finder = NameFinder(extra_words=_assistant_words(), introducers=tuple(document["name_introducers"]))
+    return Vocabulary(frozenset(document["gap_words_ignored"]), same, finder)
 
 
 def redact(text: str) -> str:
-    """The question without emails, phone numbers or names ([email], [phone], [name])."""
+    """The question without emails, phone numbers or anything that may be a name ([email], [phone], [name])."""
     text = " ".join(str(text or "").split())[:MAX_TEXT]
-    text = logs.redact(text)
-    return vocabulary().name_after.sub(lambda m: f"{m.group(1)} [name]", text)
+    return vocabulary().names.redact(logs.redact(text))
 
 
 def record(settings: Settings, clinic: str, text: str, kind: str) -> None:
@@ -60,7 +66,8 @@ def record(settings: Settings, clinic: str, text: str, kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     cleaned = redact(text)
-    if not cleaned or cleaned.startswith("/") or not re.search(r"[^\W\d_]{2}", cleaned):
+    # Nothing left but what was removed ("[name]", "[phone]"): no question to learn from.
+    if not cleaned or cleaned.startswith("/") or not re.search(r"[^\W\d_]{2}", re.sub(r"\[\w+\]", "", cleaned)):
         return
     with session_scope(settings.database_url) as session:
         session.add(ContentGap(clinic=clinic, kind=kind, text=cleaned))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -59,16 +60,35 @@ def _header_lines(lead: Lead, clinic: Clinic) -> List[str]:
             f"Clinic: {clinic.name} ({clinic.id})"]
 
 
+_LINKISH = re.compile(r"(?i)\b(https?|ftp|file|javascript|data|mailto|tel|sms)\s*:|\bwww\.|(\w)\.(?=\w)")
+
+
+def quoted(text: Optional[str]) -> str:
+    """A visitor's words as a quotation no mail client links and no reader takes for ours: one line, in quotes,
+    with every scheme and dot of a would-be address broken ("http[:]//evil[.]example")."""
+    flat = " ".join(str(text or "").split())
+    defanged = _LINKISH.sub(lambda m: f"{m.group(2)}[.]" if m.group(2) else
+                            m.group(1) + "[:]" if m.group(1) else "www[.]", flat)
+    return "\u201c" + defanged.replace("\u201c", '"').replace("\u201d", '"') + "\u201d"
+
+
 def lead_text(lead: Lead, clinic: Clinic, inbox_base_url: str, updated: bool) -> Tuple[str, str]:
-    """Email subject and body: enough to call the visitor back, without reason, screening or transcript."""
+    """Email subject and body: enough to call the visitor back, without reason, screening or transcript.
+
+    The visitor's own words (name, preferred time) come last, under a label and in
+    quotes, so a "Lead: http://evil.example" typed as a preferred time reads as
+    what it is and cannot be clicked.
+    """
     contact = ", ".join(part for part in (lead.phone, lead.email) if part) or "no contact given"
     lines = _header_lines(lead, clinic) + [
-        f"Name: {lead.name}",
         f"Contact: {contact}",
-        f"Preferred time: {lead.preferred_time or 'not given'}",
         f"Mode: {lead.mode or 'not asked'}",
-        "The reason, any screening answers and the conversation are in the lead (link below).",
-        f"Lead: {lead_link(lead, inbox_base_url)}",
+        f"Open the lead in the inbox: {lead_link(lead, inbox_base_url)}",
+        "The reason, any screening answers and the conversation are in the lead.",
+        "",
+        "Typed by the visitor (not checked by Medius; links disabled):",
+        f"  Name: {quoted(lead.name)}",
+        f"  Preferred time: {quoted(lead.preferred_time) if lead.preferred_time else 'not given'}",
     ]
     return lead_subject(lead, clinic, updated), "\n".join(lines)
 

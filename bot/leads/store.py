@@ -1,32 +1,34 @@
 """Leads: saved once per conversation, never lost, announced to staff through the outbox."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
+import phonenumbers
+from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from bot.core.clinics import ClinicDirectory
+from bot.core.data import clinics_for
 from bot.core.settings import Settings
+from bot.core.spreadsheet import csv_text
 from bot.leads import spool
 from bot.leads.notify import delivery_status, drafts_for
+from bot.store import audit
+from bot.store.crypto import search_terms
 from bot.store.db import session_scope
-from bot.store.models import STATUSES, URGENCIES, Lead, Notification, StatusChange, utcnow
+from bot.store.models import STATUSES, URGENCIES, Lead, LeadNote, Notification, StatusChange, utcnow
 
 logger = logging.getLogger(__name__)
 
 DEDUPE_WINDOW = timedelta(minutes=30)
+# No sender id: it names the visitor's conversation, and an export travels further than the inbox.
 EXPORT_FIELDS = ["id", "clinic", "created_at", "name", "phone", "email", "preferred_time", "mode", "consent",
-                 "reason", "urgency", "screening", "status", "status_history", "sender_id", "transcript",
-                 "notification_status"]
+                 "reason", "urgency", "screening", "status", "status_history", "transcript", "notification_status"]
 
 
 FIELD_LIMITS = {"clinic": 64, "sender_id": 128, "name": 100, "phone": 32, "email": 254, "preferred_time": 200,
@@ -95,6 +97,7 @@ def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base
         return lead.id, True  # the same request again (e.g. a spool replay): nothing new to announce
     lead.updated_at = at
     lead.name, lead.phone, lead.email = data.name, data.phone, data.email
+    lead.search = search_terms(data.name, data.phone)
     lead.preferred_time, lead.mode, lead.reason = data.preferred_time, data.mode, data.reason
     lead.consent = "yes" if data.consent else "no"
     # Urgency only ever rises within a conversation: a later routine booking keeps a priority flag.
@@ -170,7 +173,7 @@ def as_record(lead: Lead) -> Dict[str, Any]:
         "screening": lead.screening, "status": lead.status,
         "status_history": [{"at": _as_utc(c.at.isoformat()).isoformat(), "from": c.old_status, "to": c.new_status,
                             "note": c.note} for c in lead.status_changes],
-        "sender_id": lead.sender_id, "transcript": lead.transcript or [],
+        "transcript": lead.transcript or [],
         "notification_status": delivery_status(lead.notifications),
     }
 
@@ -189,7 +192,8 @@ def get_lead(settings: Settings, lead_id: int) -> Optional[Dict[str, Any]]:
         return as_record(lead) if lead else None
 
 
-def set_status(settings: Settings, lead_id: int, status: str, note: Optional[str] = None) -> bool:
+def set_status(settings: Settings, lead_id: int, status: str, note: Optional[str] = None,
+               actor: str = audit.COMMAND_LINE) -> bool:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     with session_scope(settings.database_url) as session:
@@ -198,29 +202,50 @@ def set_status(settings: Settings, lead_id: int, status: str, note: Optional[str
             return False
         if lead.status != status:
             lead.status_changes.append(StatusChange(at=utcnow(), old_status=lead.status, new_status=status, note=note))
+            audit.record(session, settings, audit.LEAD_STATUS, actor, lead_id=lead.id, clinic=lead.clinic,
+                         detail=f"{lead.status} to {status}{' with a note' if note else ''}")
             lead.status = status
         return True
 
 
-def purge(settings: Settings, now: Optional[datetime] = None) -> int:
-    """Delete leads older than the retention period, with their history and notifications."""
-    cutoff = (now or utcnow()) - timedelta(days=settings.lead_retention_days)
-    with session_scope(settings.database_url) as session:
-        ids = session.execute(select(Lead.id).where(Lead.created_at < cutoff)).scalars().all()
-        for lead in session.execute(select(Lead).where(Lead.id.in_(ids))).scalars():
-            session.delete(lead)
-        return len(ids)
+def purge(settings: Settings, now: Optional[datetime] = None, clinics: Optional[ClinicDirectory] = None) -> int:
+    """Delete every clinic's leads older than its retention, with their notes, history and notifications.
 
-
-_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?!\d))")
-
-
-def _cell(value: Any) -> Any:
-    """A spreadsheet would run a cell starting with = @ + - as a formula: such text gets a leading '.
-
-    A visitor types the name and the reason's words; an E.164 phone number ("+1314...") stays as it is.
+    Each clinic keeps leads for its profile's lead_retention_days (LEAD_RETENTION_DAYS
+    when it sets none, or when it is no longer in the profiles). The audit log records
+    what went: per clinic, the count of leads and notes and the leads' ids, no content.
     """
-    return "'" + value if isinstance(value, str) and _FORMULA.match(value) else value
+    now = now or utcnow()
+    directory = clinics or clinics_for(settings)
+    deleted = 0
+    with session_scope(settings.database_url) as session:
+        for clinic_id in session.execute(select(Lead.clinic).distinct()).scalars().all():
+            clinic = directory.get(clinic_id)
+            days = clinic.keeps_leads_for(settings.lead_retention_days) if clinic else settings.lead_retention_days
+            ids = session.execute(select(Lead.id).where(Lead.clinic == clinic_id, Lead.created_at < now - timedelta(
+                days=days)).order_by(Lead.id)).scalars().all()
+            if not ids:
+                continue
+            notes = session.execute(select(func.count()).select_from(LeadNote).where(LeadNote.lead_id.in_(ids))
+                                    ).scalar_one()
+            for lead in session.execute(select(Lead).where(Lead.id.in_(ids))).scalars():
+                session.delete(lead)
+            audit.record(session, settings, audit.LEADS_PURGE, audit.RETENTION_JOB, clinic=clinic_id, at=now,
+                         detail=f"{len(ids)} leads older than {days} days and their {notes} notes; "
+                                f"lead ids {','.join(str(i) for i in ids)}")
+            deleted += len(ids)
+    return deleted
+
+
+def _phone_cell(phone: Optional[str]) -> Optional[str]:
+    """A phone number as a tel: URI ("tel:+1-314-555-0123"): readable, dialable, and no spreadsheet evaluates it."""
+    if not phone:
+        return phone
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966)
 
 
 def export(records: List[Dict[str, Any]], fmt: str) -> str:
@@ -228,11 +253,7 @@ def export(records: List[Dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: _cell(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
-                             for k, v in record.items() if k in EXPORT_FIELDS})
-        return out.getvalue()
+        return csv_text(({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                          for k, v in {**record, "phone": _phone_cell(record.get("phone"))}.items()}
+                         for record in records), EXPORT_FIELDS)
     raise ValueError("format must be json or csv")

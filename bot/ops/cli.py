@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot.core import data
+from bot.core.files import secure_for
 from bot.core.logs import configure_logging
 from bot.core.paths import ROOT
 from bot.core.settings import get_settings, require_internal_token
 from bot.leads import content_gaps as gaps, spool, store as leads
 from bot.leads.notify import deliver_due, smtp_problem
 from bot.staff import accounts as staff
-from bot.store import conversations
+from bot.store import audit, conversations
 from bot.store.db import migrate
 
 logger = logging.getLogger("bot.ops.cli")
@@ -57,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("id", type=int)
     status.add_argument("status", choices=["new", "contacted", "booked", "closed"])
     status.add_argument("--note")
-    lead.add_parser("purge", help="delete leads older than LEAD_RETENTION_DAYS and conversations idle "
-                                  "for CONVERSATION_RETENTION_DAYS")
+    lead.add_parser("purge", help="delete leads older than their clinic's retention (LEAD_RETENTION_DAYS), audit "
+                                  "entries older than AUDIT_RETENTION_DAYS and conversations idle for "
+                                  "CONVERSATION_RETENTION_DAYS")
     lead.add_parser("replay", help="move spooled leads into the database now")
 
     people = commands.add_parser("staff", help="staff accounts for the inbox (/inbox)").add_subparsers(
@@ -66,12 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     add = people.add_parser("add", help="a new account; the password is read from standard input")
     add.add_argument("--email", required=True)
     add.add_argument("--clinic", help="the clinic whose leads the account sees")
-    add.add_argument("--admin", action="store_true", help="an account that sees every clinic")
+    add.add_argument("--admin", action="store_true", help="with --clinic, the clinic's admin (also reads its audit "
+                                                          "log); alone, an operator who sees every clinic")
     people.add_parser("list", help="every account, one per line")
     disable = people.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("--email", required=True)
-    reset = people.add_parser("reset-password", help="a new password (from standard input); lifts a lockout")
+    reset = people.add_parser("reset-password", help="a new password (from standard input); ends its sessions")
     reset.add_argument("--email", required=True)
+    reset_mfa = people.add_parser("reset-mfa", help="two-step login off for a lost phone (it must enrol again "
+                                                    "where required); ends its sessions")
+    reset_mfa.add_argument("--email", required=True)
+
+    secrets_ = commands.add_parser("keys", help="the keys that encrypt health data in the lead store").add_subparsers(
+        dest="action", required=True)
+    secrets_.add_parser("rotate", help="a new key for new writes (no restart), then move every row to it")
+    secrets_.add_parser("reencrypt", help="move every row still under an older key (or none) to the current one")
 
     tokens = commands.add_parser("tokens", help="clinics' API tokens for /inbox/api").add_subparsers(
         dest="action", required=True)
@@ -82,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     revoke = tokens.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id", type=int)
     return parser
+
+
+def _actor() -> str:
+    """Who runs a command, as the audit log names them: the operating system's user."""
+    try:
+        return f"{audit.COMMAND_LINE} ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return audit.COMMAND_LINE
 
 
 def _read_password() -> str:
@@ -98,18 +117,23 @@ def _staff_command(settings, args) -> int:
     if args.action == "add":
         if args.clinic and data.clinics().get(args.clinic) is None:
             raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
-        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin)
-        print(f"added {account.email} ({'admin, every clinic' if account.is_admin else account.clinic})")
+        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin, actor=_actor())
+        role = "admin, every clinic" if account.operator else f"admin of {account.clinic}" if account.is_admin \
+            else account.clinic
+        print(f"added {account.email} ({role})")
     elif args.action == "list":
         for row in staff.list_accounts(settings):
-            flags = " ".join(flag for flag in ("admin", "disabled", "locked") if row[flag])
+            flags = " ".join(flag for flag in ("admin", "mfa", "disabled") if row[flag])
             print(f"{row['email']:<40} {row['clinic']:<10} {flags:<16} last login {row['last_login'] or 'never'}")
     elif args.action == "disable":
-        staff.disable_account(settings, args.email)
+        staff.disable_account(settings, args.email, actor=_actor())
         print(f"disabled {args.email}")
     elif args.action == "reset-password":
-        staff.reset_password(settings, args.email, _read_password())
+        staff.reset_password(settings, args.email, _read_password(), actor=_actor())
         print(f"new password set for {args.email}; its sessions are ended")
+    elif args.action == "reset-mfa":
+        staff.reset_mfa(settings, args.email, actor=_actor())
+        print(f"two-step login reset for {args.email}; its sessions are ended")
     return 0
 
 
@@ -117,7 +141,7 @@ def _token_command(settings, args) -> int:
     if args.action == "add":
         if data.clinics().get(args.clinic) is None:
             raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
-        token_id, token = staff.add_token(settings, args.clinic, args.label)
+        token_id, token = staff.add_token(settings, args.clinic, args.label, actor=_actor())
         print(f"token {token_id} for {args.clinic} (shown only now, store it safely):")
         print(token)
     elif args.action == "list":
@@ -126,10 +150,29 @@ def _token_command(settings, args) -> int:
             print(f"{row['id']:>4}  {row['clinic']:<10} {state:<8} {row['label']:<24} created {row['created']}  "
                   f"last used {row['last_used'] or 'never'}")
     elif args.action == "revoke":
-        if not staff.revoke_token(settings, args.id):
+        if not staff.revoke_token(settings, args.id, actor=_actor()):
             print(f"no token with id {args.id}", file=sys.stderr)
             return 1
         print(f"revoked token {args.id}")
+    return 0
+
+
+def _keys_command(settings, args) -> int:
+    from bot.store import crypto
+    from bot.store.db import engine_for
+
+    if args.action == "rotate":
+        if settings.data_keys:
+            print("error: the keys come from MEDIUS_DATA_KEYS: put a new key first there "
+                  f"(for example {crypto.new_key_line()}), restart, then run `keys reencrypt`", file=sys.stderr)
+            return 1
+        key_id = crypto.rotate(settings.data_key_file)
+        audit.write(settings, audit.KEYS_ROTATE, _actor(), detail=f"new data key {key_id}")
+        print(f"new data key {key_id} in {settings.data_key_file}; new writes use it within "
+              f"{crypto.RELOAD_SECONDS:.0f} s")
+    time.sleep(crypto.RELOAD_SECONDS if args.action == "rotate" else 0)  # every process has read the new key
+    with engine_for(settings.database_url).begin() as connection:
+        print(f"re-encrypted {crypto.reencrypt(connection)} row(s) under the current key")
     return 0
 
 
@@ -150,18 +193,20 @@ def _notify_round(settings) -> None:
         logger.info("Notifications: %s", counts)
 
 
-def _purge_conversations(settings) -> None:
-    try:
-        conversations.purge(settings)
-        gaps.purge(settings)
-    except Exception as error:  # noqa: BLE001 - the conversation store may be away: try again next time
-        logger.warning("Conversation purge failed (%s); will retry", type(error).__name__)
+def _purge_expired(settings) -> None:
+    """Retention, every PURGE_EVERY_SECONDS in the notifier (one process, where the web server may run several)."""
+    for purge in (leads.purge, audit.purge, conversations.purge, gaps.purge):
+        try:
+            purge(settings)
+        except Exception as error:  # noqa: BLE001 - a store may be away: try again next time
+            logger.warning("Purge by %s failed (%s); will retry", purge.__module__, type(error).__name__)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
+    secure_for(settings)  # before any file is opened: databases, spool and secrets for this user only
     if args.command == "check":
         data.load_all()
         print("data files OK")
@@ -211,9 +256,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not args.loop:
                 return 0
             if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
-                _purge_conversations(settings)
+                _purge_expired(settings)
                 last_purge = time.monotonic()
             time.sleep(args.interval)
+    if args.command == "keys":
+        return _keys_command(settings, args)
     if args.command in ("staff", "tokens"):
         try:
             return (_staff_command if args.command == "staff" else _token_command)(settings, args)
@@ -239,18 +286,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         if lead is None:
             print(f"no lead with id {args.id}", file=sys.stderr)
             return 1
+        audit.write(settings, audit.LEAD_VIEW, _actor(), lead_id=args.id)
         print(json.dumps(lead, indent=2, ensure_ascii=False))
         return 0
     if args.action == "export":
-        print(leads.export(leads.list_leads(settings, args.clinic), args.format))
+        records = leads.list_leads(settings, args.clinic)
+        audit.write(settings, audit.LEADS_EXPORT, _actor(), clinic=args.clinic,
+                    detail=audit.export_detail([record["id"] for record in records], args.format))
+        print(leads.export(records, args.format))
         return 0
     if args.action == "status":
-        if not leads.set_status(settings, args.id, args.status, args.note):
+        if not leads.set_status(settings, args.id, args.status, args.note, actor=_actor()):
             print(f"no lead with id {args.id}", file=sys.stderr)
             return 1
         return 0
     if args.action == "purge":
-        print(f"deleted {leads.purge(settings)} lead(s) older than {settings.lead_retention_days} days")
+        print(f"deleted {leads.purge(settings)} lead(s) older than their clinic's retention (default "
+              f"{settings.lead_retention_days} days)")
+        print(f"deleted {audit.purge(settings)} audit entries older than {settings.audit_retention_days} days")
         print(f"deleted {conversations.purge(settings)} conversation(s) idle for over "
               f"{settings.conversation_retention_days} days")
         print(f"deleted {gaps.purge(settings)} unanswered question(s) older than "

@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 
 from bot.core import data
 from bot.core.clinics import Clinic
+from bot.core.files import secure_for
 from bot.core.gc_freeze import freeze_startup_objects
 from bot.core.guard import (
     EMPTY,
@@ -103,6 +104,7 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
         install_logging_policy(settings.log_level)  # the first Medius code the Rasa process loads
+        secure_for(settings)
         patches.install(settings)  # before Rasa loads the model: the patches whose switch is on
         token = require_internal_token(settings)
         clinics = data.clinics()
@@ -138,19 +140,47 @@ class WidgetInput(InputChannel):
                 return refuse(MALFORMED)
             if not isinstance(sender, str) or not isinstance(text, str) or clinic is None:
                 return refuse(MALFORMED)
+            # Exactly as Rasa's UserMessage will, before judging: " /restart" was no slash command to the
+            # guard, then Rasa stripped it into one, and the restart wiped the clinic's slots.
+            text = text.strip()
             if text.startswith("/"):
                 text = as_typed_text(text, {*data.starter_payloads(), *await self._offered(request, sender)})
             if not text:
                 return refuse(EMPTY)
-            await self._start_session(request, sender, clinic)
+            if not await self._start_session(request, sender, clinic):
+                await self._keep_clinic(request, sender, clinic)
             return await self._answer(UserMessage(text, WidgetOutput(), sender,
                                                   input_channel=self.name(), metadata={"clinic": clinic.id}),
                                       on_new_message, refuse, clinic)
 
         return webhook
 
+    @staticmethod
+    async def _keep_clinic(request: Request, sender: str, clinic: Clinic) -> None:
+        """Every turn, the clinic's slots as the web server vouches for them, whatever happened to the conversation.
+
+        A restart or any other reset must never leave a conversation without its
+        clinic ("None's team") or let a booking default to another clinic's leads.
+        Under the conversation's lock, so no turn of the same visitor runs meanwhile;
+        the store keeps the conversation's latest copy, so the look-up is cheap.
+        """
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return
+        try:
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.tracker_store.retrieve(sender)
+                wrong = {name: value for name, value in clinic.slots().items()
+                         if tracker is not None and tracker.get_slot(name) != value}
+                if tracker is not None and wrong:
+                    for name, value in wrong.items():
+                        tracker.update(SlotSet(name, value))
+                    await agent.tracker_store.save(tracker)
+        except Exception as error:  # noqa: BLE001 - the turn itself still runs; Rasa reports a store that is away
+            logger.warning("Could not check the conversation's clinic: %s", type(error).__name__)
+
     @classmethod
-    async def _start_session(cls, request: Request, sender: str, clinic: Clinic) -> None:
+    async def _start_session(cls, request: Request, sender: str, clinic: Clinic) -> bool:
         """A new conversation's session starts here, in Rasa, with the clinic's slots.
 
         Done by a custom action, a first message with the action server down lost
@@ -160,15 +190,15 @@ class WidgetInput(InputChannel):
         writes them with its own, unless the database already holds the conversation.
         """
         if sender in cls.known:
-            return
+            return False
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or agent.tracker_store is None:
-            return
+            return False
         store = agent.tracker_store
         begin = _begin_of(store)
         if begin is None and await store.retrieve(sender) is not None:  # another store: as Rasa's would
             cls.known.add(sender)
-            return
+            return False
         tracker = DialogueStateTracker.from_events(sender, [
             ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
             *[SlotSet(name, value) for name, value in clinic.slots().items()],
@@ -178,6 +208,7 @@ class WidgetInput(InputChannel):
         else:
             await store.save(tracker)
         cls.known.add(sender)
+        return True  # begun with the clinic's slots (or, for the conversation store, about to be)
 
     @staticmethod
     async def _offered(request: Request, sender: str) -> Set[str]:

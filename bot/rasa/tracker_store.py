@@ -53,6 +53,7 @@ from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.core.files import secure_for
 from bot.core.logs import install_logging_policy
 from bot.core.settings import get_settings
 from bot.store.conversations import store_arguments
@@ -73,6 +74,7 @@ class ConversationStore(SQLTrackerStore):
                  **kwargs: Any) -> None:
         settings = get_settings()
         install_logging_policy(settings.log_level)
+        secure_for(settings)  # the conversations database, its WAL included, for this user only
         super().__init__(domain=domain, event_broker=event_broker, **store_arguments(settings.conversations_url))
         url = self.engine.url
         self.engine.dispose()

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, overload
+from functools import lru_cache
+from typing import FrozenSet, List, Optional, Tuple, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from bot.core.data import clinics_for
 from bot.core.settings import Settings
+from bot.leads.notify import send_email
+from bot.staff import throttle
+from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
 logger = logging.getLogger(__name__)
 
+FULL, CODE, ENROL = "full", "code", "enrol"  # a session's stage (StaffSession.stage)
+PENDING_MINUTES = 10  # how long a password stays good for its second step
 MIN_PASSWORD = 10
+STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
+MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -35,22 +49,37 @@ class StaffError(ValueError):
 
 @dataclass(frozen=True)
 class Staff:
-    """Who is logged in, and which clinic's leads they may see (every clinic's for an admin)."""
+    """Who is logged in, and which clinic's leads they may see.
+
+    Three roles: staff (a clinic, not admin) work their clinic's leads; a clinic's
+    admin (a clinic and admin) also reads its audit log; an operator (admin, no
+    clinic) sees every clinic's leads and audit log.
+    """
 
     id: int
     email: str
     clinic: Optional[str]
     is_admin: bool
 
+    @property
+    def operator(self) -> bool:
+        return self.is_admin and self.clinic is None
+
     def sees(self, clinic: str) -> bool:
-        return self.is_admin or clinic == self.clinic
+        return self.operator or clinic == self.clinic
+
+    @property
+    def role(self) -> str:
+        return "operator" if self.operator else "clinic admin" if self.is_admin else "staff"
 
 
 @dataclass(frozen=True)
 class LoginResult:
     staff: Optional[Staff] = None
     token: Optional[str] = None
-    locked_minutes: int = 0  # > 0: the account is locked for about this long
+    wait_seconds: int = 0  # > 0: too many failures from this address or for this email; try again after
+    alert_owner: Optional[str] = None  # an email to tell that someone keeps failing to log in to their account
+    stage: str = FULL  # the session's: FULL, or CODE / ENROL when a second step must follow the password
 
 
 def token_hash(token: str) -> str:
@@ -77,16 +106,51 @@ def normal_email(email: str) -> str:
     return email
 
 
-def check_password(password: str) -> str:
+@lru_cache(maxsize=1)
+def _common_passwords() -> FrozenSet[str]:
+    """zxcvbn's list of the 30,000 passwords seen most often in breaches (a maintained package, not our copy)."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _personal_words(email: str, clinic_name: str) -> List[str]:
+    """What an attacker tries first for this account: its email and its parts, the clinic's id and name."""
+    local, _, domain = email.lower().partition("@")
+    from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
+    name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
+    # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
+    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
+    return sorted(set(words), key=len, reverse=True)
+
+
+def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
+    """A password fit for an account that reads health data: long, not common, not guessable from the account."""
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
+        raise StaffError("that password is on a list of common passwords from data breaches: choose another")
+    personal = _personal_words(email, clinic_name)
+    found = next((word for word in personal if word in lowered), None)
+    if found:
+        raise StaffError("the password must not contain the account's email address or the clinic's name")
+    if zxcvbn(password[:MAX_SCORED], user_inputs=personal)["score"] < STRONG_ENOUGH:
+        raise StaffError("that password is too easy to guess (repeats, sequences, dates or common words): "
+                         "a few unrelated words make a strong one")
     return password
+
+
+def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
+    found = clinics_for(settings).get(clinic) if clinic else None
+    return f"{found.id} {found.name}" if found else (clinic or "")
 
 
 # --- accounts (the command line) ---
 
-def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False) -> Staff:
-    email, password = normal_email(email), check_password(password)
+def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False,
+                actor: str = audit.COMMAND_LINE) -> Staff:
+    """A new account: staff of a clinic, that clinic's admin (admin with a clinic), or an operator (admin alone)."""
+    email = normal_email(email)
+    password = check_password(password, email, _clinic_name(settings, clinic))
     if not admin and not clinic:
         raise StaffError("an account needs --clinic (or --admin for one that sees every clinic)")
     with session_scope(settings.database_url) as session:
@@ -96,13 +160,16 @@ def add_account(settings: Settings, email: str, password: str, clinic: Optional[
                                disabled=False, failed_logins=0)
         session.add(account)
         session.flush()
-        return _as_staff(account)
+        added = _as_staff(account)
+        audit.record(session, settings, audit.ACCOUNT_ADD, actor, clinic=clinic, detail=f"{email} as {added.role}")
+        return added
 
 
 def list_accounts(settings: Settings) -> List[dict]:
     with session_scope(settings.database_url) as session:
         return [{"email": a.email, "clinic": a.clinic or "(all)", "admin": bool(a.is_admin),
-                 "disabled": bool(a.disabled), "locked": bool(a.locked_until and _aware(a.locked_until) > utcnow()),
+                 "mfa": bool(a.mfa_enabled_at),
+                 "disabled": bool(a.disabled),
                  "last_login": _aware(a.last_login_at).isoformat(timespec="minutes") if a.last_login_at else ""}
                 for a in session.execute(select(StaffAccount).order_by(StaffAccount.email)).scalars()]
 
@@ -115,58 +182,119 @@ def _account(session, email: str) -> StaffAccount:
     return account
 
 
-def disable_account(settings: Settings, email: str) -> None:
+def disable_account(settings: Settings, email: str, actor: str = audit.COMMAND_LINE) -> None:
     """Disabled at once: its sessions end too."""
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
         account.disabled = True
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.ACCOUNT_DISABLE, actor, clinic=account.clinic, detail=account.email)
 
 
-def reset_password(settings: Settings, email: str, password: str) -> None:
-    """A new password also lifts a lockout and ends every session of the account."""
-    password = check_password(password)
+def reset_mfa(settings: Settings, email: str, actor: str = audit.COMMAND_LINE) -> None:
+    """Two-step login off, for a lost authenticator: its recovery codes and sessions go too; it enrols again."""
     with session_scope(settings.database_url) as session:
         account = _account(session, email)
+        account.mfa_secret, account.mfa_enabled_at, account.mfa_last_step = None, None, None
+        account.recovery_codes.clear()
+        session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.MFA_RESET, actor, clinic=account.clinic, detail=account.email)
+
+
+def reset_password(settings: Settings, email: str, password: str, actor: str = audit.COMMAND_LINE) -> None:
+    """A new password also ends every session of the account and the waits its failed logins earned."""
+    with session_scope(settings.database_url) as session:
+        account = _account(session, email)
+        check_password(password, account.email, _clinic_name(settings, account.clinic))
         account.password_hash = _hasher.hash(password)
         account.failed_logins, account.locked_until, account.disabled = 0, None, False
+        throttle.forgive(session, settings, account.email)
         session.execute(delete(StaffSession).where(StaffSession.account_id == account.id))
+        audit.record(session, settings, audit.ACCOUNT_PASSWORD, actor, clinic=account.clinic,
+                     detail=f"new password for {account.email}")
 
 
 # --- logging in (the inbox) ---
 
-def log_in(settings: Settings, email: str, password: str, now: Optional[datetime] = None) -> LoginResult:
-    """A session for the right email and password; a lockout after INBOX_LOCKOUT_ATTEMPTS failures in a row."""
+def mfa_required(settings: Settings, account: StaffAccount) -> bool:
+    """Admin accounts, and every account of a clinic whose profile sets staff_mfa, log in with a second step."""
+    if account.is_admin:
+        return True
+    clinic = clinics_for(settings).get(account.clinic) if account.clinic else None
+    return bool(clinic and clinic.staff_mfa)
+
+
+def start_session(session: Session, settings: Settings, account: StaffAccount, now: datetime,
+                  stage: str = FULL) -> str:
+    """A new session token for the account: a full one, or one that opens only its second step, for minutes."""
+    token = secrets.token_urlsafe(32)
+    minutes = settings.inbox_session_minutes if stage == FULL else PENDING_MINUTES
+    session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now, stage=stage,
+                             expires_at=now + timedelta(minutes=minutes)))
+    return token
+
+def log_in(settings: Settings, email: str, password: str, address: str = "unknown",
+           now: Optional[datetime] = None) -> LoginResult:
+    """A session for the right email and password, unless this address or email must wait (bot/staff/throttle.py).
+
+    An unknown, disabled or existing email is answered alike, in words and in time:
+    each wrong try checks one password hash, each try that must wait checks none.
+    """
     now = now or utcnow()
     try:
         email = normal_email(email)
     except StaffError:
         email = ""
+    keys = throttle.Keys.of(settings, address, email or "(not an email)")
     with session_scope(settings.database_url) as session:
         account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
             if email else None
-        if account is None or account.disabled:
-            _verify(_DUMMY_HASH, password)
+        def failed(why: str) -> None:
+            # Only a known account is named: an unknown "email" may be anything, a password in the wrong box too.
+            audit.record(session, settings, audit.LOGIN_FAILED, account.email if account else "unknown account",
+                         clinic=account.clinic if account else None, address=address, at=now, detail=why)
+
+        wait = throttle.wait_seconds(session, keys, now)
+        if wait > 0:
+            failed("waiting after failed logins")
+            return LoginResult(wait_seconds=max(1, math.ceil(wait)))
+        usable = account is not None and not account.disabled
+        if not _verify(account.password_hash if usable and account else _DUMMY_HASH, password) or not usable:
+            failed("disabled account" if account and not usable else "wrong email or password")
+            alert = throttle.failed(session, settings, keys, now)
+            if alert and usable and account:
+                logger.warning("Repeated failed logins for staff account %s; telling its owner", account.id)
+                return LoginResult(alert_owner=account.email)
             return LoginResult()
-        locked_until = _aware(account.locked_until)
-        if locked_until and locked_until > now:
-            return LoginResult(locked_minutes=_minutes_left(locked_until, now))
-        if not _verify(account.password_hash, password):
-            account.failed_logins = (account.failed_logins or 0) + 1
-            if account.failed_logins >= settings.inbox_lockout_attempts:
-                account.failed_logins = 0
-                account.locked_until = now + timedelta(minutes=settings.inbox_lockout_minutes)
-                logger.warning("Staff account %s locked after repeated failed logins", account.id)
-                return LoginResult(locked_minutes=settings.inbox_lockout_minutes)
-            return LoginResult()
+        assert account is not None  # usable
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = _hasher.hash(password)
-        account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
-        token = secrets.token_urlsafe(32)
-        session.add(StaffSession(token_hash=token_hash(token), account_id=account.id, created_at=now,
-                                 expires_at=now + timedelta(minutes=settings.inbox_session_minutes)))
         session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
-        return LoginResult(staff=_as_staff(account), token=token)
+        stage = CODE if account.mfa_enabled_at else ENROL if mfa_required(settings, account) else FULL
+        if stage != FULL:  # the throttle forgives only a whole login: a right password alone resets no count
+            return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now, stage),
+                               stage=stage)
+        throttle.succeeded(session, keys)
+        account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+        audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
+        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now))
+
+
+ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"
+ATTACK_BODY = """Someone has typed a wrong password for your Medius inbox account ({email}) several times
+in the last hour. Further tries are being slowed down; your account is not locked.
+
+If it was you, there is nothing to do. If not, tell your administrator: they can see the
+failed logins in the inbox's access log and set you a new password.
+"""
+
+
+def tell_owner(settings: Settings, email: str) -> None:
+    """Email an account's owner that someone keeps failing to log in to it; never raises (the login goes on)."""
+    try:
+        send_email(settings, email, ATTACK_SUBJECT, ATTACK_BODY.format(email=email))
+    except Exception as error:  # noqa: BLE001 - mail may be down: the throttle protects the account anyway
+        logger.warning("Could not tell a staff member about failed logins: %s", type(error).__name__)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -176,12 +304,15 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, int((until - now).total_seconds() + 59) // 60)
-
-
 def session_staff(settings: Settings, token: Optional[str], now: Optional[datetime] = None) -> Optional[Staff]:
-    """The staff member a session cookie belongs to, or None if it is unknown, expired or disabled."""
+    """The staff member a session cookie belongs to, or None if it is unknown, expired, disabled or not full."""
+    found = session_stage(settings, token, now)
+    return found[0] if found and found[1] == FULL else None
+
+
+def session_stage(settings: Settings, token: Optional[str],
+                  now: Optional[datetime] = None) -> Optional[Tuple[Staff, str]]:
+    """(who, stage) for a live session cookie of an enabled account, whatever its stage; None otherwise."""
     if not token:
         return None
     with session_scope(settings.database_url) as session:
@@ -194,24 +325,30 @@ def session_staff(settings: Settings, token: Optional[str], now: Optional[dateti
         if account.disabled or _aware(staff_session.expires_at) <= (now or utcnow()):
             session.delete(staff_session)
             return None
-        return _as_staff(account)
+        return _as_staff(account), staff_session.stage
 
 
-def log_out(settings: Settings, token: Optional[str]) -> None:
+def log_out(settings: Settings, token: Optional[str], address: Optional[str] = None) -> None:
     if token:
         with session_scope(settings.database_url) as session:
+            account = session.execute(select(StaffAccount).join(StaffSession, StaffSession.account_id ==
+                                                                StaffAccount.id)
+                                      .where(StaffSession.token_hash == token_hash(token))).scalar_one_or_none()
             session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+            if account is not None:
+                audit.record(session, settings, audit.LOGOUT, account.email, clinic=account.clinic, address=address)
 
 
 # --- API tokens (the command line makes them, integrations use them) ---
 
-def add_token(settings: Settings, clinic: str, label: str) -> tuple:
+def add_token(settings: Settings, clinic: str, label: str, actor: str = audit.COMMAND_LINE) -> tuple:
     """A new token for the clinic: (id, token). The token is shown once and stored only as a hash."""
     token = "mdt_" + secrets.token_urlsafe(32)
     with session_scope(settings.database_url) as session:
         row = ApiToken(clinic=clinic, label=(label or "integration")[:100], token_hash=token_hash(token))
         session.add(row)
         session.flush()
+        audit.record(session, settings, audit.TOKEN_ADD, actor, clinic=clinic, detail=f"api token {row.id}")
         return row.id, token
 
 
@@ -224,17 +361,18 @@ def list_tokens(settings: Settings) -> List[dict]:
                 for t in session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()]
 
 
-def revoke_token(settings: Settings, token_id: int) -> bool:
+def revoke_token(settings: Settings, token_id: int, actor: str = audit.COMMAND_LINE) -> bool:
     with session_scope(settings.database_url) as session:
         row = session.get(ApiToken, token_id)
         if row is None:
             return False
         row.revoked_at = row.revoked_at or utcnow()
+        audit.record(session, settings, audit.TOKEN_REVOKE, actor, clinic=row.clinic, detail=f"api token {row.id}")
         return True
 
 
-def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
-    """The clinic an API token (not revoked) belongs to."""
+def token_owner(settings: Settings, token: Optional[str]) -> Optional[Tuple[int, str]]:
+    """(id, clinic) of an API token that is not revoked."""
     if not token:
         return None
     with session_scope(settings.database_url) as session:
@@ -243,4 +381,10 @@ def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
         if row is None:
             return None
         row.last_used_at = utcnow()
-        return row.clinic
+        return row.id, row.clinic
+
+
+def token_clinic(settings: Settings, token: Optional[str]) -> Optional[str]:
+    """The clinic an API token (not revoked) belongs to."""
+    owner = token_owner(settings, token)
+    return owner[1] if owner else None

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import Case
 
@@ -22,10 +22,13 @@ from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.leads.store import as_record
 from bot.staff.accounts import StaffError
+from bot.store import audit
+from bot.store.crypto import query_terms
 from bot.store.db import session_scope
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 
 LIST_LIMIT = 200
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_NOTE = 2000
 
 
@@ -33,7 +36,8 @@ MAX_NOTE = 2000
 def words() -> Dict[str, Dict[str, str]]:
     """Labels for urgencies, statuses and screening answers (data/inbox.yml)."""
     document = yaml.safe_load((DATA / "inbox.yml").read_text(encoding="utf-8"))
-    missing = (set(URGENCIES) - set(document["urgencies"])) | (set(STATUSES) - set(document["statuses"]))
+    missing = (set(URGENCIES) - set(document["urgencies"])) | (set(STATUSES) - set(document["statuses"])) | \
+        (set(audit.ACTIONS) - set(document.get("audit_actions") or {}))
     if missing:
         raise ValueError(f"data/inbox.yml: no label for {', '.join(sorted(missing))}")
     return document
@@ -54,9 +58,11 @@ class LeadFilter:
     def from_query(cls, query: Dict[str, str]) -> "LeadFilter":
         def day(name: str) -> Optional[date]:
             try:
-                return date.fromisoformat((query.get(name) or "").strip())
+                found = date.fromisoformat((query.get(name) or "").strip())
             except ValueError:
                 return None
+            # A day a date range can be built around in any time zone: 9999-12-31 plus a day does not exist.
+            return found if FIRST_DAY <= found <= LAST_DAY else None
 
         status, urgency = (query.get("status") or "").strip(), (query.get("urgency") or "").strip()
         return cls(status=status if status in STATUSES else "", urgency=urgency if urgency in URGENCIES else "",
@@ -89,12 +95,9 @@ def _filtered(query, wanted: LeadFilter, zone: ZoneInfo):
         query = query.where(Lead.created_at >= _day_start(wanted.date_from, zone))
     if wanted.date_to:
         query = query.where(Lead.created_at < _day_start(wanted.date_to + timedelta(days=1), zone))
-    if wanted.q:
-        digits = re.sub(r"\D", "", wanted.q)
-        terms = [Lead.name.ilike(f"%{wanted.q}%")]
-        if len(digits) >= 3:
-            terms.append(Lead.phone.like(f"%{digits}%"))
-        query = query.where(or_(*terms))
+    if wanted.q:  # names and phones are encrypted: found by the keyed hashes of their words and digits
+        terms = query_terms(wanted.q)
+        query = query.where(and_(*[Lead.search.like(f"%{term}%") for term in terms])) if terms else query
     return query
 
 
@@ -179,7 +182,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def change_status(settings: Settings, lead_id: int, scope: Optional[str], actor: str, status: str,
-                  note: str = "") -> bool:
+                  note: str = "", address: Optional[str] = None) -> bool:
     """Change a lead's status, by whom; closing needs a note. False if the lead is not in scope."""
     note = (note or "").strip()[:MAX_NOTE]
     if status not in STATUSES:
@@ -193,13 +196,18 @@ def change_status(settings: Settings, lead_id: int, scope: Optional[str], actor:
         if lead.status != status:
             lead.status_changes.append(StatusChange(at=utcnow(), old_status=lead.status, new_status=status,
                                                     note=note or None, actor=actor))
+            audit.record(session, settings, audit.LEAD_STATUS, actor, lead_id=lead.id, clinic=lead.clinic,
+                         address=address, detail=f"{lead.status} to {status}{' with a note' if note else ''}")
             lead.status, lead.updated_at = status, utcnow()
         elif note:
             lead.notes.append(LeadNote(actor=actor, text=note))
+            audit.record(session, settings, audit.LEAD_NOTE, actor, lead_id=lead.id, clinic=lead.clinic,
+                         address=address, detail=f"status stays {status}")
         return True
 
 
-def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str, text: str) -> bool:
+def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str, text: str,
+             address: Optional[str] = None) -> bool:
     text = (text or "").strip()[:MAX_NOTE]
     if not text:
         raise StaffError("The note is empty.")
@@ -208,6 +216,7 @@ def add_note(settings: Settings, lead_id: int, scope: Optional[str], actor: str,
         if lead is None:
             return False
         lead.notes.append(LeadNote(actor=actor, text=text))
+        audit.record(session, settings, audit.LEAD_NOTE, actor, lead_id=lead.id, clinic=lead.clinic, address=address)
         return True
 
 

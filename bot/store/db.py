@@ -17,7 +17,7 @@ def ensure_sqlite_folder(url: str) -> None:
     """SQLite creates its file but not the folder it goes in."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # for its owner only
 
 
 def make_engine(url: str, timeout: float = 5.0) -> Engine:

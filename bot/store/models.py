@@ -4,8 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Dict, List
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declarative_base, relationship
+
+from bot.store.crypto import EncryptedJSON, EncryptedText
 
 # NOT NULL columns say their Python type (Mapped[...]) for mypy: SQLAlchemy 1.4's mypy plugin takes an
 # unannotated column as Optional, which is right for the nullable ones. SQLAlchemy itself reads only the Column.
@@ -28,18 +30,20 @@ class Lead(Base):
     clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    name: Mapped[str] = Column(String(100), nullable=False)
-    phone = Column(String(32))
-    email = Column(String(254))
-    preferred_time = Column(String(200))
+    # Health data, encrypted field by field (bot/store/crypto.py); `search` holds keyed hashes to find a lead by.
+    name: Mapped[str] = Column(EncryptedText("leads.name"), nullable=False)
+    phone = Column(EncryptedText("leads.phone"))
+    email = Column(EncryptedText("leads.email"))
+    preferred_time = Column(EncryptedText("leads.preferred_time"))
     mode = Column(String(16))
     consent: Mapped[str] = Column(String(8), nullable=False)
-    reason = Column(Text)
+    reason = Column(EncryptedText("leads.reason"))
     urgency: Mapped[str] = Column(String(16), nullable=False, default="routine")
-    screening = Column(JSON)
+    screening = Column(EncryptedJSON("leads.screening"))
     status: Mapped[str] = Column(String(16), nullable=False, default="new")
     sender_id: Mapped[str] = Column(String(128), nullable=False, index=True)
-    transcript: Mapped[List[Dict[str, Any]]] = Column(JSON, nullable=False, default=list)
+    transcript: Mapped[List[Dict[str, Any]]] = Column(EncryptedJSON("leads.transcript"), nullable=False, default=list)
+    search = Column(Text)
 
     status_changes: Mapped[List[StatusChange]] = relationship("StatusChange", order_by="StatusChange.id",
                                                               cascade="all, delete-orphan")
@@ -56,7 +60,7 @@ class StatusChange(Base):
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     old_status = Column(String(16))
     new_status: Mapped[str] = Column(String(16), nullable=False)
-    note = Column(Text)
+    note = Column(EncryptedText("lead_status_changes.note"))
     actor = Column(String(254))  # the staff account's email, or None for the assistant and the command line
 
 
@@ -69,7 +73,7 @@ class LeadNote(Base):
     lead_id: Mapped[int] = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     actor: Mapped[str] = Column(String(254), nullable=False)
-    text: Mapped[str] = Column(Text, nullable=False)
+    text: Mapped[str] = Column(EncryptedText("lead_notes.text"), nullable=False)
 
 
 class Notification(Base):
@@ -82,7 +86,7 @@ class Notification(Base):
     channel: Mapped[str] = Column(String(16), nullable=False)  # "email" or "webhook"
     target: Mapped[str] = Column(String(500), nullable=False)
     subject: Mapped[str] = Column(String(300), nullable=False)
-    body: Mapped[str] = Column(Text, nullable=False)
+    body: Mapped[str] = Column(EncryptedText("notifications.body"), nullable=False)  # an email's carries a name
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     next_attempt_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     sent_at = Column(DateTime(timezone=True))
@@ -126,6 +130,36 @@ class StaffAccount(Base):
     locked_until = Column(DateTime(timezone=True))
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = Column(DateTime(timezone=True))
+    # Two-step login (bot/staff/mfa.py): the TOTP secret, encrypted; on once enrolment is confirmed with a code.
+    mfa_secret = Column(EncryptedText("staff_accounts.mfa_secret"))
+    mfa_enabled_at = Column(DateTime(timezone=True))
+    mfa_last_step = Column(Integer)  # the 30-second step of the last code accepted: no code works twice
+
+    recovery_codes: Mapped[List[RecoveryCode]] = relationship("RecoveryCode", cascade="all, delete-orphan")
+
+
+class RecoveryCode(Base):
+    """One-time codes for a lost authenticator, shown once at enrolment and stored as SHA-256."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    account_id: Mapped[int] = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False,
+                                     index=True)
+    code_hash: Mapped[str] = Column(String(64), nullable=False)
+    used_at = Column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed logins of one client address or one email (keyed hashes, never the values): bot/staff/throttle.py."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = Column(String(64), primary_key=True)
+    failures: Mapped[int] = Column(Integer, nullable=False, default=0)
+    last_failure_at = Column(DateTime(timezone=True))
+    next_at = Column(DateTime(timezone=True))  # no password is checked for this key before then
+    alerted_at = Column(DateTime(timezone=True))  # when the account's owner was last told
 
 
 class StaffSession(Base):
@@ -139,6 +173,9 @@ class StaffSession(Base):
                                      index=True)
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, index=True)
+    # "full"; or, between the password and the second step, "code" (enter a code) or "enrol" (set it up first):
+    # such a session opens no page but that step's, and lasts minutes.
+    stage: Mapped[str] = Column(String(8), nullable=False, default="full", server_default="full")
 
 
 class ApiToken(Base):
@@ -165,3 +202,22 @@ class ContentGap(Base):
     at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     kind: Mapped[str] = Column(String(16), nullable=False)  # "fallback" or "out_of_scope"
     text: Mapped[str] = Column(String(500), nullable=False)
+
+
+class AuditEntry(Base):
+    """Who did what to which lead, and from which (hashed) address: bot/store/audit.py writes it, nothing changes it.
+
+    No foreign key to the lead: the entry outlives the lead it names (retention deletes leads long before their
+    access log), and it never holds the lead's content, only its id.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    actor: Mapped[str] = Column(String(254), nullable=False)  # a staff email, "api token 3", "command line", ...
+    action: Mapped[str] = Column(String(32), nullable=False, index=True)
+    clinic = Column(String(64), index=True)  # the clinic concerned; None for what concerns no one clinic
+    lead_id = Column(Integer, index=True)
+    detail = Column(Text)  # words and numbers the code chose: ids, counts, statuses; never a visitor's or staff's text
+    address = Column(String(40))  # keyed hash of the client address

@@ -8,8 +8,6 @@ never reachable from outside.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import logging
 import secrets
@@ -25,7 +23,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,9 +31,10 @@ from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
+from bot.web.conversations import CONVERSATION_HEADER, secret_for
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.forwarder import ChatForwarder
-from bot.web.inbox import PREFIX as INBOX, Inbox
+from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,11 @@ def page_policy(nonce: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response that does not set its own."""
+    """Adds SECURITY_HEADERS to every response that does not set its own, an unexpected error's 500 too.
+
+    Starlette answers an unhandled exception from its outermost layer, outside
+    every middleware, so its 500 would go out bare: this one answers it first.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -69,16 +72,28 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            if started:
+                raise
+            # The kind only: an exception's message may quote what the visitor sent.
+            logger.error("Unexpected error answering a request: %s", type(error).__name__)
+            await PlainTextResponse("Sorry, something went wrong.", status_code=500,
+                                    headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})(
+                scope, receive, send)
 
 
 @lru_cache(maxsize=None)
@@ -171,20 +186,18 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         *Inbox(settings, clinics).routes(),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
-                      allow_headers=["Content-Type"])
+                      allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
-                      cookie_name="medius_csrf", cookie_path=INBOX, header_name="x-csrf-token",
-                      cookie_secure=settings.inbox_base_url.startswith("https://"))
+                      session_cookie=SESSION_COOKIE, cookie_path=INBOX,
+                      secure=settings.inbox_base_url.startswith("https://"))
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
                      exception_handlers={404: not_found}, lifespan=lifespan)
 
 
 def csrf_secret(settings: Settings) -> str:
-    """The key that signs the inbox's CSRF tokens: derived from the internal secret, so every web worker agrees."""
-    if not settings.internal_token:
-        return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
-    return hmac.new(settings.internal_token.encode(), b"medius-inbox-csrf", hashlib.sha256).hexdigest()
+    """The key that signs the inbox's CSRF tokens."""
+    return secret_for(settings, b"medius-inbox-csrf")
 
 
 def demo_page(clinic: Clinic, page: str, base_url: str, nonce: str, settings: Settings) -> str:

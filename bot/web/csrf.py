@@ -1,79 +1,95 @@
-"""CSRF protection for the inbox's forms: starlette-csrf's signed double-submit cookie, for plain HTML forms.
+"""CSRF protection for the inbox's forms: a token bound to the browser's session, checked on every unsafe request.
 
-starlette-csrf takes the token from a header only, which a form cannot send,
-and sets its cookie only on the way out, after the page that needs the token
-has been drawn. This subclass keeps its signing, cookie and comparison, and
-adds the two things forms need: the token is handed to the page
-(`request.state.csrf_token`) and read back from the form field `csrf_token`.
+The token is an HMAC of what identifies the browser to the inbox: its staff
+session cookie once logged in, and before that a random pre-session cookie of
+this middleware's own. A token taken from one browser is worth nothing in
+another: the pair an anonymous visitor gets does not pass with someone else's
+session (it did with starlette-csrf's double-submit cookie, which bound the
+token to nothing but itself).
+
+Over https the pre-session cookie is `__Host-medius_csrf` (Secure, Path=/, no
+Domain), so no other host, a sibling subdomain included, can set it in a
+staff member's browser. Browsers and HTTP clients send a Secure cookie over
+https only, so plain http (local development on localhost) gets a cookie
+named `medius_csrf` without Secure: STAFF_INBOX_BASE_URL decides which.
 """
 from __future__ import annotations
 
-import functools
+import hashlib
+import hmac
 import http.cookies
 import re
-from typing import Optional
+import secrets
+from typing import Optional, Pattern, Sequence
 from urllib.parse import parse_qs
 
-from itsdangerous import BadSignature
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.types import Message, Receive, Scope, Send
-from starlette_csrf import CSRFMiddleware
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FIELD = "csrf_token"
+HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 64 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFUSED = ("<!doctype html><html lang=\"en\"><title>Form expired</title><main><h1>This form has expired</h1>"
            "<p>For your security the form could not be accepted. Go back, reload the page and try again.</p>"
            "</main></html>")
 
 
-class FormCSRFMiddleware(CSRFMiddleware):
-    """Checks every unsafe request outside `exempt_urls`; GETs get a token to put in their forms."""
+def cookie_name(secure: bool) -> str:
+    """`__Host-` over https; browsers refuse that prefix without Secure, which plain http cannot have."""
+    return "__Host-medius_csrf" if secure else "medius_csrf"
+
+
+class FormCSRFMiddleware:
+    """Checks every unsafe request outside `exempt_urls`; pages get the token to put in their forms."""
+
+    def __init__(self, app: ASGIApp, secret: str, session_cookie: str, secure: bool, cookie_path: str,
+                 exempt_urls: Sequence[Pattern[str]] = ()) -> None:
+        self.app, self.key = app, hashlib.sha256(b"medius-csrf|" + secret.encode()).digest()
+        self.session_cookie, self.secure, self.exempt = session_cookie, secure, list(exempt_urls)
+        self.cookie_name = cookie_name(secure)
+        self.cookie_path = "/" if secure else cookie_path  # __Host- requires Path=/
+
+    def token(self, binding: str) -> str:
+        return hmac.new(self.key, binding.encode(), hashlib.sha256).hexdigest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(pattern.match(scope["path"]) for pattern in self.exempt):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if self._url_is_exempt(request.url):
-            await self.app(scope, receive, send)
-            return
-        cookie = request.cookies.get(self.cookie_name)
-        valid_cookie = cookie if cookie and self._readable(cookie) else None
-        token = valid_cookie or self._generate_csrf_token()
-        scope.setdefault("state", {})["csrf_token"] = token
-        if request.method not in self.safe_methods:
+        session = request.cookies.get(self.session_cookie)
+        nonce = request.cookies.get(self.cookie_name)
+        new_nonce = None
+        if not nonce or len(nonce) > 100:
+            nonce = new_nonce = secrets.token_urlsafe(32)
+        expected = self.token("session|" + session if session else "anonymous|" + nonce)
+        scope.setdefault("state", {})["csrf_token"] = expected
+        if request.method not in SAFE_METHODS:
             body = await _read_body(receive)
-            submitted = request.headers.get(self.header_name) or _form_field(request, body)
-            if body is None or not valid_cookie or not submitted or not self._csrf_tokens_match(valid_cookie,
-                                                                                                submitted):
-                await self._get_error_response(request)(scope, receive, send)
+            submitted = request.headers.get(HEADER) or _form_field(request, body)
+            if body is None or new_nonce and not session or not submitted \
+                    or not hmac.compare_digest(submitted.encode(), expected.encode()):
+                await HTMLResponse(REFUSED, status_code=403)(scope, receive, send)
                 return
             receive = _replay(body, receive)
-        if valid_cookie is None:
-            send = functools.partial(self._set_cookie, send=send, token=token)
+        if new_nonce:
+            send = self._setting_cookie(send, new_nonce)
         await self.app(scope, receive, send)
 
-    def _readable(self, token: str) -> bool:
-        try:
-            self.serializer.loads(token)
-            return True
-        except BadSignature:
-            return False
-
-    async def _set_cookie(self, message: Message, send: Send, token: str) -> None:
-        if message["type"] == "http.response.start":
-            cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
-            cookie[self.cookie_name] = token
-            morsel = cookie[self.cookie_name]
-            morsel["path"], morsel["samesite"] = self.cookie_path, self.cookie_samesite
-            morsel["secure"], morsel["httponly"] = self.cookie_secure, self.cookie_httponly
-            MutableHeaders(scope=message).append("set-cookie", cookie.output(header="").strip())
-        await send(message)
-
-    def _get_error_response(self, request: Request) -> Response:
-        return HTMLResponse(REFUSED, status_code=403)
+    def _setting_cookie(self, send: Send, nonce: str) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+                cookie[self.cookie_name] = nonce
+                morsel = cookie[self.cookie_name]
+                morsel["path"], morsel["samesite"], morsel["httponly"] = self.cookie_path, "strict", True
+                morsel["secure"] = self.secure
+                MutableHeaders(scope=message).append("set-cookie", cookie.output(header="").strip())
+            await send(message)
+        return wrapped
 
 
 async def _read_body(receive: Receive) -> Optional[bytes]:
@@ -111,6 +127,6 @@ def _replay(body: bytes, then: Receive) -> Receive:
     return receive
 
 
-def outside(prefix: str) -> re.Pattern:
+def outside(prefix: str) -> Pattern[str]:
     """A pattern for every path outside `prefix`: those are exempt (the chat has its own origin checks)."""
     return re.compile(r"^(?!%s(/|$))" % re.escape(prefix))

@@ -3,6 +3,7 @@ and the safety net's advice with the clinic's phone when none can answer."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import zlib
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from bot.core import data
 from bot.core.clinics import ClinicDirectory
 from bot.core.guard import (
+    BAD_SENDER,
     MAX_BODY_BYTES,
     TOKEN_HEADER,
     TOO_LARGE,
@@ -35,6 +37,7 @@ from bot.core.red_flag_model import RedFlagModel
 from bot.core.safety_net import SafetyNet, model_from_archive
 from bot.core.settings import Settings
 from bot.core.triage import CONFIRM, EMERGENCY, URGENT, cached_triage
+from bot.web.conversations import CONVERSATION_HEADER, Conversations
 from bot.web.turn_gate import TurnGate
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ class ChatForwarder:
 
     def __init__(self, settings: Settings, clinics: ClinicDirectory) -> None:
         self.settings, self.clinics = settings, clinics
+        self.conversations = Conversations(settings)
         self.per_sender = RateLimiter(settings.chat_rate_limit, settings.chat_rate_window_seconds)
         self.per_address = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.address_key = AddressHasher()
@@ -119,25 +123,37 @@ class ChatForwarder:
         chat = parse_chat_request(body, origin, self.clinics)
         if isinstance(chat, Refusal):
             return self.refuse(chat)
+        address = self.address_key(request.client.host if request.client else "unknown")
+        headers: Dict[str, str] = {}
+        if server:
+            if chat.sender is None:
+                return self.refuse(BAD_SENDER)
+        else:  # a browser: the conversation is the one its token names, or a new one; never the sender it says
+            sender = self.conversations.sender(chat.conversation, chat.clinic) or \
+                self.conversations.new_sender(address, chat.message_id)
+            chat = dataclasses.replace(chat, sender=sender)
+            headers[CONVERSATION_HEADER] = self.conversations.token(sender, chat.clinic)
+        assert chat.sender is not None
         limits = [(self.per_sender, chat.sender)]
         if not server:  # a clinic's server relays many visitors from one address
-            address = request.client.host if request.client else "unknown"
-            limits.append((self.per_address, self.address_key(address)))
+            limits.append((self.per_address, address))
         wait = admit(limits)
         if wait is not None:
             return self.refuse(slow_down(wait), {"Retry-After": str(max(1, round(wait)))})
         if not chat.message_id:
             status, body = await self.forward(chat)
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(body, status_code=status, headers=headers)
+        # Keyed by the sender id, which only the token's holder (or the server naming it) has: a replayed
+        # message_id from anyone else is a new message of their own conversation.
         key = (chat.sender, chat.message_id)
         earlier = self.turns.get(key)
         if earlier is not None:  # a retry: the first attempt's answer, not a second turn
             status, body = await asyncio.shield(earlier)
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(body, status_code=status, headers=headers)
         answer = self.turns.start(key)
         # Shielded: a visitor who gives up waiting does not cut the turn short; the retry collects it.
         status, body = await asyncio.shield(self._forward_once(chat, key, answer))
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def _forward_once(self, chat: ChatRequest, key, answer: asyncio.Future):
         try:
@@ -153,6 +169,7 @@ class ChatForwarder:
 
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
         """One turn through Rasa's channel: (status, body) for the visitor, within CHAT_TIMEOUT_SECONDS."""
+        assert chat.sender is not None  # handle() has settled it
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.chat_timeout_seconds
         status: Optional[int] = None

@@ -13,12 +13,15 @@ import json
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -28,11 +31,21 @@ from bot.core.clinics import ClinicDirectory
 from bot.core.contact import display_phone
 from bot.core.settings import Settings
 from bot.leads import content_gaps as gaps, store as leads
-from bot.staff import accounts as staff, worklist as inbox
-from bot.staff.accounts import Staff, StaffError
+from bot.staff import accounts as staff, mfa, worklist as inbox
+from bot.staff.accounts import CODE, ENROL, LoginResult, Staff, StaffError
+from bot.store import audit
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
 
 logger = logging.getLogger(__name__)
+
+
+class LeadIdConvertor(IntegerConvertor):
+    """A lead id in a path: up to 18 digits, so it always fits the database's integer; a longer one is not found."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("lead_id", LeadIdConvertor())
 
 HERE = Path(__file__).parent
 PREFIX = "/inbox"
@@ -44,7 +57,10 @@ LOGIN_MESSAGES = {
     "expired": "Your session has expired. Please log in again.",
     "out": "You have logged out.",
     "wrong": "The email or password is not right.",
+    "wait": "Too many tries. Please wait {seconds}, then try again.",
+    "code": "That code is not right. Enter the six digits your app shows now, or a recovery code.",
 }
+STEP_PAGES = {CODE: f"{PREFIX}/login/code", ENROL: f"{PREFIX}/mfa"}  # where a session waiting at a stage goes
 
 
 def safe_next(target: Optional[str]) -> str:
@@ -60,6 +76,9 @@ def authenticated(handler: Callable) -> Callable:
     async def wrapped(self: Inbox, request: Request) -> Response:
         who = await self.current(request)
         if who is None:
+            waiting = await run_in_threadpool(staff.session_stage, self.settings, request.cookies.get(COOKIE))
+            if waiting and waiting[1] in STEP_PAGES:  # the password was right: its second step, nothing else
+                return RedirectResponse(STEP_PAGES[waiting[1]], status_code=303)
             return self.to_login(request)
         return await handler(self, request, who)
     return wrapped
@@ -121,10 +140,16 @@ class Inbox:
 
     @staticmethod
     def scope_of(who: Staff) -> Optional[str]:
-        """The clinic whose leads this person sees; None for an admin looking at every clinic."""
-        if not who.is_admin:
-            return who.clinic
-        return None
+        """The clinic whose leads (and audit log, for its admin) this person sees; None for an operator: every one."""
+        return None if who.operator else who.clinic
+
+    @staticmethod
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    async def audit(self, request: Request, action: str, actor: str, **details: Any) -> None:
+        """One entry in the access audit log (bot/store/audit.py) for what this request did."""
+        await run_in_threadpool(audit.write, self.settings, action, actor, address=self.address(request), **details)
 
     # --- logging in and out ---
 
@@ -138,23 +163,86 @@ class Inbox:
         form = await request.form()
         email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1000]
         next_url = safe_next(str(form.get("next") or ""))
-        result = await run_in_threadpool(staff.log_in, self.settings, email, password)
+        result = await run_in_threadpool(staff.log_in, self.settings, email, password, self.address(request))
         if result.token is None:
-            if result.locked_minutes:
-                message = (f"This account is locked after too many failed attempts. Try again in "
-                           f"{result.locked_minutes} minute{'s' if result.locked_minutes != 1 else ''}, or ask "
-                           f"an administrator to reset the password.")
-            else:
-                message = LOGIN_MESSAGES["wrong"]
-            return self.page(request, "login.html", {"next": next_url, "message": message, "email": email,
-                                                     "error": True}, status=401)
-        response = RedirectResponse(next_url, status_code=303)
-        response.set_cookie(COOKIE, result.token, max_age=self.settings.inbox_session_minutes * 60, path=PREFIX,
+            # The same words for every email, known or not: which accounts exist is nobody's business.
+            response = self.page(request, "login.html", {"next": next_url, "message": self.refusal(result, "wrong"),
+                                                         "email": email, "error": True}, status=401)
+            return self.alerting(response, result)
+        target = f"{STEP_PAGES[result.stage]}?next={quote(next_url, safe='')}" if result.stage in STEP_PAGES \
+            else next_url
+        return self.logged_in(request, RedirectResponse(target, status_code=303), result)
+
+    @staticmethod
+    def refusal(result: LoginResult, otherwise: str) -> str:
+        if result.wait_seconds:
+            seconds = result.wait_seconds
+            return LOGIN_MESSAGES["wait"].format(seconds=f"{seconds} second{'s' if seconds != 1 else ''}")
+        return LOGIN_MESSAGES[otherwise]
+
+    def alerting(self, response: Response, result: LoginResult) -> Response:
+        if result.alert_owner:  # after the answer, so mail takes none of its time
+            response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
+        return response
+
+    def logged_in(self, request: Request, response: Response, result: LoginResult) -> Response:
+        """The response carries the session's cookie: a full one, or one waiting for its second step."""
+        assert result.token is not None
+        minutes = self.settings.inbox_session_minutes if result.stage not in STEP_PAGES else staff.PENDING_MINUTES
+        response.set_cookie(COOKIE, result.token, max_age=minutes * 60, path=PREFIX,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
         return response
 
+    # --- two-step login: a code after the password, enrolment (bot/staff/mfa.py) ---
+
+    async def login_code(self, request: Request) -> Response:
+        token = request.cookies.get(COOKIE)
+        waiting = await run_in_threadpool(staff.session_stage, self.settings, token)
+        if not waiting or waiting[1] != CODE:
+            return RedirectResponse(f"{PREFIX}/login", status_code=303)
+        next_url = safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return self.page(request, "login_code.html", {"next": next_url, "message": None})
+        form = await request.form()
+        next_url = safe_next(str(form.get("next") or ""))
+        result = await run_in_threadpool(mfa.second_step, self.settings, token, str(form.get("code") or "")[:64],
+                                         self.address(request))
+        if result.token is None:
+            response = self.page(request, "login_code.html", {"next": next_url, "error": True,
+                                                              "message": self.refusal(result, "code")}, status=401)
+            return self.alerting(response, result)
+        return self.logged_in(request, RedirectResponse(next_url, status_code=303), result)
+
+    async def mfa_setup(self, request: Request) -> Response:
+        """Enrolment: for a session waiting to enrol (required), or any logged-in member turning it on."""
+        token = request.cookies.get(COOKIE)
+        waiting = await run_in_threadpool(staff.session_stage, self.settings, token)
+        if not waiting or waiting[1] == CODE:
+            return self.to_login(request)
+        who, stage = waiting
+        shown = who if stage != ENROL else None  # no inbox navigation before the login is whole
+        next_url = safe_next(request.query_params.get("next"))
+        error = ""
+        if request.method == "POST":
+            form = await request.form()
+            next_url = safe_next(str(form.get("next") or ""))
+            done = await run_in_threadpool(mfa.confirm_enrolment, self.settings, token,
+                                           str(form.get("code") or "")[:64], self.address(request))
+            if done is not None and done.recovery_codes:
+                response = self.page(request, "mfa_codes.html", {"staff": who, "codes": done.recovery_codes,
+                                                                 "next": next_url})
+                if done.token:
+                    self.logged_in(request, response, LoginResult(token=done.token))
+                return response
+            error = self.refusal(LoginResult(wait_seconds=done.wait_seconds if done else 0), "code")
+        enrolment = await run_in_threadpool(mfa.begin_enrolment, self.settings, who)
+        # Markup: segno's SVG of our own otpauth URI, paths only; nothing a visitor or staff member typed.
+        return self.page(request, "mfa_setup.html", {
+            "staff": shown, "enrolment": enrolment, "required": stage == ENROL, "next": next_url,
+            "error": error, "qr": Markup(enrolment.qr_svg) if enrolment else ""}, status=400 if error else 200)
+
     async def logout(self, request: Request) -> Response:
-        await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE))
+        await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE), self.address(request))
         response = RedirectResponse(f"{PREFIX}/login?m=out", status_code=303)
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
@@ -172,7 +260,7 @@ class Inbox:
         context = {"staff": who, "wanted": wanted, "pinned": pinned, "others": rows[len(pinned):],
                    "total": total, "shown": len(rows), "counts": counts, "query": wanted.as_query(),
                    "export_url": f"{PREFIX}/leads.csv?{urlencode(wanted.as_query())}",
-                   "clinics": self.clinics.all() if who.is_admin else ()}
+                   "clinics": self.clinics.all() if who.operator else ()}
         name = "lead_region.html" if request.query_params.get("partial") else "leads.html"
         return self.page(request, name, context)
 
@@ -213,6 +301,7 @@ class Inbox:
         record = await run_in_threadpool(inbox.lead_detail, self.settings, lead_id, self.scope_of(who))
         if record is None:
             return self.not_found(request, who)
+        await self.audit(request, audit.LEAD_VIEW, who.email, lead_id=lead_id, clinic=record["clinic"])
         saved = {"status": "Status saved.", "note": "Note added."}.get(request.query_params.get("saved", ""))
         return self.page(request, "lead.html", {"staff": who, "lead": record, "error": error, "saved": saved,
                                                 "screening": screening_list(record.get("screening"))},
@@ -223,13 +312,14 @@ class Inbox:
         form = await request.form()
         return await self._change(request, who, "status", lambda scope: inbox.change_status(
             self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("status") or ""),
-            str(form.get("note") or "")))
+            str(form.get("note") or ""), self.address(request)))
 
     @authenticated
     async def add_note(self, request: Request, who: Staff) -> Response:
         form = await request.form()
         return await self._change(request, who, "note", lambda scope: inbox.add_note(
-            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("text") or "")))
+            self.settings, request.path_params["lead_id"], scope, who.email, str(form.get("text") or ""),
+            self.address(request)))
 
     async def _change(self, request: Request, who: Staff, what: str, change: Callable[[Optional[str]], bool]):
         try:
@@ -248,29 +338,61 @@ class Inbox:
         wanted = inbox.LeadFilter.from_query(dict(request.query_params))
         rows, _ = await run_in_threadpool(inbox.list_leads, self.settings, self.scope_of(who), wanted,
                                           self.zone(who.clinic), None)
-        name = f"leads-{who.clinic or wanted.clinic or 'all'}-{datetime.now().date().isoformat()}.csv"
+        # Named from the clinic directory, never from the query: a header is no place for a visitor's text.
+        clinic = self.clinics.get(who.clinic or wanted.clinic) if (who.clinic or wanted.clinic) else None
+        name = f"leads-{clinic.id if clinic else 'all'}-{datetime.now().date().isoformat()}.csv"
         logger.info("Leads exported by staff account %s (%s rows)", who.id, len(rows))
+        await self.audit(request, audit.LEADS_EXPORT, who.email, clinic=clinic.id if clinic else None,
+                         detail=audit.export_detail([row["id"] for row in rows], "csv"))
         return Response(leads.export(rows, "csv"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     @authenticated
     async def content_gaps(self, request: Request, who: Staff) -> Response:
-        clinic = who.clinic if not who.is_admin else (request.query_params.get("clinic") or None)
+        clinic = who.clinic if not who.operator else (request.query_params.get("clinic") or None)
         groups = await run_in_threadpool(gaps.grouped, self.settings, clinic)
         return self.page(request, "gaps.html", {"staff": who, "groups": groups, "clinic": clinic,
                                                 "retention_days": self.settings.conversation_retention_days,
-                                                "clinics": self.clinics.all() if who.is_admin else ()})
+                                                "clinics": self.clinics.all() if who.operator else ()})
+
+    # --- the access audit log: a clinic's admin reads the clinic's, an operator every one ---
+
+    @authenticated
+    async def audit_log(self, request: Request, who: Staff) -> Response:
+        if not who.is_admin:
+            return self.not_found(request, who)
+        wanted = audit.AuditFilter.from_query(dict(request.query_params))
+        rows, total = await run_in_threadpool(audit.entries, self.settings, self.scope_of(who), wanted)
+        await self.audit(request, audit.AUDIT_VIEW, who.email, clinic=who.clinic or wanted.clinic or None,
+                         detail=f"{len(rows)} of {total} entries")
+        return self.page(request, "audit.html", {
+            "staff": who, "rows": rows, "total": total, "wanted": wanted, "actions": audit.ACTIONS,
+            "export_url": f"{PREFIX}/audit.csv?{urlencode(wanted.as_query())}",
+            "retention_days": self.settings.audit_retention_days,
+            "clinics": self.clinics.all() if who.operator else ()})
+
+    @authenticated
+    async def audit_export(self, request: Request, who: Staff) -> Response:
+        if not who.is_admin:
+            return self.not_found(request, who)
+        wanted = audit.AuditFilter.from_query(dict(request.query_params))
+        rows, total = await run_in_threadpool(audit.entries, self.settings, self.scope_of(who), wanted, None)
+        clinic = who.clinic or (wanted.clinic if self.clinics.get(wanted.clinic) else None)
+        await self.audit(request, audit.AUDIT_EXPORT, who.email, clinic=clinic, detail=f"{total} entries as csv")
+        name = f"audit-{clinic or 'all'}-{datetime.now().date().isoformat()}.csv"
+        return Response(audit.export(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     # --- the API: a clinic's token or a staff session ---
 
-    async def api_caller(self, request: Request) -> Optional[Any]:
-        """(clinic scope,) for a valid Bearer token or session; None when neither."""
+    async def api_caller(self, request: Request) -> Optional[Tuple[Optional[str], str, bool]]:
+        """(clinic scope, who for the audit log, whether by token) for a valid Bearer token or session; else None."""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            clinic = await run_in_threadpool(staff.token_clinic, self.settings, header[7:].strip())
-            return (clinic,) if clinic else None
+            owner = await run_in_threadpool(staff.token_owner, self.settings, header[7:].strip())
+            return (owner[1], f"api token {owner[0]}", True) if owner else None
         who = await self.current(request)
-        return (self.scope_of(who),) if who else None
+        return (self.scope_of(who), who.email, False) if who else None
 
     @staticmethod
     def unauthorised() -> Response:
@@ -285,6 +407,8 @@ class Inbox:
             return self.unauthorised()
         wanted = inbox.LeadFilter.from_query(dict(request.query_params))
         rows, total = await run_in_threadpool(inbox.list_leads, self.settings, caller[0], wanted)
+        await self.audit(request, audit.TOKEN_USE if caller[2] else audit.LEADS_EXPORT, caller[1], clinic=caller[0],
+                         detail=audit.export_detail([row["id"] for row in rows], "json from /inbox/api/leads"))
         return JSONResponse({"total": total, "leads": rows}, headers={"Cache-Control": "no-store"})
 
     async def api_lead(self, request: Request) -> Response:
@@ -294,6 +418,9 @@ class Inbox:
         record = await run_in_threadpool(inbox.lead_detail, self.settings, request.path_params["lead_id"], caller[0])
         if record is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
+        await self.audit(request, audit.TOKEN_USE if caller[2] else audit.LEAD_VIEW, caller[1],
+                         lead_id=record["id"], clinic=record["clinic"],
+                         detail="lead from /inbox/api/leads/<id>" if caller[2] else "")
         return JSONResponse(json.loads(json.dumps(record, default=str)), headers={"Cache-Control": "no-store"})
 
     async def static(self, request: Request) -> Response:
@@ -308,16 +435,20 @@ class Inbox:
             Route(PREFIX, self.home),
             Route(f"{PREFIX}/", self.home),
             Route(f"{PREFIX}/login", self.login, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/login/code", self.login_code, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/mfa", self.mfa_setup, methods=["GET", "POST"]),
             Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
             Route(f"{PREFIX}/leads", self.lead_list),
             Route(f"{PREFIX}/leads.csv", self.export),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}", self.lead_page),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}/status", self.change_status, methods=["POST"]),
-            Route(f"{PREFIX}/leads/{{lead_id:int}}/notes", self.add_note, methods=["POST"]),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}", self.lead_page),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}/status", self.change_status, methods=["POST"]),
+            Route(f"{PREFIX}/leads/{{lead_id:lead_id}}/notes", self.add_note, methods=["POST"]),
             Route(f"{PREFIX}/events", self.events),
             Route(f"{PREFIX}/gaps", self.content_gaps),
+            Route(f"{PREFIX}/audit", self.audit_log),
+            Route(f"{PREFIX}/audit.csv", self.audit_export),
             Route(f"{PREFIX}/api/leads", self.api_leads),
-            Route(f"{PREFIX}/api/leads/{{lead_id:int}}", self.api_lead),
+            Route(f"{PREFIX}/api/leads/{{lead_id:lead_id}}", self.api_lead),
             Route(f"{PREFIX}/static/inbox.css", self.static),
             Route(f"{PREFIX}/static/inbox.js", self.static),
         ]

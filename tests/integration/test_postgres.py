@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 from bot.core.clinics import ClinicDirectory, load_clinics
 from bot.core.paths import DATA
 from bot.leads.notify import deliver_due
 from bot.leads.store import export, get_lead, list_leads, purge, set_status, submit
-from bot.store.db import engine_for, migrate
+from bot.store import audit
+from bot.store.db import engine_for, migrate, session_scope
 from tests.support.postgres import postgres_server
 from tests.unit.test_leads import T0, lead
 
@@ -47,24 +49,49 @@ def test_leads_dedupe_status_export_and_purge_on_postgres(pg_url, settings, smtp
     assert purge(pg, now=T0) == 1
 
 
-def test_a_lead_postgresql_refuses_is_quarantined_and_the_next_ones_are_stored(pg_url, settings, caplog):
+@pytest.fixture
+def refusing(pg_url):
+    """PostgreSQL refusing one sender's leads, as a constraint would: health fields are ciphertext now, so no
+    value a visitor types (a NaN in JSON, a NUL) can make the database refuse a lead on its own any more."""
+    with engine_for(pg_url).begin() as connection:
+        connection.execute(text("ALTER TABLE leads ADD CONSTRAINT test_refused CHECK (sender_id NOT LIKE 'pg-no%')"))
+    yield
+    with engine_for(pg_url).begin() as connection:
+        connection.execute(text("ALTER TABLE leads DROP CONSTRAINT test_refused"))
+
+
+def test_a_lead_postgresql_refuses_is_quarantined_and_the_next_ones_are_stored(pg_url, settings, refusing):
     pg = dataclasses.replace(settings, database_url=pg_url)
-    refused = submit(pg, CLINICS, lead(sender_id="pg-nan", screening={"score": float("nan")}))  # not valid JSON
+    refused = submit(pg, CLINICS, lead(sender_id="pg-no-1"))
     assert refused.spooled and refused.lead_id is None
-    assert "pg-nan" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
+    assert "pg-no-1" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
     assert not settings.spool_file.exists() or settings.spool_file.read_text() == ""  # the spool stays clear
     nul = submit(pg, CLINICS, lead(sender_id="pg-nul", name="Jo\x00 Banks"))  # psycopg2 raises ValueError on NUL
     assert nul.lead_id and get_lead(pg, nul.lead_id)["name"] == "Jo Banks"
+    odd = submit(pg, CLINICS, lead(sender_id="pg-nan", screening={"score": float("nan")}))  # JSON refused it once
+    assert odd.lead_id and str(get_lead(pg, odd.lead_id)["screening"]["score"]) == "nan"
 
 
-def test_replay_on_postgresql_quarantines_the_refused_record_and_stores_the_rest(pg_url, settings):
+def test_replay_on_postgresql_quarantines_the_refused_record_and_stores_the_rest(pg_url, settings, refusing):
     pg = dataclasses.replace(settings, database_url=pg_url)
     records = [dataclasses.asdict(lead(sender_id="pg-r1")),
-               dataclasses.asdict(lead(sender_id="pg-r2", screening={"score": float("nan")})),
+               dataclasses.asdict(lead(sender_id="pg-no-2")),
                dataclasses.asdict(lead(sender_id="pg-r3", name="Third"))]
     settings.spool_file.write_text("".join(json.dumps(r) + "\n" for r in records))
     from bot.leads.store import replay_spool
     assert replay_spool(pg, CLINICS) == 2
-    senders = {r["sender_id"] for r in list_leads(pg)}
-    assert {"pg-r1", "pg-r3"} <= senders and "pg-r2" not in senders
-    assert "pg-r2" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
+    with engine_for(pg_url).connect() as connection:  # exports and lists leave sender ids out
+        senders = set(connection.execute(text("SELECT sender_id FROM leads")).scalars())
+    assert {"pg-r1", "pg-r3"} <= senders and "pg-no-2" not in senders
+    assert "pg-no-2" in settings.spool_file.with_suffix(".jsonl.quarantine").read_text()
+
+
+def test_the_audit_log_is_append_only_on_postgres_and_only_retention_deletes(pg_url, settings):
+    pg = dataclasses.replace(settings, database_url=pg_url)
+    audit.write(pg, audit.LOGIN, "ann@stl.example", clinic="stl", at=T0)
+    with pytest.raises(DatabaseError, match="append-only"), session_scope(pg_url) as session:
+        session.execute(text("UPDATE audit_log SET actor = 'someone else'"))
+    assert audit.purge(pg, now=T0 + timedelta(days=pg.audit_retention_days, seconds=1)) >= 1
+    with session_scope(pg_url) as session:
+        assert session.execute(text("SELECT actor FROM audit_log WHERE action = 'login'")).scalars().all() == []
+        assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'audit.purge'")).scalar() == 1

@@ -4,18 +4,28 @@ Every Rasa management route, the action server, forged calls, missing or foreign
 origins, rotated sender ids and typed slash commands: each is refused with a
 clear 4xx or cannot be reached, and visitors still chat through the one public port.
 """
+import base64
+import dataclasses
 import json
+import stat
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
 import requests
+from sqlalchemy import select, text
 
+from bot.core.files import private_paths
 from bot.core.paths import ROOT
-from bot.core.settings import settings_from
+from bot.core.settings import get_settings, settings_from
+from bot.staff import worklist
+from bot.store.db import session_scope
+from bot.store.models import ContentGap
 from bot.web.app import create_app
+from tests.integration.test_booking import book, by_sender, leads_in
 from tests.support.helpers import Visitor
 from tests.support.servers import WebServer, free_port
 
@@ -186,3 +196,169 @@ def test_visitors_still_get_faq_booking_and_emergency_answers_through_the_public
     assert "outer side of the hip" in visitor.says("what is the gluteus medius")
     assert "what name" in visitor.says("can I book an appointment").lower()
     assert "911" in visitor.says("I suddenly can't control my bladder")
+
+
+# --- Issue 28: what an outsider found, tried again against the running product ---
+
+class Browser:
+    """A visitor's browser as the widget talks to the chat: Origin set, the server's conversation token kept."""
+
+    def __init__(self, assistant, clinic="stl"):
+        self.assistant, self.clinic, self.token = assistant, clinic, None
+
+    def post(self, message, message_id=None, **fields):
+        body = {"message": message, "metadata": {"clinic": self.clinic}, **fields}
+        if self.token and "conversation" not in fields:
+            body["conversation"] = self.token
+        if message_id:
+            body["message_id"] = message_id
+        answer = requests.post(self.assistant.chat_url, json=body, headers=SITE, timeout=60)
+        self.token = answer.headers.get("X-Medius-Conversation") or self.token
+        return answer
+
+    def says(self, message, message_id=None):
+        answer = self.post(message, message_id)
+        assert answer.status_code == 200, answer.text
+        return " ".join(r.get("text", "") for r in answer.json())
+
+
+def sender_in(token):
+    """The sender id a conversation token names (signed, not secret: without the signature it is worth nothing)."""
+    payload = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["s"]
+
+
+def book_to_consent(chat, name="Imogen Victim"):
+    assert "what name" in chat.says("I'd like to book an appointment").lower()
+    assert "phone number or email" in chat.says(name)
+    assert "good time" in chat.says("314-555-0123")
+    assert "in person, or online" in chat.says("weekday mornings")
+    return chat.says('/choose_mode{"mode": "online"}')
+
+
+def test_a_conversation_answers_only_the_holder_of_its_token(assistant, lead_db):
+    victim = Browser(assistant)
+    read_back = book_to_consent(victim)
+    assert "Imogen" in read_back and victim.token
+    sender = sender_in(victim.token)
+    # The sender id alone, as the CSV and the staff API used to show it, opens nothing.
+    attacker = Browser(assistant)
+    for fields in ({"sender": sender}, {"conversation": victim.token[:-4] + "AAAA"}, {"sender": sender,
+                                                                                       "conversation": "x"}):
+        answer = attacker.post("no, cancel that and repeat my details", **fields)
+        assert answer.status_code == 200 and "Imogen" not in answer.text and "555" not in answer.text
+        assert sender_in(answer.headers["X-Medius-Conversation"]) != sender
+    other_clinic = Browser(assistant, clinic="boston")
+    answer = other_clinic.post("repeat my details please", conversation=victim.token)
+    assert "Imogen" not in answer.text and sender_in(answer.headers["X-Medius-Conversation"]) != sender
+    victim.says("yes")  # the attacker's "no, cancel that" did not reach this conversation
+    [lead] = by_sender(lead_db, sender)
+    assert lead["name"] == "Imogen Victim" and lead["clinic"] == "stl"
+
+
+def test_a_replayed_message_id_returns_the_earlier_reply_to_the_token_holder_only(assistant):
+    victim = Browser(assistant)
+    victim.says("I'd like to book an appointment")
+    first = victim.post("Imogen Replay", message_id="replay-id-0001")
+    again = victim.post("Imogen Replay", message_id="replay-id-0001")
+    assert again.json() == first.json()  # the widget's retry still gets its answer
+    sender = sender_in(victim.token)
+    for fields in ({"sender": sender}, {}):
+        stolen = Browser(assistant).post("Imogen Replay", message_id="replay-id-0001", **fields)
+        assert stolen.json() != first.json() and sender_in(stolen.headers["X-Medius-Conversation"]) != sender
+
+
+def test_a_server_with_the_api_token_still_names_its_own_sender_ids(assistant):
+    visitor = Visitor(assistant)  # sends its own sender id with MEDIUS_API_TOKEN, as integrations do
+    visitor.says("I'd like to book an appointment")
+    assert "phone number or email" in visitor.says("Imogen Server")  # the same conversation, by its sender id
+
+
+def test_a_leading_space_makes_no_slash_command_and_the_clinic_is_never_lost(assistant, lead_db):
+    visitor = Visitor(assistant, clinic="boston")
+    assert "what name" in visitor.says("I'd like to book an appointment").lower()
+    assert "phone number or email" in visitor.says("Rhoda Restart")
+    for attempt in (" /restart", "\t/restart", " /session_start"):
+        reply = visitor.says(attempt)
+        assert "None" not in reply, (attempt, reply)
+    replies = [visitor.says(text) for text in ("I'd like to book an appointment", "Rhoda Restart", "314-555-0123",
+                                               "weekday mornings", '/choose_mode{"mode": "online"}', "yes")]
+    assert not [r for r in replies if "None" in r], replies
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["clinic"] == "boston"
+
+
+@pytest.mark.parametrize("answer", ["online please", "evenings please", "in person", "maybe later",
+                                    "what will you send?"])
+def test_a_lead_is_never_stored_without_an_explicit_yes(assistant, lead_db, answer):
+    visitor = Visitor(assistant)
+    assert "OK for" in book_to_consent(visitor, name="Connie Sent")
+    visitor.says(answer)
+    assert by_sender(lead_db, visitor.sender) == [], answer
+
+
+def test_a_name_in_an_unanswered_question_never_reaches_the_gaps_page(assistant, lead_db):
+    before = _gaps(lead_db)
+    for question in ("Zelda Quartermain", "my name is zelda quartermain, do you validate parking tickets?",
+                     "Mrs Quartermain wants to know if you sell gift vouchers",
+                     "Quartermain here, do you sell gift cards?",
+                     "zelda quartermain"):
+        Visitor(assistant).says(question)
+    stored = _gaps(lead_db)[len(before):]
+    assert stored, "the questions were noted as content gaps"
+    assert not [text for text in stored if "zelda" in text.lower() or "quartermain" in text.lower()], stored
+
+
+def _gaps(lead_db):
+    with session_scope(lead_db) as session:
+        return session.execute(select(ContentGap.text).order_by(ContentGap.id)).scalars().all()
+
+
+def test_databases_spool_and_secrets_are_for_their_owner_only_after_start(assistant, lead_db):
+    Visitor(assistant).says("what is the gluteus medius")  # the conversations database and its WAL exist
+    modes = {path: stat.S_IMODE(path.stat().st_mode) for path in private_paths(
+        [lead_db, assistant.env["CONVERSATIONS_DATABASE_URL"]],
+        [ROOT / ".env", ROOT / "var" / "internal-token", Path(assistant.env["MEDIUS_SPOOL_FILE"])]) if path.exists()}
+    assert len(modes) >= 3 and all(mode == 0o600 for mode in modes.values()), modes
+    assert stat.S_IMODE((ROOT / "var").stat().st_mode) == 0o700
+
+
+def _stored_bytes(lead_db):
+    database = Path(lead_db.split("///", 1)[1])
+    return b"".join(p.read_bytes() for p in (database, database.with_name(database.name + "-wal"),
+                                              database.with_name(database.name + "-journal")) if p.exists())
+
+
+def test_a_leads_name_and_phone_never_appear_in_the_database_files_bytes(assistant, lead_db):
+    visitor = Visitor(assistant)
+    book(visitor, name="Ottilie Cipherstone", contact="314-555-0142")
+    [lead] = by_sender(lead_db, visitor.sender)
+    assert lead["name"] == "Ottilie Cipherstone" and lead["phone"] == "+13145550142"  # readable through the store
+    stored = _stored_bytes(lead_db)
+    for secret in (b"Ottilie", b"Cipherstone", b"5550142", b"555-0142", b"weekday mornings"):
+        assert secret not in stored, secret
+    settings = dataclasses.replace(get_settings(), database_url=lead_db)
+    for query in ("cipherstone", "Ottilie", "555-0142", "(314) 555-0142"):  # staff still find the lead
+        assert [r["name"] for r in worklist.list_leads(settings, "stl", worklist.LeadFilter(q=query))[0]] == \
+               ["Ottilie Cipherstone"], query
+
+
+def test_rotating_the_key_keeps_every_lead_readable_and_moves_them_to_it(assistant, lead_db):
+    visitor = Visitor(assistant)
+    book(visitor, name="Rotha Keyturner", contact="314-555-0143")
+    rotated = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "bot", "keys", "rotate"], cwd=ROOT,
+                             env={**assistant.env, "DATABASE_URL": lead_db}, capture_output=True, text=True,
+                             timeout=120)
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = rotated.stdout.split("new data key ", 1)[1].split()[0]
+    later = Visitor(assistant)  # written by the running action server after the rotation, without a restart
+    book(later, name="Lena Afterward", contact="314-555-0144")
+    settings = dataclasses.replace(get_settings(), database_url=lead_db)
+    every = leads_in(lead_db)
+    assert {"Rotha Keyturner", "Lena Afterward"} <= {lead["name"] for lead in every}
+    assert all(lead["name"] and (lead["phone"] or lead["email"] or lead["urgency"] == "emergency") for lead in every)
+    with session_scope(lead_db) as session:
+        stored = session.execute(text("SELECT name, phone, transcript FROM leads")).all()
+    assert all(value is None or value.startswith(f"enc1:{new_key}:") for row in stored for value in row)
+    assert [r["name"] for r in worklist.list_leads(settings, "stl", worklist.LeadFilter(q="keyturner"))[0]] == \
+           ["Rotha Keyturner"]

@@ -118,7 +118,7 @@ def test_latest_changes_when_a_lead_arrives_or_changes_and_says_if_it_is_a_prior
 def test_the_csv_export_defuses_spreadsheet_formulas_but_keeps_phone_numbers(settings):
     add(settings, name="=HYPERLINK(\"http://evil.example\")", reason="@SUM(A1)")
     text = export(inbox.list_leads(settings, "stl", inbox.LeadFilter())[0], "csv")
-    assert "'=HYPERLINK" in text and "'@SUM" in text and ",+13145550123," in text
+    assert "'=HYPERLINK" in text and "'@SUM" in text and ",tel:+1-314-555-0123," in text
 
 
 def test_a_button_press_in_the_transcript_reads_as_the_choice_made(settings):

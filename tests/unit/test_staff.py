@@ -1,5 +1,5 @@
 """Staff accounts, sessions and API tokens on a real database."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
 PASSWORD = "a long enough password"
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
 def test_a_password_is_stored_as_an_argon2id_hash_only(settings):
@@ -63,27 +64,54 @@ def test_wrong_passwords_and_unknown_emails_get_no_session(settings):
     assert staff.session_staff(settings, "made-up") is None and staff.session_staff(settings, None) is None
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password_until_the_lock_ends(settings):
+def test_repeated_failures_slow_an_email_down_the_same_whether_or_not_it_has_an_account(settings):
     staff.add_account(settings, "ann@clinic.example", PASSWORD, "stl")
-    results = [staff.log_in(settings, "ann@clinic.example", f"wrong {n}") for n in range(5)]
-    assert [r.locked_minutes for r in results] == [0, 0, 0, 0, settings.inbox_lockout_minutes]
-    locked = staff.log_in(settings, "ann@clinic.example", PASSWORD)
-    assert locked.token is None and 1 <= locked.locked_minutes <= settings.inbox_lockout_minutes
-    assert staff.list_accounts(settings)[0]["locked"]
-    later = utcnow() + timedelta(minutes=settings.inbox_lockout_minutes + 1)
-    assert staff.log_in(settings, "ann@clinic.example", PASSWORD, now=later).token
+    waits = {}
+    for email in ("ann@clinic.example", "nobody@clinic.example"):
+        results = [staff.log_in(settings, email, f"wrong {n}", address=f"10.0.0.{n}", now=T0) for n in range(6)]
+        waits[email] = [r.wait_seconds for r in results]
+        assert all(r.token is None for r in results)
+    assert waits["ann@clinic.example"] == waits["nobody@clinic.example"] == [0, 0, 0, 0, 0, 2]
+    later = T0 + timedelta(seconds=3)  # the owner waits seconds, not a lockout's quarter of an hour
+    assert staff.log_in(settings, "ann@clinic.example", PASSWORD, address="10.0.0.9", now=later).token
+
+
+def test_the_wait_grows_with_each_failure_up_to_the_emails_ceiling(settings):
+    now, waits = T0, []
+    for n in range(14):
+        result = staff.log_in(settings, "nobody@clinic.example", "wrong", address=f"10.0.1.{n}", now=now)
+        waits.append(result.wait_seconds)
+        now += timedelta(seconds=result.wait_seconds or 0.001) + timedelta(milliseconds=1)
+        staff.log_in(settings, "nobody@clinic.example", "wrong", address=f"10.0.1.{n}", now=now)
+    assert max(waits) <= settings.inbox_account_delay_seconds
+
+
+def test_one_address_trying_many_emails_is_slowed_down(settings):
+    results = [staff.log_in(settings, f"guess{n}@clinic.example", "wrong", address="203.0.113.7", now=T0)
+               for n in range(settings.inbox_lockout_attempts * 4 + 1)]
+    assert results[-1].wait_seconds >= 1 and all(r.wait_seconds == 0 for r in results[:-1])
+    assert staff.log_in(settings, "other@clinic.example", "wrong", address="198.51.100.1", now=T0).wait_seconds == 0
+
+
+def test_the_owner_is_told_once_an_hour_when_their_account_is_attacked(settings):
+    staff.add_account(settings, "ann@clinic.example", PASSWORD, "stl")
+    told = [staff.log_in(settings, "ann@clinic.example", "wrong", address=f"10.0.2.{n}",
+                         now=T0 + timedelta(seconds=70 * n)).alert_owner for n in range(8)]
+    assert told.count("ann@clinic.example") == 1 and told[4] == "ann@clinic.example"
+    assert not any(staff.log_in(settings, "ghost@clinic.example", "wrong", address=f"10.0.3.{n}",
+                                now=T0 + timedelta(seconds=70 * n)).alert_owner for n in range(8))
 
 
 def test_a_success_resets_the_failure_count(settings):
     staff.add_account(settings, "ann@clinic.example", PASSWORD, "stl")
     for _ in range(4):
-        staff.log_in(settings, "ann@clinic.example", "wrong")
-    assert staff.log_in(settings, "ann@clinic.example", PASSWORD).token
+        staff.log_in(settings, "ann@clinic.example", "wrong", now=T0)
+    assert staff.log_in(settings, "ann@clinic.example", PASSWORD, now=T0).token
     for _ in range(4):
-        assert staff.log_in(settings, "ann@clinic.example", "wrong").locked_minutes == 0
+        assert staff.log_in(settings, "ann@clinic.example", "wrong", now=T0).wait_seconds == 0
 
 
-def test_reset_password_lifts_a_lock_and_ends_sessions(settings):
+def test_reset_password_ends_the_waits_and_the_sessions(settings):
     staff.add_account(settings, "ann@clinic.example", PASSWORD, "stl")
     old_session = staff.log_in(settings, "ann@clinic.example", PASSWORD).token
     for _ in range(5):

@@ -46,6 +46,7 @@
       if (fresh && typeof state.sender === "string" && Array.isArray(state.messages)) return state;
       window.localStorage.removeItem(STORE_KEY);
     } catch (e) { /* unreadable or blocked storage: start fresh */ }
+    /* sender: this page's own name for the conversation, never sent; the server's token is state.conversation. */
     return { sender: newSenderId(), messages: [], open: false, unread: 0 };
   }
 
@@ -267,10 +268,13 @@
       fetch(CHAT_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: sender, message: text, message_id: messageId,
+        /* The server issues the conversation and signs it; this token is the only key to it. */
+        body: JSON.stringify({ conversation: state.conversation || undefined, message: text, message_id: messageId,
                                metadata: { clinic: config.clinic } }),
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
+        var token = response.headers.get("X-Medius-Conversation");
+        if (token && sender === state.sender) { state.conversation = token; save(state); }
         return response.json().catch(function () { return null; }).then(function (body) {
           return { status: response.status, body: body };
         });

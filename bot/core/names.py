@@ -1,0 +1,127 @@
+"""Finding what may be a person's name in a visitor's message, so that it can be removed before anything keeps it.
+
+Privacy first: a word is taken for a name when it looks like one, and an
+ordinary word sometimes goes with it. What a word is, from three maintained
+lists rather than our own: English words are WordNet's lemmas and spaCy's
+lemma table (spacy-lookups-data) plus spaCy's English stop words; first names
+and surnames are zxcvbn's lists (US census and others). Then, by context:
+
+- after "my name is", "call me" and the like: the next words up to three, whatever they are;
+- after a title (Dr, Mrs, ...) or a weaker introducer ("I'm", "this is", "my wife"): the
+  next words while they look like names (a known name, or no English word);
+- before "here" at the start ("Quartermain here, ..."): the same;
+- a whole message of one to three words that all look like names ("zelda quartermain");
+- anywhere: a capitalised word that is a known name or no English word ("Zelda saw Quartermain").
+  zxcvbn files each word under the list where it ranks highest, so "Will" and "Grace"
+  count as English words and "Mary" as a name.
+
+No English NER model is used: spaCy's models are downloaded from outside the
+package registries, which this project's machines cannot reach, and a rule
+that errs on the side of removing a word is what this page needs anyway.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import FrozenSet, Iterable, List, Sequence
+
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+NAME = "[name]"
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_STRONG = ("my name is", "my names", "my name's", "name is", "name's", "call me", "i go by", "signed")
+_TITLES = ("dr", "dr.", "doctor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "mx.", "prof", "prof.",
+           "professor", "sir", "madam")
+
+
+def _package_dir(name: str) -> Path:
+    """A package's folder, found without importing it (importing spaCy takes seconds)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {name} is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@lru_cache(maxsize=1)
+def english_words() -> FrozenSet[str]:
+    """WordNet's lemmas, the inflected forms spaCy maps to them, and spaCy's English stop words."""
+    data = _package_dir("spacy_lookups_data") / "data"
+    index = json.loads(gzip.decompress((data / "en_lemma_index.json.gz").read_bytes()))
+    lemmas = {word for words in index.values() for word in words}
+    lookup = json.loads(gzip.decompress((data / "en_lemma_lookup.json.gz").read_bytes()))
+    inflected = {form for form, lemma in lookup.items() if lemma in lemmas}
+    stop_source = (_package_dir("spacy") / "lang" / "en" / "stop_words.py").read_text(encoding="utf-8")
+    stops = set(re.search(r'"""(.*?)"""', stop_source, re.S).group(1).split())  # type: ignore[union-attr]
+    return frozenset(w.lower() for w in lemmas | inflected | stops if "_" not in w)
+
+
+@lru_cache(maxsize=1)
+def known_names() -> FrozenSet[str]:
+    return frozenset(FREQUENCY_LISTS["male_names"] + FREQUENCY_LISTS["female_names"] + FREQUENCY_LISTS["surnames"])
+
+
+@dataclass(frozen=True)
+class NameFinder:
+    """Finds names by the rules above; `extra_words` are the assistant's own vocabulary (never names)."""
+
+    extra_words: FrozenSet[str] = frozenset()
+    introducers: Sequence[str] = ()
+
+    def english(self, word: str) -> bool:
+        lowered = word.lower().strip("'’-")
+        base = re.sub(r"['’]s$", "", lowered)
+        return any(w in english_words() or w in self.extra_words for w in (lowered, base))
+
+    def looks_like_name(self, word: str) -> bool:
+        """A known first name or surname that is no common word, or a word no English list has."""
+        lowered = re.sub(r"['’]s$", "", word.lower())
+        return (lowered in known_names() and lowered not in self.extra_words) or not self.english(word)
+
+    def redact(self, text: str) -> str:
+        """The text with every word that may be a name replaced by [name]."""
+        words = list(_WORD.finditer(text))
+        hidden = set()
+        lowered = [m.group(0).lower() for m in words]
+
+        def follow(start: int, strong: bool) -> None:
+            for index in range(start, min(start + 3, len(words))):
+                between = text[words[index - 1].end():words[index].start()] if index > start else ""
+                if re.search(r"[,;:!?()]", between) or lowered[index] in ("and", "but", "i", "im", "i'm"):
+                    return
+                if not strong and not self.looks_like_name(words[index].group(0)):
+                    return
+                hidden.add(index)
+
+        for index in range(len(words)):
+            for phrase, strong in [(p, True) for p in _STRONG] + [(p, False) for p in (*self.introducers, *_TITLES)]:
+                parts = phrase.split()
+                if lowered[index:index + len(parts)] == [p.rstrip(".") for p in parts] or \
+                        (len(parts) == 1 and lowered[index] == phrase.rstrip(".")):
+                    follow(index + len(parts), strong)
+        here = next((i for i, w in enumerate(lowered[:3]) if w == "here"), None)
+        if here:  # "Quartermain here, ..." / "Zelda Quartermain here"
+            if all(self.looks_like_name(words[i].group(0)) for i in range(here)):
+                hidden.update(range(here))
+        if 0 < len(words) <= 3 and all(self.looks_like_name(w.group(0)) for w in words) \
+                and not re.search(r"[?]", text):
+            hidden.update(range(len(words)))
+        for index, match in enumerate(words):  # a capitalised name-like word, a sentence's first one too
+            word = match.group(0)
+            if word[0].isupper() and word.lower() not in ("i", *_TITLES) and self.looks_like_name(word):
+                hidden.add(index)
+        return _replace(text, [words[i] for i in sorted(hidden)])
+
+
+def _replace(text: str, spans: Iterable[re.Match]) -> str:
+    out: List[str] = []
+    last = 0
+    for match in spans:
+        out += [text[last:match.start()], NAME]
+        last = match.end()
+    out.append(text[last:])
+    return re.sub(r"\[name\](?:\s+\[name\])+", NAME, "".join(out))
