@@ -227,6 +227,8 @@ class ValidateAppointmentForm(FormValidationAction):
 
     def validate_lead_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
+        """Only an explicit yes sends a lead: the Yes button or a typed yes, never what the NLU read as one
+        ("online please" was once stored as consent)."""
         text = tracker.latest_message.get("text") or ""
         if text.startswith("/") and isinstance(value, bool):
             return {"lead_consent": value}  # the Yes / No buttons
@@ -251,20 +253,6 @@ class ValidateAppointmentForm(FormValidationAction):
             return {"lead_mode": mode} if mode else {}
         mode = handoff.mode_from_text(tracker.latest_message.get("text") or "")
         return {"lead_mode": mode} if mode else {}
-
-    def validate_lead_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
-        """Only an explicit yes sends a lead: the Yes button or a typed yes, never what the NLU read as one.
-
-        "online please" was classified as affirm and stored as consent (issue 28):
-        an affirm whose words say no yes is asked again.
-        """
-        if value is not True:
-            return {"lead_consent": value}
-        text = (tracker.latest_message.get("text") or "").strip()
-        if text.startswith("/") or booking_answers().consent(text) is True:
-            return {"lead_consent": True}
-        return {"lead_consent": None}
 
     def validate_lead_mode(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Dict[Text, Any]:
