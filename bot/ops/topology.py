@@ -5,14 +5,17 @@ Several Rasa processes (ports RASA_PORT, RASA_PORT+1, ...) behind the web
 server, several action-server workers, the notifier, all under supervisord
 (supervisord.conf), with conversations and leads in PostgreSQL and Rasa's lock
 store in Redis. Local servers keep their data and a generated password under
-var/; they listen on 127.0.0.1 only and outlive `make run-prod`, as a managed
+var/ (as root, PostgreSQL's data in the postgres user's home: var/ is root's
+alone, and PostgreSQL refuses to run as root); they listen on 127.0.0.1 only and outlive `make run-prod`, as a managed
 service would.
 """
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -52,18 +55,29 @@ def _as_postgres(command: List[str]) -> List[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+def cluster_folder(folder: Path) -> Path:
+    """Where the cluster meant for `folder` lives. As root PostgreSQL runs as the postgres user, who
+    cannot reach into var/ (0700, root's own): the cluster then lives in that user's home, one folder
+    per `folder`, still readable by nobody else."""
+    if os.geteuid() != 0:
+        return folder
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return Path(pwd.getpwnam("postgres").pw_dir) / "medius" / key
+
+
 def local_postgres(folder: Path, port: int) -> str:
-    """A PostgreSQL cluster in `folder` on 127.0.0.1:port, made and started if need be; its SQLAlchemy URL."""
+    """A PostgreSQL cluster for `folder` on 127.0.0.1:port, made and started if need be; its SQLAlchemy URL."""
     password = _secret(folder.parent / f"{folder.name}-password")
+    folder = cluster_folder(folder)
     data = folder / "data"
     url = f"postgresql+psycopg2://medius:{password}@127.0.0.1:{port}/postgres"
     if not (data / "PG_VERSION").exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         pwfile = folder / "initdb-password"
         pwfile.write_text(password)
         if os.geteuid() == 0:
-            shutil.chown(folder, "postgres", "postgres")
-            shutil.chown(pwfile, "postgres", "postgres")
+            for path in (folder.parent, folder, pwfile):  # the postgres user's own, all the way down
+                shutil.chown(path, "postgres", "postgres")
         pwfile.chmod(0o600)
         try:
             made = subprocess.run(_as_postgres([_postgres_bin("initdb"), "-D", str(data), "-U", "medius",
@@ -134,7 +148,7 @@ def production_env(env: Mapping[str, str], rasa_workers: int, action_workers: in
 
 def stop_local_services(var: Path) -> None:
     """Stop the PostgreSQL and Redis that local_postgres and local_redis started under `var`."""
-    data = var / "postgres" / "data"
+    data = cluster_folder(var / "postgres") / "data"
     if (data / "PG_VERSION").exists():
         subprocess.run(_as_postgres([_postgres_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
                        capture_output=True)

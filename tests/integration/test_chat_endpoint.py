@@ -6,6 +6,8 @@ import uuid
 import pytest
 import requests
 
+from bot.web.conversations import CONVERSATION_HEADER
+
 SITE = {"Origin": "http://localhost:8000"}
 
 
@@ -47,11 +49,12 @@ def test_after_bad_input_the_server_still_answers(assistant):
 
 
 def test_a_visitor_sending_too_fast_is_slowed_politely_and_others_are_not(assistant):
-    visitor = sender()
-    statuses = [assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}},
-                               headers=SITE).status_code for _ in range(20)]
+    # One visitor is one widget: the conversation token the first reply hands out, sent with every message.
+    first = assistant.post({"message": "hi", "metadata": {"clinic": "stl"}}, headers=SITE)
+    body = {"conversation": first.headers[CONVERSATION_HEADER], "message": "hi", "metadata": {"clinic": "stl"}}
+    statuses = [first.status_code] + [assistant.post(body, headers=SITE).status_code for _ in range(19)]
     assert statuses == [200] * 20
-    slowed = assistant.post({"sender": visitor, "message": "hi", "metadata": {"clinic": "stl"}}, headers=SITE)
+    slowed = assistant.post(body, headers=SITE)
     assert slowed.status_code == 429
     assert "Please wait" in slowed.json()["message"] and int(slowed.headers["Retry-After"]) >= 1
     assert assistant.post(chat("hi"), headers=SITE).status_code == 200

@@ -45,8 +45,9 @@ def test_a_new_lead_is_emailed_to_the_clinic_staff_urgency_first(settings, smtp_
     assert message["to"] == ["frontdesk@stl-clinic.example.com"]
     assert message["subject"] == f"[PRIORITY NERVE_REVIEW] New lead for More 4 Life Physical Therapy (#{lead_id})"
     body = message["body"]
-    assert body.index("Urgency") < body.index("Clinic") < body.index("Name") < body.index("Contact")
-    assert "Mary Green" in body and "+13145550123" in body and "weekday mornings" in body
+    # Medius's own fields first; the visitor's words after them, quoted, so they cannot pass for the product's.
+    assert body.index("Urgency") < body.index("Clinic") < body.index("Contact") < body.index("Name")
+    assert "\u201cMary Green\u201d" in body and "+13145550123" in body and "\u201cweekday mornings\u201d" in body
     assert f"/inbox/leads/{lead_id}" in body
     assert deliver_due(settings) == {"sent": 0, "failed": 0, "given_up": 0}  # sent once only
 

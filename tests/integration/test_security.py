@@ -299,9 +299,10 @@ def test_a_lead_is_never_stored_without_an_explicit_yes(assistant, lead_db, answ
 
 def test_a_name_in_an_unanswered_question_never_reaches_the_gaps_page(assistant, lead_db):
     before = _gaps(lead_db)
-    for question in ("Zelda Quartermain", "my name is zelda quartermain, do you validate parking tickets?",
-                     "Mrs Quartermain wants to know if you sell gift vouchers",
-                     "Quartermain here, do you sell gift cards?",
+    # Questions nothing answers (the clinic's practical ones, parking and the like, now are answered).
+    for question in ("Zelda Quartermain", "my name is zelda quartermain, can you recommend a dog groomer?",
+                     "Mrs Quartermain wants to know what the weather will be like tomorrow",
+                     "Quartermain here, what will the weather be like tomorrow?",
                      "zelda quartermain"):
         Visitor(assistant).says(question)
     stored = _gaps(lead_db)[len(before):]

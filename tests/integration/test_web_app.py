@@ -136,12 +136,17 @@ def test_a_chat_body_too_large_is_refused_before_it_is_read_whole(site):
     assert response.status_code == 413 and response.json()["error"] == "too_large"
 
 
+API_TOKEN = "a" * 40
+
+
 def hello_from(site):
-    """A visitor on a clinic's page saying hello through the site's /chat, by sender id."""
+    """A visitor saying hello through the site's /chat, by a sender id that a clinic's server holding
+    MEDIUS_API_TOKEN names (a browser's own sender ids are never used: the web server issues them)."""
     def say(sender):
         return requests.post(f"{site.url}/chat", json={"sender": sender, "message": "hello",
                                                        "metadata": {"clinic": "stl"}},
-                             headers={"Origin": "http://localhost:8000"}, timeout=20)
+                             headers={"Origin": "http://localhost:8000", "Authorization": f"Bearer {API_TOKEN}"},
+                             timeout=20)
     return say
 
 
@@ -191,7 +196,8 @@ def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_anot
     rasas = [SlowRasa(), SlowRasa()]
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
                                    rasa_url=",".join(r.url for r in rasas), chat_rate_limit=1000,
-                                   chat_address_rate_limit=1000, internal_token="t" * 32)
+                                   chat_address_rate_limit=1000, internal_token="t" * 32,
+                                   api_token=API_TOKEN)
     home_of_zero = [f"visitor-{n:06d}" for n in range(400) if zlib.crc32(f"visitor-{n:06d}".encode()) % 2 == 0]
 
     try:
@@ -214,6 +220,7 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
     rasa = SlowRasa(seconds=1.0)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
                                    chat_rate_limit=1000, chat_address_rate_limit=1000, internal_token="t" * 32,
+                                   api_token=API_TOKEN,
                                    chat_turns_per_assistant=2, chat_timeout_seconds=5.0)
 
     try:

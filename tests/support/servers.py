@@ -158,7 +158,7 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     `rasa_workers` Rasa processes, `action_workers` action-server workers, PostgreSQL
     and Redis of its own under log_dir (unless `env` names servers), stopped afterwards.
     """
-    from bot.ops.topology import production_env, stop_local_services
+    from bot.ops.topology import cluster_folder, production_env, stop_local_services
 
     log_dir.mkdir(parents=True, exist_ok=True)
     production = topology == "production"
@@ -207,6 +207,7 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
             shutil.rmtree(run_dir, ignore_errors=True)
             if production:
                 stop_local_services(services)
+                shutil.rmtree(cluster_folder(services / "postgres"), ignore_errors=True)
 
 
 class WebServer:
