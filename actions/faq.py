@@ -176,6 +176,10 @@ class ActionAnswerCapabilities(Action):
         events = in_context_or_follow_up(dispatcher, tracker)
         if events is not None:
             return events
+        if describes_nerve_symptoms(tracker) and not tracker.active_loop.get("name"):
+            # "pain goes down the back of my thigh, below the knee" read as a stray answer to the
+            # screening's where-question: the symptoms matter more than the wording.
+            return [FollowupAction("utter_offer_nerve_screen")]
         dispatcher.utter_message(response="utter_capabilities")
         return []
 

@@ -11,6 +11,7 @@ from tests.integration.test_booking import by_sender
 from tests.support.helpers import Visitor
 
 ALARMS = {"emergency", "urgent"}
+NERVE_OFFER = "Yes, ask me"
 
 
 def caught(visitor: Visitor, text: str) -> bool:
@@ -124,3 +125,17 @@ def test_a_typed_red_flag_answers_the_screenings_last_question_as_an_emergency(a
         visitor.says(answer)
     assert "Last question" in visitor.replies[-1]["text"]
     assert caught(visitor, "I am not able to control my bladder")
+
+
+@pytest.mark.parametrize("story", [
+    "pain goes from my bum down past the knee and into the foot, a month or so now",
+    "I can't lift the front of my foot like I used to, it has crept up on me over a few weeks",
+])
+def test_nerve_signs_told_in_any_words_are_offered_the_screening_not_911(assistant, story):
+    # Read as a stray answer to the screening's where-question, or asked once whether it came on quickly:
+    # either way the visitor with nerve signs and no emergency ends at the offer of the screening.
+    visitor = Visitor(assistant)
+    visitor.says(story)
+    if visitor.triage == ["confirm"]:
+        visitor.says("no")
+    assert NERVE_OFFER in visitor.buttons and not ALARMS & set(visitor.triage)

@@ -35,6 +35,10 @@ ROWS = [
                                         "there's a pain that travels from my buttock down into my calf. Should "
                                         "I keep going with the exercises?", NERVE),
     ("radiating", "fragment", "back of leg. all the way to heel. 3 weeks", NERVE),
+    ("radiating", "past the knee, long way round", "it starts in my backside and goes on past the knee and into "
+                                                   "my foot", NERVE),
+    ("radiating", "below the knee, down to", "achy from the hip, under my knee and down to the ankle", NERVE),
+    ("radiating", "knee and foot, not travelling", "my knee is stiff and my foot is sore in the mornings", None),
     # ---- sciatica, trapped or pinched nerve ----
     ("sciatica", "typo", "i think my siatica is playing up again", NERVE),
     ("sciatica", "everyday, UK", "GP reckons a disc is pressing on a nerve in my lower back", NERVE),
@@ -57,6 +61,9 @@ ROWS = [
     ("weakness", "heels, everyday", "walking on my heels is impossible on the right side these days", NERVE),
     ("weakness", "foot slapping, gradually", "my foot has slowly started to slap down when I walk, over the last "
                                              "few months", NERVE),
+    ("weakness", "front of the foot, like I used to", "I can't lift the front of my foot like I used to, it's "
+                                                        "been coming on for weeks", NERVE),
+    ("weakness", "front of the foot, fragment", "cannot raise front of foot. slowly worse. about a month", NERVE),
     ("weakness", "hip and calf", "my hip and calf feel weak but I have no back pain", NERVE),
     ("weakness", "the calf on that side", "the calf on the bad side is getting weaker too", NERVE),
     ("asking", "is it a nerve", "could all this be a nerve problem rather than the tendon?", NERVE),
