@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Optional
+import time
+from typing import Callable, Optional
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
@@ -12,6 +13,8 @@ from bot.core.clinics import Clinic
 from bot.core.settings import Settings
 
 CONVERSATION_HEADER = "X-Medius-Conversation"
+RETRY_WINDOW_SECONDS = 600  # as long as the web server keeps a turn's answer for a retry (TurnCache)
+RETRY_KEY_MIN_LENGTH = 20  # the widget's message ids are 24 random hex digits; shorter ones may be guessed
 
 
 def secret_for(settings: Settings, purpose: bytes) -> str:
@@ -34,7 +37,8 @@ class Conversations:
     names its own sender ids.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.serializer = URLSafeTimedSerializer(secret_for(settings, b"medius-conversation"), salt="conversation")
         self.max_age = settings.conversation_retention_days * 86400  # as long as the conversation is kept
         self.key = secret_for(settings, b"medius-first-message").encode()
@@ -54,9 +58,33 @@ class Conversations:
             return None
         return claim["s"]
 
-    def new_sender(self, address: str, message_id: Optional[str]) -> str:
-        """A new conversation's sender id: random, or for a first message that has a message_id, derived from it
-        and the visitor's (hashed) address, so that its retry gets the same conversation, and nobody else does."""
-        if not message_id:
+    def new_sender(self, address: str, clinic: Clinic, message: str, message_id: Optional[str],
+                   answered: Callable[[str], bool] = lambda sender: False, now: Optional[float] = None) -> str:
+        """A new conversation's sender id: random, or for a first message with a long message_id, derived from
+        it, the message, the clinic and the visitor's (hashed) address within a retry window.
+
+        The widget's retry of a first message whose answer was lost has no token
+        yet: the same derivation gives it the same conversation and the first
+        attempt's answer, on any web worker. Whoever learns the message_id could
+        replay it too, so the id must be long (random in the widget), and the
+        derivation lasts only while a retry is plausible: a replay after the
+        window, with another text, for another clinic or from another address
+        starts a conversation of its own. `answered` tells whether this web
+        worker still holds a sender's answer to the message: a retry that
+        crosses into the next window keeps its conversation there.
+        """
+        if not message_id or len(message_id) < RETRY_KEY_MIN_LENGTH:
             return "w" + secrets.token_hex(16)
-        return "w" + hmac.new(self.key, f"{address}|{message_id}".encode(), hashlib.sha256).hexdigest()[:32]
+        window = self.window(now)
+        earlier = self.derived(address, clinic, message, message_id, window - 1)
+        if answered(earlier):
+            return earlier
+        return self.derived(address, clinic, message, message_id, window)
+
+    def window(self, now: Optional[float] = None) -> int:
+        return int((self.clock() if now is None else now) // RETRY_WINDOW_SECONDS)
+
+    def derived(self, address: str, clinic: Clinic, message: str, message_id: str, window: int) -> str:
+        text = hashlib.sha256(message.encode("utf-8")).hexdigest()
+        material = f"{address}|{clinic.id}|{message_id}|{text}|{window}".encode()
+        return "w" + hmac.new(self.key, material, hashlib.sha256).hexdigest()[:32]

@@ -129,8 +129,9 @@ class ChatForwarder:
             if chat.sender is None:
                 return self.refuse(BAD_SENDER)
         else:  # a browser: the conversation is the one its token names, or a new one; never the sender it says
-            sender = self.conversations.sender(chat.conversation, chat.clinic) or \
-                self.conversations.new_sender(address, chat.message_id)
+            sender = self.conversations.sender(chat.conversation, chat.clinic) or self.conversations.new_sender(
+                address, chat.clinic, chat.message, chat.message_id,
+                answered=lambda earlier: self.turns.get((earlier, chat.message_id or "")) is not None)
             chat = dataclasses.replace(chat, sender=sender)
             headers[CONVERSATION_HEADER] = self.conversations.token(sender, chat.clinic)
         assert chat.sender is not None

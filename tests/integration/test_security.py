@@ -268,6 +268,25 @@ def test_a_replayed_message_id_returns_the_earlier_reply_to_the_token_holder_onl
         assert stolen.json() != first.json() and sender_in(stolen.headers["X-Medius-Conversation"]) != sender
 
 
+def test_a_first_message_replayed_without_a_token_opens_no_one_elses_conversation(assistant):
+    victim = Browser(assistant)
+    message_id = uuid.uuid4().hex[:24]
+    first = victim.post("I'd like to book an appointment", message_id=message_id)
+    sender = sender_in(victim.token)
+    assert "phone number or email" in victim.says("Imogen Firstmessage")
+    retry = Browser(assistant).post("I'd like to book an appointment", message_id=message_id)
+    assert retry.json() == first.json()  # the widget's retry, its first answer lost: the same turn, not a second
+    assert sender_in(retry.headers["X-Medius-Conversation"]) == sender
+    replays = [Browser(assistant).post("repeat my details please", message_id=message_id),
+               Browser(assistant, clinic="boston").post("I'd like to book an appointment", message_id=message_id)]
+    short = Browser(assistant)
+    short.post("I'd like to book an appointment", message_id="short-id-0001")
+    replays.append(Browser(assistant).post("I'd like to book an appointment", message_id="short-id-0001"))
+    for replay in replays:
+        assert "Imogen" not in replay.text and sender_in(replay.headers["X-Medius-Conversation"]) != sender
+    assert sender_in(replays[-1].headers["X-Medius-Conversation"]) != sender_in(short.token)
+
+
 def test_a_server_with_the_api_token_still_names_its_own_sender_ids(assistant):
     visitor = Visitor(assistant)  # sends its own sender id with MEDIUS_API_TOKEN, as integrations do
     visitor.says("I'd like to book an appointment")
