@@ -129,9 +129,10 @@ class ChatForwarder:
             if chat.sender is None:
                 return self.refuse(BAD_SENDER)
         else:  # a browser: the conversation is the one its token names, or a new one; never the sender it says
+            message_id = chat.message_id or ""
             sender = self.conversations.sender(chat.conversation, chat.clinic) or self.conversations.new_sender(
                 address, chat.clinic, chat.message, chat.message_id,
-                answered=lambda earlier: self.turns.get((earlier, chat.message_id or "")) is not None)
+                answered=lambda earlier: self.turns.get((earlier, message_id)) is not None)
             chat = dataclasses.replace(chat, sender=sender)
             headers[CONVERSATION_HEADER] = self.conversations.token(sender, chat.clinic)
         assert chat.sender is not None
