@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import Case
 
+from bot.core.days import query_day
 from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.leads.store import as_record
@@ -28,7 +29,6 @@ from bot.store.db import session_scope
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES, Lead, LeadNote, StatusChange, utcnow
 
 LIST_LIMIT = 200
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_NOTE = 2000
 
 
@@ -45,7 +45,7 @@ def words() -> Dict[str, Dict[str, str]]:
 
 @dataclass(frozen=True)
 class LeadFilter:
-    """The list's filters, as the query string gives them; unknown values are ignored."""
+    """The list's filters, as the query string gives them; unknown choices are ignored, a malformed day refused."""
 
     status: str = ""
     urgency: str = ""
@@ -57,12 +57,7 @@ class LeadFilter:
     @classmethod
     def from_query(cls, query: Dict[str, str]) -> "LeadFilter":
         def day(name: str) -> Optional[date]:
-            try:
-                found = date.fromisoformat((query.get(name) or "").strip())
-            except ValueError:
-                return None
-            # A day a date range can be built around in any time zone: 9999-12-31 plus a day does not exist.
-            return found if FIRST_DAY <= found <= LAST_DAY else None
+            return query_day(name, query.get(name))
 
         status, urgency = (query.get("status") or "").strip(), (query.get("urgency") or "").strip()
         return cls(status=status if status in STATUSES else "", urgency=urgency if urgency in URGENCIES else "",

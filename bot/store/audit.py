@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.days import query_day
 from bot.core.settings import Settings
 from bot.core.spreadsheet import csv_text
 from bot.store.crypto import keyed
@@ -97,7 +98,7 @@ def export_detail(lead_ids: List[int], what: str) -> str:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """The audit page's filters, from its query string; unknown values are ignored."""
+    """The audit page's filters, from its query string; unknown choices are ignored, a malformed day refused."""
 
     action: str = ""
     clinic: str = ""  # an operator's choice of clinic
@@ -108,11 +109,7 @@ class AuditFilter:
     @classmethod
     def from_query(cls, query: Dict[str, str]) -> "AuditFilter":
         def day(name: str) -> Optional[date]:
-            try:
-                found = date.fromisoformat((query.get(name) or "").strip())
-            except ValueError:
-                return None
-            return found if date(1900, 1, 1) <= found <= date(9998, 12, 31) else None
+            return query_day(name, query.get(name))
 
         action = (query.get("action") or "").strip()
         lead = (query.get("lead") or "").strip()

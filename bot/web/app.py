@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
+from bot.core.days import BadFilter
 from bot.core.settings import Settings
 from bot.web.conversations import CONVERSATION_HEADER, secret_for
 from bot.web.csrf import FormCSRFMiddleware, outside
@@ -160,7 +161,15 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
                             headers={"Content-Security-Policy": page_policy(nonce)})
 
     def not_found(request: Request, exc: Optional[Exception] = None) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": "not_found"}, status_code=404)
         return HTMLResponse("<!doctype html><title>Not found</title><p>Page not found.</p>", status_code=404)
+
+    def bad_filter(request: Request, exc: Exception) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": "bad_filter", "message": str(exc)}, status_code=400)
+        return HTMLResponse(f"<!doctype html><title>Bad filter</title><p>{html.escape(str(exc))}</p>",
+                            status_code=400)
 
     async def favicon(request: Request) -> Response:
         return Response(status_code=204)
@@ -192,7 +201,13 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
                       session_cookie=SESSION_COOKIE, cookie_path=INBOX,
                       secure=settings.inbox_base_url.startswith("https://"))
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
-                     exception_handlers={404: not_found}, lifespan=lifespan)
+                     exception_handlers={404: not_found, BadFilter: bad_filter}, lifespan=lifespan)
+
+
+def wants_json(request: Request) -> bool:
+    """The API and the chat answer errors in JSON; pages in HTML."""
+    path = request.url.path
+    return path.startswith(f"{INBOX}/api/") or path == "/chat" or path.startswith("/widget/config/")
 
 
 def csrf_secret(settings: Settings) -> str:

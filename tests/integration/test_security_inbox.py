@@ -57,6 +57,27 @@ def test_out_of_range_numbers_and_dates_never_answer_500(site, path):
                if name != "Content-Security-Policy") and "Content-Security-Policy" in answer.headers
 
 
+def test_a_day_filter_means_what_it_says_or_is_refused_clearly(site):
+    add(site.settings, name="Dora Dated")
+    browser, _ = log_in(site)
+    listed = browser.get(f"{site.url}/inbox/api/leads", params={"from": "9999-12-31"})
+    assert listed.status_code == 200 and listed.json()["total"] == 0  # nothing is that late; not "everything"
+    assert "Dora Dated" not in browser.get(f"{site.url}/inbox/leads.csv", params={"from": "9999-12-31"}).text
+    admin, _ = log_in(site, "op@medius.example")
+    for who, path in ((browser, "/inbox/leads"), (browser, "/inbox/leads.csv"), (browser, "/inbox/api/leads"),
+                      (admin, "/inbox/audit"), (admin, "/inbox/audit.csv")):
+        answer = who.get(site.url + path, params={"to": "next tuesday"})
+        assert answer.status_code == 400 and "YYYY-MM-DD" in answer.text, path
+    assert browser.get(f"{site.url}/inbox/api/leads", params={"to": "x"}).json()["error"] == "bad_filter"
+
+
+def test_the_api_answers_a_missing_lead_in_json(site):
+    browser, _ = log_in(site)
+    for path in ("/inbox/api/leads/18446744073709551616", "/inbox/api/leads/424242", "/inbox/api/nothing"):
+        answer = browser.get(site.url + path)
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", path
+
+
 def test_deeply_nested_json_on_the_chat_is_a_clear_400_with_the_security_headers(site):
     body = "[" * 5000 + "]" * 5000
     for document in (body, '{"sender": "abcdefgh1234", "message": ' + body + "}"):

@@ -4,9 +4,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.core.data import clinics_for
+from bot.core.days import BadFilter
 from bot.leads.store import export, submit
 from bot.staff import worklist as inbox
 from bot.staff.accounts import StaffError
+from bot.store import audit
 from tests.unit.test_leads import lead
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
@@ -56,6 +58,20 @@ def test_filters_by_status_urgency_dates_and_name_or_phone(settings, leads):
                     "to": (T0 - timedelta(days=1)).date().isoformat()}) == ["Emma Emergency", "Ned Nerve"]
     assert found(status="bogus", urgency="nope", q="") == names(inbox.list_leads(settings, "stl",
                                                                                 inbox.LeadFilter())[0])
+
+
+def test_a_day_beyond_the_calendar_means_what_it_says_and_a_malformed_one_is_refused(settings, leads):
+    def found(**query):
+        return names(inbox.list_leads(settings, "stl", inbox.LeadFilter.from_query(query))[0])
+
+    assert found(**{"from": "9999-12-31"}) == [] and found(to="0001-01-01") == []
+    assert len(found(**{"from": "0001-01-01", "to": "9999-12-31"})) == 4
+    for query in ({"from": "yesterday"}, {"to": "2026-13-01"}, {"from": "20261120"[:6]}):
+        with pytest.raises(BadFilter):
+            inbox.LeadFilter.from_query(query)
+    with pytest.raises(BadFilter):
+        audit.AuditFilter.from_query({"to": "soon"})
+    assert audit.AuditFilter.from_query({"from": "9999-12-31"}).date_from == date(9998, 12, 31)
 
 
 def test_date_filters_are_days_in_the_clinics_time_zone(settings):
