@@ -27,6 +27,9 @@ def test_words_that_only_look_like_names_stay():
     assert gaps.redact("I am 67 and I am worried about my knee") == "I am 67 and I am worried about my knee"
     assert gaps.redact("is Yoga any good for hips? Will it hurt?") == "is Yoga any good for hips? Will it hurt?"
     assert gaps.redact("What is piriformis syndrome") == "What is piriformis syndrome"  # the assistant's own word
+    for text in ("does shin pain mean a weak glute", "is there a strong link between the hip and the knee",
+                 "why does it hurt more after a few weeks of walking"):
+        assert gaps.redact(text) == text  # known surnames that are everyday words, in lower case
 
 
 @pytest.mark.parametrize("text, kept", [
@@ -37,10 +40,13 @@ def test_words_that_only_look_like_names_stay():
     ("Quartermain here, is there parking?", "is there parking?"),
     ("i saw dr. okafor last year, is he still there", "is he still there"),
     ("Zelda has hip pain, can you help", "has hip pain"),
+    ("booking for quartermain zelda please, do you take medicare", "do you take medicare"),
+    ("my wife mary smith has hip pain, is there parking", "is there parking"),
+    ("can zelda quartermain come on a saturday", "come on a saturday"),
 ])
 def test_names_without_capitals_or_introductions_are_removed_too(text, kept):
     cleaned = gaps.redact(text)
-    assert "zelda" not in cleaned.lower() and "quartermain" not in cleaned.lower() and "okafor" not in cleaned
+    assert not {"zelda", "quartermain", "okafor", "mary", "smith"} & set(cleaned.lower().split())
     assert kept in cleaned
 
 
