@@ -12,7 +12,7 @@ from actions.context import accept_offer, answer, answer_in_context, describes_n
 from actions.gaps import note_gap
 from bot.core import data
 from bot.core.answers import is_question
-from bot.core.causes import asks_cause, tips_for
+from bot.core.causes import asks_cause, asks_why_weak, tips_for
 from bot.core.knowledge import CAUSE_FINDER, CAUSE_TIPS, Topic, topic_payload
 
 # The response selector's confidence at which a message that is mainly something else (a "no" to an
@@ -72,6 +72,10 @@ class ActionAnswerFaq(Action):
         text = tracker.latest_message.get("text") or ""
         story = mentions and (not is_question(text) or asks_cause(data.cause_finder(), text)
                               or (topic is not None and topic.key in data.cause_finder().general_topics))
+        general = topic is None or topic.key in data.cause_finder().general_topics
+        idle = not tracker.active_loop.get("name")
+        if idle and not mentions and general and asks_why_weak(data.cause_finder(), text):
+            return explain_causes(dispatcher, tracker, [])  # "why would it be weak at my age?": the common causes
         if not tracker.active_loop.get("name") and (len(mentions) >= 2 or (mentions and denied) or story):
             # A story of several causes ("I cross my legs and have flat feet"), one that rules the topic's
             # cause out, or one told without a question or with a general one: the causes that fit,

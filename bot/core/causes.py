@@ -40,6 +40,7 @@ class CauseFinder:
     mention_negations: List["re.Pattern[str]"] = field(default_factory=list)
     general_topics: List[str] = field(default_factory=list)  # too general to answer a story of a cause
     cause_questions: List["re.Pattern[str]"] = field(default_factory=list)  # "why is it weak", "what's causing it"
+    weakness_words: Optional["re.Pattern[str]"] = None  # a question about the weakness, not the pain
 
     @property
     def slots(self) -> List[str]:
@@ -73,13 +74,20 @@ def load_cause_finder(path: Path) -> CauseFinder:
                        always_tip=document["always_tip"], mentions=mentions,
                        mention_negations=[re.compile(p) for p in document.get("mention_negations") or []],
                        general_topics=list(document.get("general_topics") or []),
-                       cause_questions=[re.compile(p) for p in document.get("cause_questions") or []])
+                       cause_questions=[re.compile(p) for p in document.get("cause_questions") or []],
+                       weakness_words=re.compile(document["weakness_words"]) if "weakness_words" in document else None)
 
 
 def asks_cause(finder: CauseFinder, text: str) -> bool:
     """Whether the message asks what is behind the weakness or pain, whatever FAQ topic its words suggest."""
     said = (text or "").lower()
     return any(pattern.search(said) for pattern in finder.cause_questions)
+
+
+def asks_why_weak(finder: CauseFinder, text: str) -> bool:
+    """Whether the message asks what lies behind the weakness itself (not the pain)."""
+    said = (text or "").lower()
+    return finder.weakness_words is not None and bool(finder.weakness_words.search(said)) and asks_cause(finder, said)
 
 
 _CLAUSES = re.compile(r"[.;!?,]+|\b(?:but|and|although|though|however|whereas)\b")

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.causes import asks_cause, load_cause_finder, mentioned_causes, summarise
+from bot.core.causes import asks_cause, asks_why_weak, load_cause_finder, mentioned_causes, summarise
 from bot.core.paths import DATA
 
 FINDER = load_cause_finder(DATA / "causes.yml")
@@ -93,6 +93,12 @@ def found(text):
         ("my calf went weak last year and my hip now too", ["pinched_nerve"]),
         ("Strained my lower back gardening in spring and the side of my hip has hurt since", ["low_back"]),
         ("I cross my legs all day at work and I have flat feet", ["crossed_legs", "foot_ankle"]),
+        ("every night she watches telly with her left leg slung over the right", ["crossed_legs"]),
+        ("at my desk I sit with one ankle across the other for hours", ["crossed_legs"]),
+        ("went over on my ankle playing tennis years back and it's been stiff since", ["foot_ankle"]),
+        ("had ankle surgery in 2015, now the hip on that side is weak", ["foot_ankle"]),
+        ("my back gave out lifting a bag of compost and now the outer hip hurts", ["low_back"]),
+        ("they found a bulging disc on my scan last year", ["low_back"]),
         ("why is my hip weak?", []),
     ],
 )
@@ -131,3 +137,14 @@ def test_every_mention_says_responses_of_the_domain():
 ])
 def test_a_question_about_what_lies_behind_the_weakness_is_told_from_any_other(text, asks):
     assert asks_cause(FINDER, text) is asks
+
+
+@pytest.mark.parametrize("text, why_weak", [
+    ("how come my glute med is so feeble at 71? I keep fit", True),
+    ("why is the muscle on the side of my hip weaker than it used to be", True),
+    ("what could be causing weakness in my outer hip", True),
+    ("why does the outside of my hip hurt at night", False),  # the pain, not the weakness: its own answer
+    ("how do I strengthen a weak gluteus medius", False),  # no question of cause
+])
+def test_a_question_about_why_the_muscle_is_weak_is_told_from_one_about_pain(text, why_weak):
+    assert asks_why_weak(FINDER, text) is why_weak
