@@ -36,6 +36,9 @@ def rules_for(text):
     ("I've lost weight without trying", "unexplained_weight_loss"),
     ("the pain is terrible at night and wakes me", "severe_night_or_rest_pain"),
     ("both my legs feel weak", "weakness_both_legs"),
+    ("went numb between the legs sat on the loo this morning", "saddle_numbness_on_the_toilet"),
+    ("since friday the sciatica is in both legs", "sciatica_both_legs"),
+    ("shooting pain down one leg and now the other since the weekend", "sciatica_both_legs"),
 ])
 def test_each_red_flag_is_caught(text, rule):
     assert rule in rules_for(text)
@@ -176,6 +179,9 @@ def test_the_past_and_negation_are_judged_per_concept(text, rule):
     "i spend hours in my recliner with my legs crossed watching tv, could that be why my hip is weak",
     "why does crossing your legs make the gluteus medius weak",
     "what if I lose control of my bladder one day?",
+    "my bottom goes numb if I sit on the toilet for ages with my phone",
+    "had sciatica in both legs decades ago, now just an achy outer hip",
+    "sciatica down my left leg since tuesday",
 ])
 def test_unreal_and_old_events_and_ordinary_weakness_fire_no_rule(text):
     assert rules_for(text) == set()
@@ -188,12 +194,14 @@ def test_a_one_word_answer_never_raises_a_confirming_question_from_the_model_alo
 
 @pytest.mark.parametrize("text", ["standing on tiptoe is harder on my left side",
                                   "the physio exercises have not helped at all after two months",
-                                  "burning in my bum that goes down the leg", "a dull pain below my knee"])
+                                  "burning in my bum that goes down the leg", "a dull pain below my knee",
+                                  "my left leg has slowly been getting weaker since the summer"])
 def test_everyday_nerve_signs_are_found(text):
     assert TRIAGE.nerve_signs(text)
 
 
-@pytest.mark.parametrize("text", ["exercises help my hip a lot", "which exercises help?", "whats your phone number"])
+@pytest.mark.parametrize("text", ["exercises help my hip a lot", "which exercises help?", "whats your phone number",
+                                  "my hip is getting weaker", "why is my glute getting weaker"])
 def test_ordinary_words_are_not_nerve_signs(text):
     assert TRIAGE.nerve_signs(text) == []
 
