@@ -41,6 +41,14 @@ def explain(dispatcher: CollectingDispatcher, mentions: List[Mention], nerve_sig
     return [SlotSet("topic", "found_causes"), SlotSet("causes_found", [m.cause for m in mentions]), offer]
 
 
+def mention_causes(dispatcher: CollectingDispatcher, mentions: List[Mention]) -> List[EventType]:
+    """After another answer: the causes a story told of, one line each, with no offer."""
+    dispatcher.utter_message(response="utter_causes_from_story")
+    for response in dict.fromkeys(m.say[0] for m in mentions):
+        dispatcher.utter_message(response=response)
+    return [SlotSet("causes_found", [m.cause for m in mentions])]
+
+
 class ActionExplainCauses(Action):
     def name(self) -> Text:
         return "action_explain_causes"

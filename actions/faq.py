@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.cause_answers import explain_causes, story_mentions
+from actions.cause_answers import explain_causes, mention_causes, story_mentions
 from actions.context import accept_offer, answer, answer_in_context, describes_nerve_symptoms, last_utterance
 from actions.gaps import note_gap
 from bot.core import data
@@ -89,6 +89,11 @@ class ActionAnswerFaq(Action):
         if ask_two_readings(dispatcher, tracker, selector):
             return []
         events = answer(dispatcher, topic)
+        told = [m for m in mentions if topic.key not in m.topics]
+        if told and not tracker.active_loop.get("name"):
+            # "I threw my back out in March; is that a thing?" read as another topic: that answer, then the
+            # cause the story tells of, so the story is not lost.
+            events += mention_causes(dispatcher, told)
         other = data.knowledge().runner_up(selector.get("ranking") or [], topic)
         if other is not None:  # a close call: the other reading, one tap away
             dispatcher.utter_message(text=data.knowledge().close_call_prompt,

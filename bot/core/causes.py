@@ -28,6 +28,7 @@ class Mention:
     patterns: List["re.Pattern[str]"]
     say: List[str]
     screen: bool = False  # offer the nerve screening after the answer
+    topics: List[str] = field(default_factory=list)  # FAQ topics that already answer this cause
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def load_cause_finder(path: Path) -> CauseFinder:
             raise ValueError(f"questions.{slot}.cause: unknown cause {raw['cause']!r}")
         questions.append(Question(slot=slot, cause=raw["cause"], tip=raw["tip"]))
     mentions = [Mention(cause=cause, patterns=[re.compile(p) for p in raw["patterns"]], say=list(raw["say"]),
-                        screen=bool(raw.get("screen", False)))
+                        screen=bool(raw.get("screen", False)), topics=list(raw.get("topics") or []))
                 for cause, raw in (document.get("mentions") or {}).items()]
     return CauseFinder(questions=questions, causes=causes, always_mention=document["always_mention"],
                        always_tip=document["always_tip"], mentions=mentions,

@@ -42,6 +42,24 @@ def test_a_question_describing_nerve_symptoms_also_offers_the_screening():
     assert events[-1] == FollowupAction("utter_offer_nerve_screen")
 
 
+def test_a_story_told_with_a_question_on_another_topic_gets_both():
+    t = tracker(response_selector=selected("self_test"), text="Threw my back out in March. Is that a thing?")
+    said, _, events = run(ActionAnswerFaq(), t)
+    assert said == ["utter_faq/self_test", "utter_check_with_clinician", "utter_causes_from_story",
+                    "utter_cause/low_back"]
+    assert SlotSet("causes_found", ["low_back"]) in events
+    t = tracker(response_selector=selected("crossing_legs"), text="I cross my legs all day, is that bad?")
+    assert run(ActionAnswerFaq(), t)[0] == ["utter_faq/crossing_legs"]  # the answer already covers the story
+
+
+def test_why_it_is_weak_with_no_story_gets_the_common_causes_not_a_general_topic():
+    t = tracker(response_selector=selected("what_it_does"), text="is it just age? my glute med is weak at 66")
+    said, _, events = run(ActionAnswerFaq(), t)
+    assert said == ["utter_weakness_causes"] and SlotSet("topic", "weakness_causes") in events
+    t = tracker(response_selector=selected("outer_hip_pain_causes"), text="why does the outside of my hip hurt?")
+    assert run(ActionAnswerFaq(), t)[0] == ["utter_faq/outer_hip_pain_causes"]  # pain keeps its own answer
+
+
 def test_treatment_answers_end_with_the_clinician_reminder():
     said, _, _ = run(ActionAnswerFaq(), tracker(response_selector=selected("treatment")))
     assert said == ["utter_faq/treatment", "utter_check_with_clinician"]
