@@ -9,24 +9,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from typing import FrozenSet, List, Optional, Tuple, overload
+from typing import List, Optional, Tuple, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.leads.notify import send_email
 from bot.staff import throttle
+from bot.staff.passwords import StaffError, check_password
 from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
@@ -35,16 +32,9 @@ logger = logging.getLogger(__name__)
 
 FULL, CODE, ENROL = "full", "code", "enrol"  # a session's stage (StaffSession.stage)
 PENDING_MINUTES = 10  # how long a password stays good for its second step
-MIN_PASSWORD = 10
-STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
-MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class StaffError(ValueError):
-    """A request the command line or the inbox refuses, with a message fit to show."""
 
 
 @dataclass(frozen=True)
@@ -104,39 +94,6 @@ def normal_email(email: str) -> str:
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise StaffError(f"not an email address: {email!r}")
     return email
-
-
-@lru_cache(maxsize=1)
-def _common_passwords() -> FrozenSet[str]:
-    """zxcvbn's list of the 30,000 passwords seen most often in breaches (a maintained package, not our copy)."""
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
-def _personal_words(email: str, clinic_name: str) -> List[str]:
-    """What an attacker tries first for this account: its email and its parts, the clinic's id and name."""
-    local, _, domain = email.lower().partition("@")
-    from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
-    name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
-    # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
-    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
-    return sorted(set(words), key=len, reverse=True)
-
-
-def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
-    """A password fit for an account that reads health data: long, not common, not guessable from the account."""
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
-    lowered = password.lower()
-    if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
-        raise StaffError("that password is on a list of common passwords from data breaches: choose another")
-    personal = _personal_words(email, clinic_name)
-    found = next((word for word in personal if word in lowered), None)
-    if found:
-        raise StaffError("the password must not contain the account's email address or the clinic's name")
-    if zxcvbn(password[:MAX_SCORED], user_inputs=personal)["score"] < STRONG_ENOUGH:
-        raise StaffError("that password is too easy to guess (repeats, sequences, dates or common words): "
-                         "a few unrelated words make a strong one")
-    return password
 
 
 def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
