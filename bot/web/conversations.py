@@ -10,15 +10,9 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from bot.core.clinics import Clinic
 from bot.core.settings import Settings
+from bot.store.crypto import secret_for
 
 CONVERSATION_HEADER = "X-Medius-Conversation"
-
-
-def secret_for(settings: Settings, purpose: bytes) -> str:
-    """A key for one purpose, derived from the internal secret, so every web worker agrees."""
-    if not settings.internal_token:
-        return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
-    return hmac.new(settings.internal_token.encode(), purpose, hashlib.sha256).hexdigest()
 
 
 class Conversations:
