@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.leads.notify import send_email
-from bot.staff import throttle
+from bot.staff import devices, throttle
 from bot.staff.passwords import StaffError, check_password
 from bot.store import audit
 from bot.store.db import session_scope
@@ -70,6 +70,7 @@ class LoginResult:
     wait_seconds: int = 0  # > 0: too many failures from this address or for this email; try again after
     alert_owner: Optional[str] = None  # an email to tell that someone keeps failing to log in to their account
     stage: str = FULL  # the session's: FULL, or CODE / ENROL when a second step must follow the password
+    device: Optional[str] = None  # a new device cookie's value, after a whole login (bot/staff/devices.py)
 
 
 def token_hash(token: str) -> str:
@@ -191,18 +192,20 @@ def start_session(session: Session, settings: Settings, account: StaffAccount, n
     return token
 
 def log_in(settings: Settings, email: str, password: str, address: str = "unknown",
-           now: Optional[datetime] = None) -> LoginResult:
+           now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> LoginResult:
     """A session for the right email and password, unless this address or email must wait (bot/staff/throttle.py).
 
     An unknown, disabled or existing email is answered alike, in words and in time:
     each wrong try checks one password hash, each try that must wait checks none.
+    A browser's device cookie for this email puts its device's wait in place of the email's.
     """
     now = now or utcnow()
     try:
         email = normal_email(email)
     except StaffError:
         email = ""
-    keys = throttle.Keys.of(settings, address, email or "(not an email)")
+    keys = throttle.Keys.of(settings, address, email or "(not an email)",
+                            devices.nonce_for(settings, device_cookie, email))
     with session_scope(settings.database_url) as session:
         account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
             if email else None
@@ -234,7 +237,8 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         throttle.succeeded(session, keys)
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
         audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
-        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now))
+        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now),
+                           device=devices.issue(settings, account.email))
 
 
 ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"
