@@ -24,7 +24,8 @@ ACTION_PORT ?= 5055
 WEB_PORT ?= 8000
 WEB_HOST ?= 0.0.0.0
 # What supervisord.conf reads: the model, Rasa's endpoints, action-server processes, the notifier,
-# and where supervisord keeps its socket.
+# and where supervisord keeps its socket (`python -m bot run` makes that folder, 0700, and starts
+# supervisord with umask 077: every file under var/ is its owner's only).
 MEDIUS_MODEL ?= $(MODEL)
 MEDIUS_ENDPOINTS ?= endpoints.yml
 RASA_WORKERS ?= 1
@@ -130,14 +131,12 @@ run: $(MODEL) migrate $(TOKEN_FILE)
 	@echo "Staff inbox: http://localhost:$(WEB_PORT)/inbox, after making an account:"
 	@echo "  $(PY) -m bot staff add --clinic stl --email you@example.com   (type the password, then Enter)"
 	@echo
-	@mkdir -p $(MEDIUS_RUN_DIR)
-	$(WITH_TOKEN) $(VENV)/bin/supervisord -c supervisord.conf
+	$(WITH_TOKEN) $(PY) -m bot run
 
 # Production topology on this machine: PostgreSQL (conversations, leads), Redis (Rasa's lock store),
 # several Rasa processes and action-server workers, the notifier; DATABASE_URL and REDIS_URL from .env,
 # or local servers under var/ started for it. See README "Production".
 run-prod: $(MODEL) system-deps $(TOKEN_FILE)
-	@mkdir -p $(MEDIUS_RUN_DIR)
 	$(WITH_TOKEN) $(PY) -m bot run-prod --rasa-workers $(PROD_RASA_WORKERS) --action-workers $(PROD_ACTION_WORKERS)
 
 shell: $(MODEL) $(TOKEN_FILE)

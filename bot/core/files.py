@@ -7,9 +7,18 @@ user of the machine, and staff password hashes and MEDIUS_API_TOKEN from
 the key files create from then on (a database's -wal and -shm files take the
 database's own mode) is 0600, and tightens what is already there: `var/` to
 0700, each database, spool, key and secret file to 0600, saying so in the log.
+
+supervisord's pid file and the logs of runs and tests under `var/` still came
+out 0644: `make run` started supervisord itself, under the shell's umask 022.
+Now `python -m bot run` (and `run-prod`) starts it, after `secure_files` and
+`secure_tree(var/)`: every folder under `var/` 0700 and every file 0600, once
+per start, so what older versions left is tightened too, and supervisord and
+everything it starts inherit the umask (supervisord.conf sets it per program
+as well, for a supervisord started by hand).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -70,6 +79,29 @@ def secure_files(database_urls: Iterable[str], files: Iterable[Optional[Path]]) 
             fixed.append(path.parent)
         if tighten(path, PRIVATE_FILE):
             fixed.append(path)
+    for path in fixed:
+        logger.warning("%s was readable by other users of this machine; now %s", path,
+                       "0700" if path.is_dir() else "0600")
+    return fixed
+
+
+def secure_tree(root: Path) -> List[Path]:
+    """Every folder under root (itself included) 0700 and every regular file 0600; returns what had to change.
+
+    os.walk follows no symbolic link; sockets and pipes keep their modes (supervisord's socket is 0700).
+    """
+    fixed: List[Path] = []
+    if root.is_symlink() or not root.is_dir():
+        return fixed
+    for folder, _dirs, names in os.walk(root):
+        here = Path(folder)
+        if tighten(here, PRIVATE_DIR):
+            fixed.append(here)
+        for name in names:
+            path = here / name
+            with contextlib.suppress(FileNotFoundError):  # a file of a running process may go at any time
+                if stat.S_ISREG(path.lstat().st_mode) and tighten(path, PRIVATE_FILE):
+                    fixed.append(path)
     for path in fixed:
         logger.warning("%s was readable by other users of this machine; now %s", path,
                        "0700" if path.is_dir() else "0600")

@@ -24,6 +24,7 @@ class Settings:
     database_url: str
     database_timeout_seconds: float
     spool_file: Path
+    run_dir: Path  # supervisord's pid file and socket (MEDIUS_RUN_DIR, as supervisord.conf reads it)
     lead_retention_days: int
     audit_retention_days: int
     inbox_base_url: str
@@ -85,6 +86,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'medius.db'}",
         database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 5.0, float),
         spool_file=_project_path(env.get("MEDIUS_SPOOL_FILE") or "var/lead-spool.jsonl"),
+        run_dir=_project_path(env.get("MEDIUS_RUN_DIR") or "var/run"),
         lead_retention_days=_number(env, "LEAD_RETENTION_DAYS", 365, int),
         # Six years: HIPAA's documentation period (45 CFR 164.316(b)(2)), the longest a US buyer asks for.
         audit_retention_days=_number(env, "AUDIT_RETENTION_DAYS", 2192, int),

@@ -9,13 +9,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, NoReturn, Optional
 
 from bot.core import data
-from bot.core.files import secure_for
+from bot.core.files import PRIVATE_DIR, VAR, secure_for, secure_tree
 from bot.core.logs import configure_logging
 from bot.core.paths import ROOT
-from bot.core.settings import get_settings, require_internal_token
+from bot.core.settings import Settings, get_settings, require_internal_token
 from bot.leads import content_gaps as gaps, spool, store as leads
 from bot.leads.notify import deliver_due, smtp_problem
 from bot.staff import accounts as staff
@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--host", default="127.0.0.1")
     actions.add_argument("--port", type=int, default=5055)
     actions.add_argument("--workers", type=int, default=1, help="processes sharing the port (Sanic workers)")
+    commands.add_parser("run", help="every process under supervisord (supervisord.conf), as `make run` does")
     prod = commands.add_parser("run-prod", help="the production topology on this machine, under supervisord "
                                                 "(PostgreSQL and Redis started locally when no URL is set)")
     prod.add_argument("--rasa-workers", type=int, default=2, help="Rasa processes (ports RASA_PORT and up)")
@@ -202,6 +203,17 @@ def _purge_expired(settings) -> None:
             logger.warning("Purge by %s failed (%s); will retry", purge.__module__, type(error).__name__)
 
 
+def supervise(settings: Settings, env: Dict[str, str]) -> NoReturn:
+    """Become supervisord (supervisord.conf): `var/` and the run folder tightened first, and the umask 077 that
+    secure_for set passed on, so its pid file and socket and every file its programs write are the owner's."""
+    secure_tree(VAR)
+    settings.run_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    secure_tree(settings.run_dir)
+    env = {**env, "MEDIUS_RUN_DIR": str(settings.run_dir)}
+    supervisord = str(Path(sys.executable).with_name("supervisord"))
+    os.execve(supervisord, [supervisord, "-c", str(ROOT / "supervisord.conf")], env)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
@@ -238,14 +250,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "migrate":
         migrate(settings.database_url)
         return 0
+    if args.command == "run":
+        require_internal_token(settings)
+        supervise(settings, dict(os.environ))
     if args.command == "run-prod":
         from bot.ops.topology import production_env
 
         require_internal_token(settings)
         env = production_env(os.environ, max(1, args.rasa_workers), max(1, args.action_workers))
         migrate(env["DATABASE_URL"])
-        supervisord = str(Path(sys.executable).with_name("supervisord"))
-        os.execve(supervisord, [supervisord, "-c", str(ROOT / "supervisord.conf")], env)
+        supervise(settings, env)
     if args.command == "notify":
         problem = smtp_problem(settings)
         if problem:  # emails stay queued; webhooks, spool replay and purges go on

@@ -34,7 +34,7 @@ ENDPOINTS = "endpoints-prod.yml"
 def _secret(path: Path) -> str:
     """A password made once and kept in a file only its owner can read."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         old = os.umask(0o077)
         try:
             path.write_text(secrets.token_urlsafe(24))
@@ -92,7 +92,7 @@ def local_postgres(folder: Path, port: int) -> str:
     if status.returncode != 0:
         subprocess.run(_as_postgres([_postgres_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
                                      "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"]),
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, umask=0o077)  # its log the owner's, whoever calls
     return url
 
 
@@ -109,7 +109,7 @@ def local_redis(folder: Path, port: int) -> str:
         pass
     if not shutil.which("redis-server"):
         raise SystemExit("Redis is not installed: run `make system-deps` (Debian's redis-server).")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     config = folder / "redis.conf"
     old = os.umask(0o077)
     try:  # the password in a file, not on a command line anyone can read
@@ -117,7 +117,7 @@ def local_redis(folder: Path, port: int) -> str:
                           f"daemonize yes\ndir {folder}\npidfile {folder / 'redis.pid'}\nlogfile {folder / 'log'}\n")
     finally:
         os.umask(old)
-    subprocess.run(["redis-server", str(config)], check=True, capture_output=True)
+    subprocess.run(["redis-server", str(config)], check=True, capture_output=True, umask=0o077)  # its log, pid
     deadline = time.monotonic() + 20
     while True:
         try:

@@ -9,24 +9,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from typing import FrozenSet, List, Optional, Tuple, overload
+from typing import List, Optional, Tuple, overload
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.leads.notify import send_email
-from bot.staff import throttle
+from bot.staff import devices, throttle
+from bot.staff.passwords import StaffError, check_password
 from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
@@ -35,16 +32,9 @@ logger = logging.getLogger(__name__)
 
 FULL, CODE, ENROL = "full", "code", "enrol"  # a session's stage (StaffSession.stage)
 PENDING_MINUTES = 10  # how long a password stays good for its second step
-MIN_PASSWORD = 10
-STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
-MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class StaffError(ValueError):
-    """A request the command line or the inbox refuses, with a message fit to show."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +70,7 @@ class LoginResult:
     wait_seconds: int = 0  # > 0: too many failures from this address or for this email; try again after
     alert_owner: Optional[str] = None  # an email to tell that someone keeps failing to log in to their account
     stage: str = FULL  # the session's: FULL, or CODE / ENROL when a second step must follow the password
+    device: Optional[str] = None  # a new device cookie's value, after a whole login (bot/staff/devices.py)
 
 
 def token_hash(token: str) -> str:
@@ -104,39 +95,6 @@ def normal_email(email: str) -> str:
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise StaffError(f"not an email address: {email!r}")
     return email
-
-
-@lru_cache(maxsize=1)
-def _common_passwords() -> FrozenSet[str]:
-    """zxcvbn's list of the 30,000 passwords seen most often in breaches (a maintained package, not our copy)."""
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
-def _personal_words(email: str, clinic_name: str) -> List[str]:
-    """What an attacker tries first for this account: its email and its parts, the clinic's id and name."""
-    local, _, domain = email.lower().partition("@")
-    from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
-    name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
-    # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
-    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
-    return sorted(set(words), key=len, reverse=True)
-
-
-def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
-    """A password fit for an account that reads health data: long, not common, not guessable from the account."""
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
-    lowered = password.lower()
-    if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
-        raise StaffError("that password is on a list of common passwords from data breaches: choose another")
-    personal = _personal_words(email, clinic_name)
-    found = next((word for word in personal if word in lowered), None)
-    if found:
-        raise StaffError("the password must not contain the account's email address or the clinic's name")
-    if zxcvbn(password[:MAX_SCORED], user_inputs=personal)["score"] < STRONG_ENOUGH:
-        raise StaffError("that password is too easy to guess (repeats, sequences, dates or common words): "
-                         "a few unrelated words make a strong one")
-    return password
 
 
 def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
@@ -234,18 +192,20 @@ def start_session(session: Session, settings: Settings, account: StaffAccount, n
     return token
 
 def log_in(settings: Settings, email: str, password: str, address: str = "unknown",
-           now: Optional[datetime] = None) -> LoginResult:
+           now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> LoginResult:
     """A session for the right email and password, unless this address or email must wait (bot/staff/throttle.py).
 
     An unknown, disabled or existing email is answered alike, in words and in time:
     each wrong try checks one password hash, each try that must wait checks none.
+    A browser's device cookie for this email puts its device's wait in place of the email's.
     """
     now = now or utcnow()
     try:
         email = normal_email(email)
     except StaffError:
         email = ""
-    keys = throttle.Keys.of(settings, address, email or "(not an email)")
+    keys = throttle.Keys.of(settings, address, email or "(not an email)",
+                            devices.nonce_for(settings, device_cookie, email))
     with session_scope(settings.database_url) as session:
         account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
             if email else None
@@ -277,7 +237,8 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         throttle.succeeded(session, keys)
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
         audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
-        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now))
+        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now),
+                           device=devices.issue(settings, account.email))
 
 
 ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"

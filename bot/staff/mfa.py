@@ -24,7 +24,7 @@ import segno
 from sqlalchemy import delete, select
 
 from bot.core.settings import Settings
-from bot.staff import throttle
+from bot.staff import devices, throttle
 from bot.staff.accounts import CODE, ENROL, FULL, LoginResult, Staff, _as_staff, start_session, token_hash
 from bot.store import audit
 from bot.store.db import session_scope
@@ -102,19 +102,20 @@ def _pending(session, token: Optional[str], stage: str, now: datetime) -> Option
     return row[1] if expires > now else None
 
 
-def _keys(settings: Settings, account: StaffAccount, address: str) -> throttle.Keys:
-    return throttle.Keys.of(settings, address, account.email)
+def _keys(settings: Settings, account: StaffAccount, address: str, device_cookie: Optional[str]) -> throttle.Keys:
+    """As for the password: a device cookie for the account keys the device, not the email."""
+    return throttle.Keys.of(settings, address, account.email, devices.nonce_for(settings, device_cookie, account.email))
 
 
 def second_step(settings: Settings, token: Optional[str], code: str, address: str = "unknown",
-                now: Optional[datetime] = None) -> LoginResult:
+                now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> LoginResult:
     """After the password: the code (or a recovery code) turns the waiting session into a new, full one."""
     now = now or utcnow()
     with session_scope(settings.database_url) as session:
         account = _pending(session, token, CODE, now)
         if account is None:
             return LoginResult()
-        keys = _keys(settings, account, address)
+        keys = _keys(settings, account, address, device_cookie)
         wait = throttle.wait_seconds(session, keys, now)
         if wait > 0:
             audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
@@ -137,7 +138,8 @@ def _finish(session, settings: Settings, account: StaffAccount, token: Optional[
     account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
     audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now,
                  detail=detail)
-    return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now), stage=FULL)
+    return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now), stage=FULL,
+                       device=devices.issue(settings, account.email))
 
 
 def begin_enrolment(settings: Settings, who: Staff) -> Optional[Enrolment]:
@@ -158,10 +160,11 @@ class Enrolled:
     recovery_codes: List[str]
     token: Optional[str] = None  # a new full session's, when enrolment was the second step of a login
     wait_seconds: int = 0
+    device: Optional[str] = None  # with the token: the browser's new device cookie
 
 
 def confirm_enrolment(settings: Settings, token: Optional[str], code: str, address: str = "unknown",
-                      now: Optional[datetime] = None) -> Optional[Enrolled]:
+                      now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> Optional[Enrolled]:
     """A first right code turns two-step login on and gives the recovery codes, to show once; None if wrong."""
     now = now or utcnow()
     with session_scope(settings.database_url) as session:
@@ -171,7 +174,7 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
             account = _pending(session, token, FULL, now)
         if account is None or account.mfa_enabled_at or not account.mfa_secret:
             return None
-        keys = _keys(settings, account, address)
+        keys = _keys(settings, account, address, device_cookie)
         wait = throttle.wait_seconds(session, keys, now)
         if wait > 0:
             return Enrolled([], wait_seconds=max(1, math.ceil(wait)))
@@ -187,7 +190,7 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
         if not completing_login:
             return Enrolled(codes)
         finished = _finish(session, settings, account, token, keys, address, now, "after setting up two-step login")
-        return Enrolled(codes, finished.token)
+        return Enrolled(codes, finished.token, device=finished.device)
 
 
 def enabled(settings: Settings, who: Staff) -> bool:

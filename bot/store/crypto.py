@@ -171,6 +171,13 @@ class EncryptedJSON(EncryptedText):
         return None if text is None else json.loads(text)
 
 
+def secret_for(settings: Settings, purpose: bytes) -> str:
+    """A signing key for one purpose, derived from the internal secret, so every process and worker agrees."""
+    if not settings.internal_token:
+        return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
+    return hmac.new(settings.internal_token.encode(), purpose, hashlib.sha256).hexdigest()
+
+
 def keyed(settings: Settings, purpose: str, value: str) -> str:
     """A keyed hash from the internal secret (not the data keys): the same in every process, never the value itself.
 

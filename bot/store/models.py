@@ -151,7 +151,7 @@ class RecoveryCode(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins of one client address or one email (keyed hashes, never the values): bot/staff/throttle.py."""
+    """Failed logins of one client address, email or device (keyed hashes, never the values): bot/staff/throttle.py."""
 
     __tablename__ = "login_throttle"
 

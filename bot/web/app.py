@@ -32,7 +32,8 @@ from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.days import BadFilter
 from bot.core.settings import Settings
-from bot.web.conversations import CONVERSATION_HEADER, secret_for
+from bot.store.crypto import secret_for
+from bot.web.conversations import CONVERSATION_HEADER
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.forwarder import ChatForwarder
 from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox

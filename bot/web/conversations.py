@@ -11,17 +11,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from bot.core.clinics import Clinic
 from bot.core.settings import Settings
+from bot.store.crypto import secret_for
 
 CONVERSATION_HEADER = "X-Medius-Conversation"
 RETRY_WINDOW_SECONDS = 600  # as long as the web server keeps a turn's answer for a retry (TurnCache)
 RETRY_KEY_MIN_LENGTH = 20  # the widget's message ids are 24 random hex digits; shorter ones may be guessed
-
-
-def secret_for(settings: Settings, purpose: bytes) -> str:
-    """A key for one purpose, derived from the internal secret, so every web worker agrees."""
-    if not settings.internal_token:
-        return secrets.token_urlsafe(32)  # a test app without the secret: valid for this process only
-    return hmac.new(settings.internal_token.encode(), purpose, hashlib.sha256).hexdigest()
 
 
 class Conversations:

@@ -1,7 +1,9 @@
 """The staff inbox under /inbox: log in, work the clinic's leads (priority first), content gaps, a read-only API.
 
 Pages need a staff session (cookie `medius_inbox`, server-side in the lead
-store); the API takes the session or a clinic's API token (Bearer). A lead of
+store); the API takes the session or a clinic's API token (Bearer). A whole
+login also leaves a device cookie (bot/staff/devices.py), so that an attacker's
+failures for the email do not hold that browser's next login back. A lead of
 another clinic is answered 404, exactly like a lead that does not exist. Every
 form carries a CSRF token (bot/web/csrf.py). Database work runs in a thread,
 so a slow database never stalls the chat.
@@ -31,7 +33,7 @@ from bot.core.clinics import ClinicDirectory
 from bot.core.contact import display_phone
 from bot.core.settings import Settings
 from bot.leads import content_gaps as gaps, store as leads
-from bot.staff import accounts as staff, mfa, worklist as inbox
+from bot.staff import accounts as staff, devices, mfa, worklist as inbox
 from bot.staff.accounts import CODE, ENROL, LoginResult, Staff, StaffError
 from bot.store import audit
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
@@ -50,6 +52,7 @@ register_url_convertor("lead_id", LeadIdConvertor())
 HERE = Path(__file__).parent
 PREFIX = "/inbox"
 COOKIE = "medius_inbox"
+DEVICE_COOKIE = "medius_device"
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
           "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": POLICY}
@@ -61,6 +64,11 @@ LOGIN_MESSAGES = {
     "code": "That code is not right. Enter the six digits your app shows now, or a recovery code.",
 }
 STEP_PAGES = {CODE: f"{PREFIX}/login/code", ENROL: f"{PREFIX}/mfa"}  # where a session waiting at a stage goes
+
+
+def device_cookie_name(secure: bool) -> str:
+    """`__Host-` over https, as the CSRF cookie: no other host, a sibling subdomain included, can plant one."""
+    return "__Host-" + DEVICE_COOKIE if secure else DEVICE_COOKIE
 
 
 def safe_next(target: Optional[str]) -> str:
@@ -89,6 +97,9 @@ class Inbox:
 
     def __init__(self, settings: Settings, clinics: ClinicDirectory) -> None:
         self.settings, self.clinics = settings, clinics
+        # Like the CSRF cookie, named by STAFF_INBOX_BASE_URL: a cookie's name cannot follow each request's scheme.
+        self.secure = settings.inbox_base_url.startswith("https://")
+        self.device_cookie = device_cookie_name(self.secure)
         self.templates = Jinja2Templates(directory=str(HERE / "templates" / "inbox"))
         env = self.templates.env
         env.globals.update(words=inbox.words(), statuses=STATUSES, urgencies=URGENCIES, priority=PRIORITY,
@@ -163,7 +174,8 @@ class Inbox:
         form = await request.form()
         email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1000]
         next_url = safe_next(str(form.get("next") or ""))
-        result = await run_in_threadpool(staff.log_in, self.settings, email, password, self.address(request))
+        result = await run_in_threadpool(staff.log_in, self.settings, email, password, self.address(request),
+                                         None, request.cookies.get(self.device_cookie))
         if result.token is None:
             # The same words for every email, known or not: which accounts exist is nobody's business.
             response = self.page(request, "login.html", {"next": next_url, "message": self.refusal(result, "wrong"),
@@ -186,11 +198,16 @@ class Inbox:
         return response
 
     def logged_in(self, request: Request, response: Response, result: LoginResult) -> Response:
-        """The response carries the session's cookie: a full one, or one waiting for its second step."""
+        """The response carries the session's cookie: a full one, or one waiting for its second step; after a
+        whole login, the browser's new device cookie too."""
         assert result.token is not None
         minutes = self.settings.inbox_session_minutes if result.stage not in STEP_PAGES else staff.PENDING_MINUTES
         response.set_cookie(COOKIE, result.token, max_age=minutes * 60, path=PREFIX,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        if result.device:  # Strict: only the inbox's own login form ever sends it; __Host- requires Path=/
+            response.set_cookie(self.device_cookie, result.device, max_age=devices.MAX_AGE_DAYS * 86400,
+                                path="/" if self.secure else PREFIX, httponly=True, samesite="strict",
+                                secure=self.secure)
         return response
 
     # --- two-step login: a code after the password, enrolment (bot/staff/mfa.py) ---
@@ -206,7 +223,7 @@ class Inbox:
         form = await request.form()
         next_url = safe_next(str(form.get("next") or ""))
         result = await run_in_threadpool(mfa.second_step, self.settings, token, str(form.get("code") or "")[:64],
-                                         self.address(request))
+                                         self.address(request), None, request.cookies.get(self.device_cookie))
         if result.token is None:
             response = self.page(request, "login_code.html", {"next": next_url, "error": True,
                                                               "message": self.refusal(result, "code")}, status=401)
@@ -227,12 +244,13 @@ class Inbox:
             form = await request.form()
             next_url = safe_next(str(form.get("next") or ""))
             done = await run_in_threadpool(mfa.confirm_enrolment, self.settings, token,
-                                           str(form.get("code") or "")[:64], self.address(request))
+                                           str(form.get("code") or "")[:64], self.address(request), None,
+                                           request.cookies.get(self.device_cookie))
             if done is not None and done.recovery_codes:
                 response = self.page(request, "mfa_codes.html", {"staff": who, "codes": done.recovery_codes,
                                                                  "next": next_url})
                 if done.token:
-                    self.logged_in(request, response, LoginResult(token=done.token))
+                    self.logged_in(request, response, LoginResult(token=done.token, device=done.device))
                 return response
             error = self.refusal(LoginResult(wait_seconds=done.wait_seconds if done else 0), "code")
         enrolment = await run_in_threadpool(mfa.begin_enrolment, self.settings, who)

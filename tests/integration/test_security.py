@@ -343,6 +343,23 @@ def test_databases_spool_and_secrets_are_for_their_owner_only_after_start(assist
     assert stat.S_IMODE((ROOT / "var").stat().st_mode) == 0o700
 
 
+def test_every_file_under_var_and_the_run_folder_is_the_owners_only_after_start(assistant):
+    Visitor(assistant).says("what is the gluteus medius")  # the conversations database and its WAL exist
+    run_dir = Path(assistant.env["MEDIUS_RUN_DIR"])
+    files, folders = {}, {}
+    for root in (ROOT / "var", run_dir):
+        for path in [root, *root.rglob("*")]:
+            mode = path.lstat().st_mode
+            if stat.S_ISDIR(mode):
+                folders[path] = stat.S_IMODE(mode)
+            elif stat.S_ISREG(mode):
+                files[path] = stat.S_IMODE(mode)
+    assert run_dir / "supervisord.pid" in files and ROOT / "var" / "test-logs" / "medius.log" in files
+    assert {path: oct(mode) for path, mode in files.items() if mode != 0o600} == {}
+    assert {path: oct(mode) for path, mode in folders.items() if mode & 0o077} == {}
+    assert stat.S_IMODE((run_dir / "supervisor.sock").stat().st_mode) == 0o700  # supervisorctl's, its owner's only
+
+
 def _stored_bytes(lead_db):
     database = Path(lead_db.split("///", 1)[1])
     return b"".join(p.read_bytes() for p in (database, database.with_name(database.name + "-wal"),

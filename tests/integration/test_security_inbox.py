@@ -20,7 +20,7 @@ import requests
 from bot.core.paths import ROOT
 from bot.staff import accounts as staff
 from bot.web.app import SECURITY_HEADERS, create_app
-from tests.support.inbox import PASSWORD, csrf, log_in
+from tests.support.inbox import PASSWORD, RECOVERY, csrf, log_in
 from tests.support.servers import WebServer, free_port
 from tests.unit.test_inbox import add
 
@@ -139,9 +139,9 @@ def guarded(settings, smtp_sink):
         yield server
 
 
-def attempt(site, email, password="not her password"):
-    """One login POST, timed on its own: (status, the message shown, seconds)."""
-    browser = requests.Session()
+def attempt(site, email, password="not her password", browser=None):
+    """One login POST, timed on its own: (status, the message shown, seconds); from a new browser unless given."""
+    browser = browser or requests.Session()
     token = csrf(browser.get(f"{site.url}/inbox/login"))
     start = time.monotonic()
     answer = browser.post(f"{site.url}/inbox/login", data={"email": email, "password": password, "csrf_token": token})
@@ -174,6 +174,78 @@ def test_one_address_guessing_many_emails_is_slowed_down(guarded):
     assert all("not right" in a for a in answers)
     assert "Please wait" in attempt(guarded, "fresh@stl.example")[1]
     assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD)[1]  # from this address, for now
+
+
+def owners_browser(site, email="ann@stl.example"):
+    """A browser that has logged in to the account before (it holds the device cookie), logged out since."""
+    browser, answer = log_in(site, email)
+    assert answer.url.endswith("/inbox/leads") and browser.cookies.get("medius_device", path="/inbox")
+    browser.post(f"{site.url}/inbox/logout", data={"csrf_token": csrf(browser.get(f"{site.url}/inbox/leads"))})
+    return browser
+
+
+def attacked(site, email="ann@stl.example", tries=6):
+    """An attacker's wrong passwords for the email until it must wait."""
+    answers = [attempt(site, email)[1] for _ in range(tries)]
+    assert "Please wait" in answers[-1]
+
+
+def test_the_owners_browser_logs_in_at_once_while_an_attacker_keeps_the_email_waiting(guarded):
+    owner = owners_browser(guarded)
+    attacked(guarded)
+    assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD)[1]  # a browser without the cookie waits
+    status, _, _ = attempt(guarded, "ann@stl.example", PASSWORD, browser=owner)
+    assert status == 200 and owner.get(f"{guarded.url}/inbox/leads").url.endswith("/inbox/leads")
+    assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD)[1]  # the attacker's failures stand
+
+
+def test_a_device_cookie_for_another_email_or_tampered_with_does_not_help(guarded):
+    staff.add_account(guarded.settings, "cat@stl.example", PASSWORD, "stl")
+    cats = owners_browser(guarded, "cat@stl.example").cookies.get("medius_device", path="/inbox")
+    annes = owners_browser(guarded).cookies.get("medius_device", path="/inbox")
+    attacked(guarded)
+    for cookie in (cats, annes[:-3] + ("xyz" if not annes.endswith("xyz") else "abc"), "a.forged.cookie"):
+        browser = requests.Session()
+        browser.cookies.set("medius_device", cookie, path="/inbox")
+        assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD, browser=browser)[1], cookie
+
+
+def test_failures_with_a_device_cookie_throttle_that_device_and_tell_the_owner(guarded, smtp_sink):
+    stolen = owners_browser(guarded)
+    answers = [attempt(guarded, "ann@stl.example", browser=stolen)[1] for _ in range(6)]
+    assert "not right" in answers[0] and "Please wait" in answers[5]
+    assert "Please wait" in attempt(guarded, "ann@stl.example", PASSWORD, browser=stolen)[1]
+    assert log_in(guarded)[1].url.endswith("/inbox/leads")  # the owner, at her new laptop, does not wait
+    deadline = time.monotonic() + 10
+    while not smtp_sink.messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [m["to"] for m in smtp_sink.messages] == [["ann@stl.example"]]
+
+
+def test_the_device_cookie_holds_through_the_two_step_login(site):
+    owner = owners_browser(site, "op@medius.example")
+    attacked(site, "op@medius.example")
+    status, _, _ = attempt(site, "op@medius.example", PASSWORD, browser=owner)
+    assert status == 200 and owner.get(f"{site.url}/inbox/leads").url.endswith("/inbox/login/code")
+    page = owner.get(f"{site.url}/inbox/login/code")
+    done = owner.post(f"{site.url}/inbox/login/code", data={
+        "code": RECOVERY["op@medius.example"].pop(), "next": "/inbox/leads", "csrf_token": csrf(page)})
+    assert done.url.endswith("/inbox/leads"), done.text[:300]
+
+
+def test_the_device_cookie_is_httponly_strict_and_host_prefixed_over_https(settings):
+    settings = dataclasses.replace(settings, internal_token="i" * 32, inbox_base_url="https://inbox.example/inbox")
+    staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
+    with WebServer(create_app(settings), free_port()) as server:
+        form = requests.get(f"{server.url}/inbox/login")
+        pre_session = form.headers["set-cookie"].split(";", 1)[0]  # Secure: a client sends it over https only
+        answer = requests.post(f"{server.url}/inbox/login", allow_redirects=False, headers={"Cookie": pre_session},
+                               data={"email": "ann@stl.example", "password": PASSWORD, "csrf_token": csrf(form)})
+    assert answer.status_code == 303
+    [cookie] = [c for c in answer.raw.headers.getlist("set-cookie") if "medius_device" in c]
+    assert cookie.startswith("__Host-medius_device=") and "Secure" in cookie and "Path=/;" in cookie + ";"
+    assert "Domain" not in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Max-Age=31536000" in cookie
 
 
 def test_a_csrf_token_from_another_browser_does_not_pass_with_my_session(site):

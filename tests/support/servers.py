@@ -146,6 +146,20 @@ def free_ports(count: int) -> int:
             continue
 
 
+def _private_folder(folder: Path) -> None:
+    """A folder for logs (under var/ as a rule): its owner's alone, as the product keeps var/."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for made in (folder, *[p for p in folder.parents if p == ROOT / "var" or ROOT / "var" in p.parents]):
+        made.chmod(0o700)
+
+
+def _private_log(path: Path):
+    """A log file only its owner can read, whatever the test process's umask."""
+    log = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+    os.chmod(path, 0o600)  # an older run's log keeps its mode through O_CREAT
+    return log
+
+
 @contextlib.contextmanager
 def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
                       env: Optional[Dict[str, str]] = None, notifier: bool = False, topology: str = "embedded",
@@ -160,7 +174,7 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     """
     from bot.ops.topology import cluster_folder, production_env, stop_local_services
 
-    log_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(log_dir)
     production = topology == "production"
     workers = rasa_workers if production else 1
     ports = {"web": free_port(), "rasa": free_ports(workers), "actions": free_port()}
@@ -186,9 +200,9 @@ def running_assistant(model: Path, log_dir: Path, startup_timeout: float = 240,
     env["MEDIUS_MODEL"] = str(model)
     run_dir = Path(tempfile.mkdtemp(prefix="medius-run-"))
     env["MEDIUS_RUN_DIR"] = str(run_dir)
-    supervisord = str(Path(sys.executable).with_name("supervisord"))
-    with open(log_dir / "medius.log", "wb") as log:
-        supervisor = subprocess.Popen([supervisord, "-c", str(ROOT / "supervisord.conf")], cwd=ROOT, env=env,
+    # `python -m bot run`, as `make run`: it becomes supervisord (the same pid) once it has tightened var/.
+    with _private_log(log_dir / "medius.log") as log:
+        supervisor = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         assistant = Assistant(f"http://127.0.0.1:{ports['web']}", supervisor, ports, env)
         try:

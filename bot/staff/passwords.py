@@ -1,0 +1,92 @@
+"""New staff passwords: long, not breached, not the account's own words, not a famous passphrase.
+
+zxcvbn estimates how many guesses a password takes; its dictionaries lack
+famous passphrases ("correcthorsebatterystaple" scored 4 of 4), so they are
+given to it as user inputs from data/known_passphrases.yml, with the
+account's own words, as an attacker would try them. That is the principled
+fix rather than a list of exact strings: zxcvbn's matchers then price the
+variants (capitals, separators, l33t, digits added) as cheap too.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import FrozenSet, List, Tuple
+
+import yaml
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from bot.core.paths import DATA
+
+MIN_PASSWORD = 10
+STRONG_ENOUGH = 3  # zxcvbn's score 0-4: 3 is "safely unguessable" against an online attack
+MAX_SCORED = 72    # zxcvbn's own cap: its cost grows quickly with the length
+
+
+class StaffError(ValueError):
+    """A request the command line or the inbox refuses, with a message fit to show."""
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> FrozenSet[str]:
+    """zxcvbn's list of the 30,000 passwords seen most often in breaches (a maintained package, not our copy)."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _personal_words(email: str, clinic_name: str) -> List[str]:
+    """What an attacker tries first for this account: its email and its parts, the clinic's id and name."""
+    local, _, domain = email.lower().partition("@")
+    from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
+    name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
+    # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
+    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
+    return sorted(set(words), key=len, reverse=True)
+
+
+def _attacker_words(email: str, clinic_name: str) -> List[str]:
+    """zxcvbn's extra dictionary: every part of the email and of the clinic's name however short, each run of the
+    name's words ("more4life"), and the known passphrases; zxcvbn then prices them with digits or l33t added."""
+    local, _, domain = email.lower().partition("@")
+    words = re.findall(r"[a-z0-9]+", clinic_name.lower())
+    runs = ["".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
+    personal = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split("."), *runs]
+    return [w for w in dict.fromkeys(personal) if w] + list(known_passphrases())
+
+
+def load_known_passphrases(path: Path = DATA / "known_passphrases.yml") -> Tuple[str, ...]:
+    """The famous passphrases of data/known_passphrases.yml, spaces dropped; a malformed file stops the check."""
+    phrases = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("phrases")
+    if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+        raise ValueError(f"{path}: `phrases` must be a list of non-empty strings")
+    return tuple(dict.fromkeys(re.sub(r"\s+", "", p.lower()) for p in phrases))
+
+
+@lru_cache(maxsize=1)
+def known_passphrases() -> Tuple[str, ...]:
+    return load_known_passphrases()
+
+
+def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
+    """A password fit for an account that reads health data: long, not common, not guessable from the account.
+
+    Strength is zxcvbn's estimate of guesses for an attacker who also knows the account's words and the famous
+    passphrases (its user_inputs): a list of exact phrases would miss "CorrectHorseBatteryStaple1", zxcvbn's
+    matchers do not. Scored with and without separators, since phrase lists are tried with any of them.
+    """
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD} characters long")
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
+        raise StaffError("that password is on a list of common passwords from data breaches: choose another")
+    personal = _personal_words(email, clinic_name)
+    found = next((word for word in personal if word in lowered), None)
+    if found:
+        raise StaffError("the password must not contain the account's email address or the clinic's name")
+    known = _attacker_words(email, clinic_name)
+    joined = re.sub(r"[\s._-]+", "", password)
+    if min(zxcvbn(text[:MAX_SCORED], user_inputs=known)["score"] for text in {password, joined}) < STRONG_ENOUGH:
+        raise StaffError("that password is too easy to guess (repeats, sequences, dates, common words or famous "
+                         "phrases): a few unrelated words make a strong one")
+    return password
