@@ -83,7 +83,7 @@ def wait_words(seconds: float) -> str:
     """HANDOFF_WAIT_SECONDS as a visitor reads it: '2 minutes', 'a minute', '45 seconds'."""
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} seconds"
+        return "a second" if seconds <= 1 else f"{seconds} seconds"
     minutes = round(seconds / 60)
     return "a minute" if minutes == 1 else f"{minutes} minutes"
 

@@ -268,3 +268,16 @@ def end(settings: Settings, chat_id: int, who: Staff, address: Optional[str] = N
             audit.record(session, settings, audit.LIVE_END, who.email, clinic=who.clinic,
                          detail=f"live chat {chat_id}", address=address)
     return done
+
+
+def purge(settings: Settings, now: Optional[datetime] = None) -> int:
+    """Delete live chats (and their messages) closed for longer than conversations are kept; how many."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.conversation_retention_days)
+    with session_scope(settings.database_url) as session:
+        old = session.execute(select(LiveChat.id).where(
+            LiveChat.status.not_in(LIVE_OPEN), func.coalesce(LiveChat.ended_at, LiveChat.requested_at) < cutoff)
+        ).scalars().all()
+        if old:
+            session.execute(delete(LiveMessage).where(LiveMessage.chat_id.in_(old)))
+            session.execute(delete(LiveChat).where(LiveChat.id.in_(old)))
+    return len(old)

@@ -153,3 +153,15 @@ def test_the_queue_shows_the_gravest_red_flag(people):
     live.add_visitor_message(settings, chat_id, "x", "urgent")
     live.add_visitor_message(settings, chat_id, "y", "emergency")
     assert live.queue(settings, "stl")[0]["triage"] == "emergency"
+
+
+def test_closed_chats_go_with_the_conversations_retention(people):
+    settings, who = people
+    ended = live.request(settings, "visitor-7", "stl", "a human")
+    live.accept(settings, ended, who["ann"])
+    live.end(settings, ended, who["ann"])
+    waiting = live.request(settings, "visitor-8", "stl", "a person")
+    later = utcnow() + timedelta(days=settings.conversation_retention_days + 1)
+    assert live.purge(settings) == 0
+    assert live.purge(settings, later) == 1
+    assert live.for_staff(settings, ended, None) is None and live.for_staff(settings, waiting, None) is not None
