@@ -57,6 +57,9 @@ class Settings:
     data_keys: str
     data_key_file: Path
     inbox_poll_seconds: float
+    handoff_wait_seconds: float
+    live_chat_idle_minutes: int
+    live_chat_poll_seconds: float
     redis_url: str
     rasa_speedups: bool
     rasa_patches_off: FrozenSet[str]
@@ -123,6 +126,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         data_keys=env.get("MEDIUS_DATA_KEYS", "").strip(),
         data_key_file=_project_path(env.get("MEDIUS_DATA_KEY_FILE") or "var/data-keys"),
         inbox_poll_seconds=_number(env, "INBOX_POLL_SECONDS", 2.0, float),
+        # Live chat: how long a visitor waits for a staff member to accept; how long a staff member
+        # stays "Available for live chat" without using the inbox; how often a waiting reader checks the database.
+        handoff_wait_seconds=_number(env, "HANDOFF_WAIT_SECONDS", 120.0, float),
+        live_chat_idle_minutes=_number(env, "LIVE_CHAT_IDLE_MINUTES", 30, int),
+        live_chat_poll_seconds=_number(env, "LIVE_CHAT_POLL_SECONDS", 0.5, float),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),
         rasa_patches_off=frozenset(name.strip().lower()

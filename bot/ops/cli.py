@@ -18,7 +18,7 @@ from bot.core.paths import ROOT
 from bot.core.settings import Settings, get_settings, require_internal_token
 from bot.leads import content_gaps as gaps, spool, store as leads
 from bot.leads.notify import deliver_due, smtp_problem
-from bot.staff import accounts as staff
+from bot.staff import accounts as staff, live_chat
 from bot.store import audit, conversations
 from bot.store.db import migrate
 
@@ -196,7 +196,7 @@ def _notify_round(settings) -> None:
 
 def _purge_expired(settings) -> None:
     """Retention, every PURGE_EVERY_SECONDS in the notifier (one process, where the web server may run several)."""
-    for purge in (leads.purge, audit.purge, conversations.purge, gaps.purge):
+    for purge in (leads.purge, audit.purge, conversations.purge, gaps.purge, live_chat.purge):
         try:
             purge(settings)
         except Exception as error:  # noqa: BLE001 - a store may be away: try again next time
@@ -321,6 +321,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"deleted {conversations.purge(settings)} conversation(s) idle for over "
               f"{settings.conversation_retention_days} days")
         print(f"deleted {gaps.purge(settings)} unanswered question(s) older than "
+              f"{settings.conversation_retention_days} days")
+        print(f"deleted {live_chat.purge(settings)} live chat(s) closed for over "
               f"{settings.conversation_retention_days} days")
         return 0
     if args.action == "replay":

@@ -8,6 +8,7 @@ runs every hour and `python -m bot leads purge` runs on demand.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Optional
@@ -51,3 +52,20 @@ def purge(settings: Settings, now: Optional[datetime] = None) -> int:
         logger.info("Deleted %s conversation(s) idle for over %s days", len(expired),
                     settings.conversation_retention_days)
     return len(expired)
+
+
+def conversation_events(settings: Settings, sender_id: str, limit: int = 2000) -> list:
+    """A conversation's Rasa events, oldest first (the latest `limit`), as the tracker store keeps them."""
+    engine = engine_for(settings.conversations_url)
+    if not inspect(engine).has_table(EVENTS_TABLE):
+        return []
+    query = text(f"SELECT data FROM {EVENTS_TABLE} WHERE sender_id = :sender ORDER BY id DESC LIMIT :limit")
+    with engine.connect() as connection:
+        rows = connection.execute(query, {"sender": sender_id, "limit": limit}).scalars().all()
+    events = []
+    for row in reversed(rows):
+        try:
+            events.append(json.loads(row))
+        except (TypeError, ValueError):
+            continue
+    return events

@@ -221,3 +221,59 @@ class AuditEntry(Base):
     lead_id = Column(Integer, index=True)
     detail = Column(Text)  # words and numbers the code chose: ids, counts, statuses; never a visitor's or staff's text
     address = Column(String(40))  # keyed hash of the client address
+
+
+LIVE_STATES = ("waiting", "active", "ended", "missed", "cancelled")
+LIVE_OPEN = ("waiting", "active")
+
+
+class LiveChat(Base):
+    """A visitor's request to chat with a person, and the chat if a staff member accepts it (bot/staff/live_chat.py).
+
+    Only one staff member can accept: accepting is one conditional UPDATE (status 'waiting' to 'active').
+    """
+
+    __tablename__ = "live_chats"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    sender_id: Mapped[str] = Column(String(128), nullable=False, index=True)
+    status: Mapped[str] = Column(String(16), nullable=False, default="waiting", index=True)
+    requested_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    question = Column(EncryptedText("live_chats.question"))  # what the visitor asked, shown in the queue
+    accepted_at = Column(DateTime(timezone=True))
+    ended_at = Column(DateTime(timezone=True))
+    staff_id = Column(Integer, ForeignKey("staff_accounts.id", ondelete="SET NULL"))
+    staff_email = Column(String(254))
+    staff_name = Column(String(64))
+
+
+class LiveMessage(Base):
+    """One message of a live chat; its id orders the chat and is what a reconnecting widget says it has seen.
+
+    `kind` is 'text' for words (the visitor's or the staff member's), or the event a visitor is told of
+    ('joined', 'ended', 'missed'): their wording comes from data/live_chat.yml when read.
+    """
+
+    __tablename__ = "live_messages"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    chat_id: Mapped[int] = Column(Integer, ForeignKey("live_chats.id", ondelete="CASCADE"), nullable=False,
+                                  index=True)
+    at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    who: Mapped[str] = Column(String(8), nullable=False)  # "visitor", "staff" or "system"
+    kind: Mapped[str] = Column(String(8), nullable=False, default="text")
+    text = Column(EncryptedText("live_messages.text"))
+    triage = Column(String(16))  # the safety net's tier for a visitor's message, when it flagged one
+
+
+class LivePresence(Base):
+    """A staff member 'Available for live chat': a row while on, gone at logout; stale after minutes idle."""
+
+    __tablename__ = "live_presence"
+
+    account_id: Mapped[int] = Column(Integer, ForeignKey("staff_accounts.id", ondelete="CASCADE"),
+                                     primary_key=True)
+    clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    since: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    active_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)

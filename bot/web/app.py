@@ -37,6 +37,7 @@ from bot.web.conversations import CONVERSATION_HEADER
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.forwarder import ChatForwarder
 from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox
+from bot.web.live_staff import LiveDesk
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
     clinics = clinics or clinics_for(settings)
     texts = data.load_widget_texts()
     chat = ChatForwarder(settings, clinics)
+    inbox = Inbox(settings, clinics)
 
     async def healthz(request: Request) -> Response:
         processes = await chat.assistant_up()
@@ -191,9 +193,11 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/widget.css", static_file),
         Route("/widget/config/{clinic}.json", config),
         Route("/chat", chat.handle, methods=["POST"]),
+        Route("/chat/live", chat.live.poll, methods=["POST"]),
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
-        *Inbox(settings, clinics).routes(),
+        *inbox.routes(),
+        *LiveDesk(inbox).routes(),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
                       allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])

@@ -38,6 +38,7 @@ from bot.core.safety_net import SafetyNet, model_from_archive
 from bot.core.settings import Settings
 from bot.core.triage import CONFIRM, EMERGENCY, URGENT, cached_triage
 from bot.web.conversations import CONVERSATION_HEADER, Conversations
+from bot.web.live_visitor import VisitorLiveChat
 from bot.web.turn_gate import TurnGate
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class ChatForwarder:
         self._red_flag_model: Optional[RedFlagModel] = None
         self._model_loading: Optional[asyncio.Future] = None
         self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
+        self.live = VisitorLiveChat(settings, clinics, self.conversations, self.advice)
 
     @property
     def clients(self) -> List[aiohttp.ClientSession]:
@@ -172,6 +174,9 @@ class ChatForwarder:
     async def forward(self, chat: ChatRequest) -> Tuple[int, Any]:
         """One turn through Rasa's channel: (status, body) for the visitor, within CHAT_TIMEOUT_SECONDS."""
         assert chat.sender is not None  # handle() has settled it
+        taken = await self.live.intercept(chat)  # a live chat's message, or a request for a person
+        if taken is not None:
+            return taken
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.chat_timeout_seconds
         status: Optional[int] = None
@@ -238,19 +243,28 @@ class ChatForwarder:
         visitor: a message the net cannot read still gets the clinic's contact.
         """
         try:
-            if not chat.message.startswith("/"):
-                assessment = self.safety_net.judge(chat.message).assessment
-                if assessment.level == EMERGENCY:
-                    return 200, [data.emergency_response(assessment.topic)]
-                if assessment.level == CONFIRM:
-                    advice = data.advice_response("utter_confirm_red_flag", assessment.topic)
-                    return 200, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
-                if assessment.level == URGENT:
-                    return 200, [data.advice_response("utter_urgent")]
+            found = self.advice(chat.message)
+            if found is not None:
+                return 200, found[1]
         except Exception as error:  # noqa: BLE001  # the advice path must never crash: the clinic's contact below
             logger.error("Safety net failed with the assistant down: %s", type(error).__name__)
         logger.info("Chat request refused: %s", UNAVAILABLE.code)
         return UNAVAILABLE.status, unavailable_with(chat.clinic.contact_phrase())
+
+    def advice(self, message: str) -> Optional[Tuple[str, List[Dict[str, Any]]]]:
+        """(tier, the replies) of the safety advice the whole net sees in a message, answered with no assistant:
+        a possible emergency gets its confirming question's advice as emergency advice. None: no red flag."""
+        if message.startswith("/"):
+            return None
+        assessment = self.safety_net.judge(message).assessment
+        if assessment.level == EMERGENCY:
+            return EMERGENCY, [data.emergency_response(assessment.topic)]
+        if assessment.level == CONFIRM:
+            advice = data.advice_response("utter_confirm_red_flag", assessment.topic)
+            return EMERGENCY, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
+        if assessment.level == URGENT:
+            return URGENT, [data.advice_response("utter_urgent")]
+        return None
 
     @staticmethod
     def refuse(refusal: Refusal, headers: Optional[Dict[str, str]] = None) -> Response:

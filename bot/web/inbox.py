@@ -33,7 +33,7 @@ from bot.core.clinics import ClinicDirectory
 from bot.core.contact import display_phone
 from bot.core.settings import Settings
 from bot.leads import content_gaps as gaps, store as leads
-from bot.staff import accounts as staff, devices, mfa, worklist as inbox
+from bot.staff import accounts as staff, devices, live_chat as live, mfa, worklist as inbox
 from bot.staff.accounts import CODE, ENROL, LoginResult, Staff, StaffError
 from bot.store import audit
 from bot.store.models import NOTE_REQUIRED, PRIORITY, STATUSES, URGENCIES
@@ -88,6 +88,7 @@ def authenticated(handler: Callable) -> Callable:
             if waiting and waiting[1] in STEP_PAGES:  # the password was right: its second step, nothing else
                 return RedirectResponse(STEP_PAGES[waiting[1]], status_code=303)
             return self.to_login(request)
+        await run_in_threadpool(live.touch, self.settings, who)  # using the inbox keeps live chat availability on
         return await handler(self, request, who)
     return wrapped
 
@@ -260,6 +261,9 @@ class Inbox:
             "error": error, "qr": Markup(enrolment.qr_svg) if enrolment else ""}, status=400 if error else 200)
 
     async def logout(self, request: Request) -> Response:
+        who = await self.current(request)
+        if who is not None:  # nobody is offered for live chat once they have left
+            await run_in_threadpool(live.set_available, self.settings, who, False)
         await run_in_threadpool(staff.log_out, self.settings, request.cookies.get(COOKIE), self.address(request))
         response = RedirectResponse(f"{PREFIX}/login?m=out", status_code=303)
         response.delete_cookie(COOKIE, path=PREFIX)
@@ -275,33 +279,50 @@ class Inbox:
         rows, total = await run_in_threadpool(inbox.list_leads, self.settings, scope, wanted, zone)
         counts = await run_in_threadpool(inbox.status_counts, self.settings, scope, wanted)
         pinned = [r for r in rows if r["urgency"] in PRIORITY and r["status"] in ("new", "contacted")]
+        live_chats = await run_in_threadpool(self.live_context, who)
         context = {"staff": who, "wanted": wanted, "pinned": pinned, "others": rows[len(pinned):],
                    "total": total, "shown": len(rows), "counts": counts, "query": wanted.as_query(),
                    "export_url": f"{PREFIX}/leads.csv?{urlencode(wanted.as_query())}",
-                   "clinics": self.clinics.all() if who.operator else ()}
+                   "clinics": self.clinics.all() if who.operator else (), **live_chats,
+                   "live_taken": request.query_params.get("live") == "taken"}
         name = "lead_region.html" if request.query_params.get("partial") else "leads.html"
         return self.page(request, name, context)
 
+    def live_context(self, who: Staff) -> Dict[str, Any]:
+        """The live-chat queue pinned on top of the list, the staff member's own chats, their availability."""
+        return {"live_queue": live.queue(self.settings, self.scope_of(who)),
+                "my_chats": live.my_chats(self.settings, who), "can_chat": who.clinic is not None,
+                "live_available": live.is_available(self.settings, who)}
+
+    def watched(self, scope: Optional[str]) -> Tuple[Any, Any]:
+        """What the live stream compares: the newest leads, and the live-chat queue."""
+        return inbox.latest(self.settings, scope), live.signature(self.settings, scope)
+
     async def events(self, request: Request) -> Response:
-        """Server-sent events: `leads` whenever a lead in scope arrives or changes; `logout` when the session ends."""
+        """Server-sent events: `leads` whenever a lead in scope arrives or changes, or the live-chat queue does;
+        `logout` when the session ends."""
         who = await self.current(request)
         if who is None:
             return JSONResponse({"error": "unauthorised"}, status_code=401)
         scope, token = self.scope_of(who), request.cookies.get(COOKIE)
 
         async def stream():
-            seen = await run_in_threadpool(inbox.latest, self.settings, scope)
+            seen, queue = await run_in_threadpool(self.watched, scope)
             while True:
                 await asyncio.sleep(self.settings.inbox_poll_seconds)
                 if await run_in_threadpool(staff.session_staff, self.settings, token) is None:
                     yield {"event": "logout", "data": "{}"}
                     return
                 try:
-                    now = await run_in_threadpool(inbox.latest, self.settings, scope)
+                    now, queue_now = await run_in_threadpool(self.watched, scope)
                 except Exception as error:  # noqa: BLE001 - the database may be away for a moment: keep the stream
                     logger.warning("Inbox live update failed: %s", type(error).__name__)
                     continue
-                if now != seen:
+                if queue_now != queue:
+                    asked = queue_now[0] > queue[0]
+                    yield {"event": "leads", "data": json.dumps({"new": asked, "priority": asked, "live": asked})}
+                    seen, queue = now, queue_now
+                elif now != seen:
                     arrived = now[0] > seen[0]
                     yield {"event": "leads", "data": json.dumps({"new": arrived, "priority": arrived and now[2]})}
                     seen = now

@@ -42,7 +42,10 @@
         if (!fresh) return;
         region.replaceWith(fresh);
         region = fresh;
-        if (detail.new) {
+        if (detail.live) {
+          live.textContent = "New live chat request.";
+          if (sound.checked) chime();
+        } else if (detail.new) {
           live.textContent = detail.priority ? "New priority lead received." : "New lead received.";
           if (detail.priority && sound.checked) chime();
         } else {

@@ -14,6 +14,7 @@
 
   var BASE = new URL(".", script.src).href;
   var CHAT_URL = BASE + "chat";
+  var LIVE_URL = BASE + "chat/live";
   var DAY_MS = 24 * 60 * 60 * 1000;
   var CLINIC = script.getAttribute("data-clinic") || "";
   var STORE_KEY = "medius.v1." + CLINIC;
@@ -77,6 +78,15 @@
     return fragment;
   }
 
+  /* ---- live chat with the clinic's staff: the server marks its replies with {"live": "waiting"|"active"|"none"} ---- */
+  var LIVE = { waiting: true, active: true, none: true };
+
+  function liveOf(reply) {
+    var custom = reply && reply.custom;
+    if (!custom || typeof custom !== "object" || Array.isArray(custom)) return "";
+    return typeof custom.live === "string" && LIVE.hasOwnProperty(custom.live) ? custom.live : "";
+  }
+
   /* ---- safety advice: the assistant marks it with a custom payload {"triage": ...} ---- */
   var TRIAGE = { emergency: true, urgent: true, confirm: true, nerve: true };
 
@@ -106,6 +116,7 @@
     var state = load(config.history_days);
     var busy = false;
     var unseenEmergency = null; /* an emergency card that came while the panel was closed */
+    var polling = false; /* a long poll for staff's messages is out */
 
     var host = el("div", { id: "medius-widget" });
     var root = host.attachShadow({ mode: "open" });
@@ -138,13 +149,14 @@
     var closeButton = el("button", { type: "button", "class": "close", "aria-label": "Close chat", text: "\u00D7" });
     var restartButton = el("button", { type: "button", "class": "restart", text: "Start over" });
     var privacyLink = el("a", { href: config.privacy_url, target: "_blank", rel: "noopener noreferrer", text: "Privacy policy" });
+    var subtitle = el("p", { "class": "subtitle", text: "Automated assistant" });
     var panel = el("section", {
       id: "medius-panel", "class": "panel", role: "dialog", "aria-labelledby": "medius-title", hidden: true
     }, [
       el("header", { "class": "head" }, [
         el("div", { "class": "titles" }, [
           el("h2", { id: "medius-title", text: config.name }),
-          el("p", { "class": "subtitle", text: "Automated assistant" })
+          subtitle
         ]),
         restartButton, closeButton
       ]),
@@ -177,7 +189,10 @@
       var emergency = message.who === "bot" && message.triage === "emergency";
       var urgent = message.who === "bot" && message.triage === "urgent";
       var item = el("div", { "class": "msg " + message.who + (emergency ? " emergency" : "") + (urgent ? " urgent" : "") });
-      if (message.who !== "note") {
+      if (message.who === "staff") {
+        /* A person's words: their name shown, and the text as text, never HTML. */
+        item.appendChild(el("span", { "class": "from", text: message.name || "Clinic staff" }));
+      } else if (message.who !== "note") {
         item.appendChild(el("span", { "class": "visually-hidden", text: message.who === "me" ? "You said: " : "Assistant: " }));
       }
       item.appendChild(emergency ? emergencyCard(message) : el("p", {}, [richText(message.text || "")]));
@@ -218,7 +233,7 @@
         for (var i = 0; i < dropped && log.firstChild; i++) log.removeChild(log.firstChild);
       }
       var item = renderMessage(message);
-      if (message.who === "bot" && panel.hidden) state.unread += 1;
+      if ((message.who === "bot" || message.who === "staff") && panel.hidden) state.unread += 1;
       save(state);
       updateLauncher();
       return item;
@@ -283,9 +298,10 @@
         setBusy(false);
         if (sender !== state.sender) return; /* the visitor started over meanwhile */
         if (result.status === 200 && Array.isArray(result.body)) {
-          var firstEmergency = null, shown = 0;
+          var firstEmergency = null, shown = 0, live = "";
           result.body.forEach(function (reply) {
             if (!reply || typeof reply !== "object") return;
+            live = liveOf(reply) || live;
             var text = typeof reply.text === "string" ? reply.text : "";
             var triage = triageOf(reply);
             /* A reply without text is shown only if it is an emergency: the card then says enough. */
@@ -299,8 +315,10 @@
             shown += 1;
             if (triage === "emergency" && !firstEmergency) firstEmergency = item;
           });
-          /* Nothing to show (the assistant failed part way): say so, with the clinic's phone. */
-          if (!shown) showError(text, messageId);
+          /* Nothing to show (the assistant failed part way): say so, with the clinic's phone. A message passed
+             to a staff member needs no answer. */
+          if (!shown && !live) showError(text, messageId);
+          if (live) setLive(live);
           if (firstEmergency && panel.hidden) unseenEmergency = firstEmergency; /* brought into view on open */
           else if (firstEmergency) keepInView(firstEmergency);
         } else if (result.status >= 400 && result.status < 500 && result.body && result.body.message) {
@@ -312,6 +330,59 @@
         clearTimeout(timer);
         setBusy(false);
         if (sender === state.sender) showError(text, messageId);
+      });
+    }
+
+    function showLiveState() {
+      subtitle.textContent = state.live === "active" ? "Live chat with the clinic's team" :
+        state.live === "waiting" ? "Asking the clinic's team\u2026" : "Automated assistant";
+    }
+
+    function setLive(value) {
+      state.live = value === "waiting" || value === "active" ? value : undefined;
+      save(state);
+      showLiveState();
+      if (state.live) pollLive();
+    }
+
+    /* Staff's messages, without the visitor sending anything: a long poll that says the last message id this
+       page has, so a reload or a dropped network neither loses nor repeats one (the id is saved with the message). */
+    function pollLive() {
+      if (polling || !state.live || !state.conversation) return;
+      polling = true;
+      var sender = state.sender;
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = setTimeout(function () { if (controller) controller.abort(); }, 40000);
+      fetch(LIVE_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ conversation: state.conversation, clinic: config.clinic, after: state.liveAfter || 0 }),
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        if (!response.ok) throw new Error("live chat " + response.status);
+        return response.json();
+      }).then(function (body) {
+        clearTimeout(timer);
+        polling = false;
+        if (sender !== state.sender || !body || !Array.isArray(body.messages)) return;
+        body.messages.forEach(function (message) {
+          if (!message || typeof message.id !== "number" || message.id <= (state.liveAfter || 0)) return;
+          state.liveAfter = message.id; /* saved together with the message by add() */
+          var text = typeof message.text === "string" ? message.text : "";
+          if (message.who === "staff") {
+            add({ who: "staff", name: typeof message.name === "string" ? message.name : "", text: text });
+          } else {
+            var buttons = (Array.isArray(message.buttons) ? message.buttons : []).filter(function (button) {
+              return button && typeof button.title === "string" && typeof button.payload === "string";
+            });
+            add({ who: "bot", text: text, buttons: buttons });
+          }
+        });
+        setLive(typeof body.live === "string" ? body.live : "none");
+      }).catch(function () {
+        clearTimeout(timer);
+        polling = false;
+        if (sender === state.sender) setTimeout(pollLive, 3000);
       });
     }
 
@@ -369,6 +440,7 @@
       try { window.localStorage.removeItem(STORE_KEY); } catch (e) { /* nothing stored */ }
       state = { sender: newSenderId(), messages: [], open: true, unread: 0 };
       errorLine.hidden = true;
+      showLiveState();
       redraw();
       greet();
       input.focus();
@@ -376,6 +448,8 @@
 
     redraw();
     updateLauncher();
+    showLiveState();
+    pollLive(); /* a live chat going on before a reload or on another page goes on */
     if (state.open) open(false); /* after a reload or a new page: open again, but leave the focus alone */
   }
 

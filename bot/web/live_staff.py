@@ -1,0 +1,146 @@
+"""The staff's side of a live chat, in the inbox: availability, accepting, the chat pane, messages, ending.
+
+The queue itself is pinned on top of the lead list (bot/web/inbox.py), which
+the inbox's live stream refreshes when a request arrives or leaves. The pane
+reads new messages by long poll (`GET /inbox/live/<id>/messages?after=<id>`)
+and shows every text as text (static/live.js). Accepting and ending are in the
+access audit log, as is opening a chat's pane.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import List
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.core.guard import RateLimiter
+from bot.core.handoff import transcript
+from bot.core.live_chat import MAX_STAFF_TEXT
+from bot.staff import live_chat as live
+from bot.staff.accounts import Staff
+from bot.store import audit
+from bot.store.conversations import conversation_events
+from bot.web.inbox import PREFIX, Inbox, authenticated
+from bot.web.live_visitor import LONG_POLL_SECONDS
+
+logger = logging.getLogger(__name__)
+
+STAFF_RATE = (10, 10.0)  # a staff member's messages: at most 10 in any 10 seconds
+
+
+class LiveDesk:
+    """The inbox's live-chat routes, beside the Inbox they share sessions, templates and audit with."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox, self.settings = inbox, inbox.settings
+        self.per_staff = RateLimiter(*STAFF_RATE)
+
+    # `authenticated` asks these of the object it wraps a method of
+    async def current(self, request: Request):
+        return await self.inbox.current(request)
+
+    def to_login(self, request: Request) -> Response:
+        return self.inbox.to_login(request)
+
+    @authenticated
+    async def presence(self, request: Request, who: Staff) -> Response:
+        form = await request.form()
+        on = form.get("available") == "on"
+        await run_in_threadpool(live.set_available, self.settings, who, on)
+        logger.info("Staff account %s live chat availability %s", who.id, "on" if on else "off")
+        return RedirectResponse(f"{PREFIX}/leads", status_code=303)
+
+    @authenticated
+    async def accept(self, request: Request, who: Staff) -> Response:
+        chat_id = request.path_params["chat_id"]
+        won = await run_in_threadpool(live.accept, self.settings, chat_id, who, self.inbox.address(request))
+        if not won:
+            return RedirectResponse(f"{PREFIX}/leads?live=taken", status_code=303)
+        logger.info("Live chat %s accepted by staff account %s", chat_id, who.id)
+        return RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)
+
+    @authenticated
+    async def pane(self, request: Request, who: Staff) -> Response:
+        chat_id = request.path_params["chat_id"]
+        chat = await run_in_threadpool(live.chat_detail, self.settings, chat_id, self.inbox.scope_of(who))
+        if chat is None:
+            return self.inbox.not_found(request, who)
+        await self.inbox.audit(request, audit.LIVE_VIEW, who.email, clinic=chat["clinic"],
+                               detail=f"live chat {chat_id}")
+        before = await run_in_threadpool(self.conversation_before, chat["sender_id"])
+        return self.inbox.page(request, "live.html", {"staff": who, "chat": chat, "before": before,
+                                                      "mine": chat["staff_id"] == who.id})
+
+    def conversation_before(self, sender_id: str) -> List[dict]:
+        """What the visitor and the assistant said before; empty if the conversation store cannot be read."""
+        try:
+            return transcript(conversation_events(self.settings, sender_id))
+        except Exception as error:  # noqa: BLE001 - the chat itself matters more than its history
+            logger.warning("Conversation before a live chat unreadable: %s", type(error).__name__)
+            return []
+
+    async def messages(self, request: Request) -> Response:
+        """Long poll for the pane: the chat's status and its messages after id `after`."""
+        who = await self.inbox.current(request)
+        if who is None:
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
+        chat_id = request.path_params["chat_id"]
+        try:
+            after = int(request.query_params.get("after") or 0)
+        except ValueError:
+            after = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LONG_POLL_SECONDS
+        while True:
+            found = await run_in_threadpool(live.for_staff, self.settings, chat_id, self.inbox.scope_of(who), after)
+            if found is None:
+                return JSONResponse({"error": "not_found"}, status_code=404)
+            status, rows = found
+            if rows or status not in ("waiting", "active") or loop.time() >= deadline \
+                    or await request.is_disconnected():
+                return JSONResponse({"status": status, "messages": rows}, headers={"Cache-Control": "no-store"})
+            await asyncio.sleep(self.settings.live_chat_poll_seconds)
+
+    @authenticated
+    async def say(self, request: Request, who: Staff) -> Response:
+        chat_id = request.path_params["chat_id"]
+        form = await request.form()
+        text = str(form.get("text") or "").strip()[:MAX_STAFF_TEXT]
+        wants_json = "application/json" in request.headers.get("accept", "")
+        key = str(who.id)
+        if not text:
+            return JSONResponse({"error": "empty"}, status_code=400) if wants_json else \
+                RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)
+        if self.per_staff.wait(key) is not None:
+            return JSONResponse({"error": "slow_down", "message": "Too many messages at once: wait a moment."},
+                                status_code=429)
+        self.per_staff.hit(key)
+        sent = await run_in_threadpool(live.staff_says, self.settings, chat_id, who, text)
+        if sent is None:
+            return JSONResponse({"error": "not_open", "message": "This chat has ended."}, status_code=409)
+        await run_in_threadpool(live.touch, self.settings, who)
+        return JSONResponse({"id": sent}) if wants_json else \
+            RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)
+
+    @authenticated
+    async def end(self, request: Request, who: Staff) -> Response:
+        chat_id = request.path_params["chat_id"]
+        if await run_in_threadpool(live.end, self.settings, chat_id, who, self.inbox.address(request)):
+            logger.info("Live chat %s ended by staff account %s", chat_id, who.id)
+        return RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)
+
+    def routes(self) -> List[Route]:
+        chat = f"{PREFIX}/live/{{chat_id:lead_id}}"
+        return [
+            Route(f"{PREFIX}/live/presence", self.presence, methods=["POST"]),
+            Route(chat, self.pane),
+            Route(f"{chat}/accept", self.accept, methods=["POST"]),
+            Route(f"{chat}/messages", self.messages, methods=["GET"]),
+            Route(f"{chat}/messages", self.say, methods=["POST"]),
+            Route(f"{chat}/end", self.end, methods=["POST"]),
+            Route(f"{PREFIX}/static/live.js", self.inbox.static),
+        ]

@@ -1,0 +1,143 @@
+"""The visitor's side of a live chat: asking for a person, messages to staff, and staff's messages back.
+
+Every message of the chat endpoint passes here first (ChatForwarder.forward).
+A visitor with no open chat who asks for a person ("can I talk to a real
+person?", data/live_chat.yml) is put in the clinic's queue if a staff member
+is available, or offered the call-back request and the phone; the assistant
+never sees that message. While a chat is waiting or active, the visitor's
+messages go to the staff member, never to the assistant, but each passes the
+safety net first: a red flag gets its advice in the same answer, at once, and
+is flagged to staff.
+
+Staff's messages reach the widget by long poll, `POST /chat/live` with the
+conversation token in the body (never in a URL, where logs would keep it),
+on the same origin as /chat: the widget says the last message id it has, and
+gets every later one, so a reload or a dropped network neither loses nor
+repeats one. The database is the source of truth, checked every
+LIVE_CHAT_POLL_SECONDS, so any web process can serve any visitor.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.core.clinics import Clinic, ClinicDirectory
+from bot.core.guard import MALFORMED, ChatRequest, Refusal, is_trusted_server
+from bot.core.live_chat import buttons, live_chat_words, wait_words
+from bot.core.settings import Settings
+from bot.staff import live_chat as live
+from bot.web.conversations import Conversations
+
+logger = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 25.0  # under the widget's own wait, and under common proxies' idle timeouts
+FORBIDDEN = Refusal(403, "not_your_conversation", "Sorry, this chat could not be identified. Please reload the page.")
+Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]]]]]
+
+
+class VisitorLiveChat:
+    """Routes a visitor's message to a live chat when there is one, and serves staff's messages to the widget."""
+
+    def __init__(self, settings: Settings, clinics: ClinicDirectory, conversations: Conversations,
+                 advice: Advice) -> None:
+        self.settings, self.clinics, self.conversations, self.advice = settings, clinics, conversations, advice
+        self.words = live_chat_words()
+
+    def reply(self, name: str, clinic: Clinic, live: str, offers: Tuple[Tuple[str, str], ...] = (),
+              **values: str) -> Dict[str, Any]:
+        """One of data/live_chat.yml's texts as a reply, with the chat's state for the widget."""
+        text = self.words.say(name, clinic_name=clinic.name, clinic_contact=clinic.contact_phrase(),
+                              wait=wait_words(self.settings.handoff_wait_seconds), **values)
+        return {"text": text, "buttons": buttons(*offers), "custom": {"live": live}}
+
+    def callback_offer(self) -> Tuple[Tuple[str, str], ...]:
+        return ((self.words.say("callback_button"), self.words.callback_payload),)
+
+    async def intercept(self, chat: ChatRequest) -> Optional[Tuple[int, Any]]:
+        """The answer when the live chat takes the message; None when the assistant should answer it."""
+        try:
+            return await self._intercept(chat)
+        except Exception as error:  # noqa: BLE001 - with the lead store away, the assistant answers as before
+            logger.error("Live chat unavailable: %s", type(error).__name__)
+            return None
+
+    async def _intercept(self, chat: ChatRequest) -> Optional[Tuple[int, Any]]:
+        assert chat.sender is not None
+        words, clinic, message = self.words, chat.clinic, chat.message
+        if message == words.cancel_payload:
+            await run_in_threadpool(live.cancel, self.settings, chat.sender)
+        state = await run_in_threadpool(live.open_chat, self.settings, chat.sender)
+        if message == words.cancel_payload:  # withdrawn; or accepted a moment before, and the chat goes on
+            going_on = {"custom": {"live": state.status}} if state else None
+            return 200, [going_on or self.reply("cancelled", clinic, "none")]
+        if state is None:
+            if message.startswith("/") or not words.asks_for_a_person(message) or self.advice(message):
+                return None  # the assistant's, safety advice first of all
+            if not await run_in_threadpool(live.anyone_available, self.settings, clinic.id):
+                return 200, [self.reply("nobody", clinic, "none", self.callback_offer())]
+            await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, message)
+            logger.info("Live chat requested for clinic %s", clinic.id)
+            return 200, [self.reply("asking", clinic, "waiting", ((words.say("cancel_button"), words.cancel_payload),))]
+        found = self.advice(message)  # the safety net before anyone: staff may be busy or slow
+        text = message.lstrip("/").strip() if message.startswith("/") else message
+        await run_in_threadpool(live.add_visitor_message, self.settings, state.id, text, found[0] if found else None)
+        if found:
+            logger.warning("Red flag in a live chat (clinic %s): advice given, staff told", clinic.id)
+        replies = [dict(reply, custom={**(reply.get("custom") or {}), "live": state.status}) for reply in
+                   (found[1] if found else [])]
+        if state.status == "waiting" and not found:
+            replies.append(self.reply("waiting_note", clinic, "waiting"))
+        if not replies:
+            replies.append({"custom": {"live": state.status}})  # delivered; nothing to say
+        return 200, replies
+
+    # --- staff's messages to the widget ---
+
+    async def poll(self, request: Request) -> Response:
+        """Long poll: the visitor's unseen live-chat messages after id `after`, within LONG_POLL_SECONDS."""
+        try:
+            document = json.loads(await request.body() or b"{}")
+            clinic = self.clinics.get(str(document.get("clinic") or ""))
+            after = int(document.get("after") or 0)
+        except (ValueError, TypeError, RecursionError):
+            return self.refuse(MALFORMED)
+        if clinic is None or not isinstance(document, dict):
+            return self.refuse(MALFORMED)
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") not in clinic.allowed_origins:
+            return self.refuse(FORBIDDEN)
+        sender = self.conversations.sender(document.get("conversation"), clinic)
+        if sender is None and is_trusted_server(request.headers.get("authorization"), self.settings.api_token):
+            sender = document.get("sender") if isinstance(document.get("sender"), str) else None
+        if sender is None:
+            return self.refuse(FORBIDDEN)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LONG_POLL_SECONDS
+        while True:
+            state, rows = await run_in_threadpool(live.for_visitor, self.settings, sender, after)
+            if rows or state is None or loop.time() >= deadline or await request.is_disconnected():
+                break
+            await asyncio.sleep(self.settings.live_chat_poll_seconds)
+        return JSONResponse({"live": state.status if state else "none",
+                             "messages": [self.shown(row, clinic) for row in rows]},
+                            headers={"Cache-Control": "no-store"})
+
+    def shown(self, row: Dict[str, Any], clinic: Clinic) -> Dict[str, Any]:
+        """A stored message as the widget draws it: a staff member's words as theirs, events as the assistant's."""
+        if row["who"] == "staff":
+            label = self.words.say("staff_label", staff_name=row["staff_name"], clinic_name=clinic.name)
+            return {"id": row["id"], "who": "staff", "name": label, "text": row["text"] or ""}
+        offers = self.callback_offer() if row["kind"] == "missed" else ()
+        reply = self.reply(row["kind"], clinic, "active" if row["kind"] == "joined" else "none", offers,
+                           staff_name=row["staff_name"])
+        return {"id": row["id"], "who": "bot", **reply}
+
+    @staticmethod
+    def refuse(refusal: Refusal) -> Response:
+        return JSONResponse(refusal.body(), status_code=refusal.status)

@@ -1,0 +1,189 @@
+"""Live chat over HTTP on a real uvicorn and database, as the widget and the inbox use it.
+
+No assistant runs here (its port answers nothing): every message of these tests is answered by the
+web server's live chat or its safety net, which is the point, since a live chat must never wait on Rasa.
+"""
+import dataclasses
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from bot.staff import accounts as staff
+from bot.web.app import create_app
+from tests.support.inbox import PASSWORD, csrf, log_in
+from tests.support.servers import WebServer, free_port
+
+ORIGIN = "http://127.0.0.1:8000"  # an allowed origin of the sample clinic "stl"
+
+
+class Widget:
+    """A visitor's widget: the conversation token the server issues, and the last live message id it has seen."""
+
+    def __init__(self, site):
+        self.site, self.token, self.after = site, None, 0
+
+    def says(self, text):
+        body = {"message": text, "metadata": {"clinic": "stl"}, "conversation": self.token}
+        answer = requests.post(f"{self.site.url}/chat", json=body, headers={"Origin": ORIGIN}, timeout=30)
+        self.token = answer.headers.get("X-Medius-Conversation") or self.token
+        return answer.json()
+
+    def polls(self, after=None):
+        answer = requests.post(f"{self.site.url}/chat/live", headers={"Origin": ORIGIN}, timeout=40, json={
+            "conversation": self.token, "clinic": "stl", "after": self.after if after is None else after})
+        answer.raise_for_status()
+        body = answer.json()
+        if body["messages"]:
+            self.after = body["messages"][-1]["id"]
+        return body
+
+
+@pytest.fixture
+def desk(settings, request):
+    """The web server (its assistant down) with three staff accounts; a test's parameter changes settings."""
+    settings = dataclasses.replace(settings, internal_token="i" * 32, inbox_poll_seconds=0.2,
+                                   live_chat_poll_seconds=0.1, rasa_url=f"http://127.0.0.1:{free_port()}",
+                                   **getattr(request, "param", {}))
+    for email, clinic in (("ann@stl.example", "stl"), ("al@stl.example", "stl"), ("bea@boston.example", "boston")):
+        staff.add_account(settings, email, PASSWORD, clinic)
+    with WebServer(create_app(settings), free_port()) as server:
+        server.settings = settings
+        yield server
+
+
+def available(site, email):
+    """A staff member logged in who has turned on 'Available for live chat'."""
+    browser, page = log_in(site, email)
+    assert 'aria-pressed="false">Available for live chat' in page.text  # off by default
+    page = browser.post(f"{site.url}/inbox/live/presence", data={"available": "on", "csrf_token": csrf(page)})
+    assert 'aria-pressed="true">Available for live chat' in page.text
+    return browser, page
+
+
+def accept(site, browser, page):
+    chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', page.text).group(1)
+    return chat_id, browser.post(f"{site.url}/inbox/live/{chat_id}/accept", data={"csrf_token": csrf(page)})
+
+
+def test_nobody_available_offers_the_call_back_and_the_phone(desk):
+    [reply] = Widget(desk).says("can I talk to a real person")
+    assert reply["text"].startswith("Nobody from More 4 Life Physical Therapy is free")
+    assert "call More 4 Life Physical Therapy at" in reply["text"]
+    assert reply["buttons"] == [{"title": "Request a call-back", "payload": "/request_appointment"}]
+    assert reply["custom"] == {"live": "none"}
+
+
+def test_request_accept_messages_both_ways_emergency_reconnect_and_end(desk):
+    ann, page = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    [asking] = visitor.says("a human please")
+    assert asking["custom"] == {"live": "waiting"} and "less than 2 minutes" in asking["text"]
+    assert asking["buttons"] == [{"title": "Cancel", "payload": "/live_chat_cancel"}]
+    [note] = visitor.says("it's about my left hip")  # while waiting: kept for staff, not the assistant
+    assert note["text"].startswith("Passed on")
+
+    page = ann.get(f"{desk.url}/inbox/leads")
+    assert "Live chat requests" in page.text and "Visitor asked: “a human please”" in page.text
+    chat_id, pane = accept(desk, ann, page)
+    assert pane.url.endswith(f"/inbox/live/{chat_id}") and "Message to visitor" in pane.text
+
+    joined = visitor.polls()
+    assert joined["live"] == "active"
+    assert [m["text"] for m in joined["messages"]] == ["Ann from More 4 Life Physical Therapy has joined the chat."]
+
+    sent = ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+                    data={"text": "<img src=x onerror=alert(1)> Hello, I'm Ann", "csrf_token": csrf(pane)})
+    assert sent.status_code == 200
+    [hello] = visitor.polls()["messages"]
+    assert hello == {"id": hello["id"], "who": "staff", "name": "Ann, More 4 Life Physical Therapy",
+                     "text": "<img src=x onerror=alert(1)> Hello, I'm Ann"}  # as text: the widget never parses it
+
+    # A reconnect says the last id it has: nothing repeated, and what came meanwhile is not lost.
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+             data={"text": "Are you still there?", "csrf_token": csrf(pane)})
+    again = visitor.polls(after=hello["id"])
+    assert [m["text"] for m in again["messages"]] == ["Are you still there?"]
+
+    assert visitor.says("yes, thanks") == [{"custom": {"live": "active"}}]  # to Ann, not to the assistant
+    emergency = visitor.says("I suddenly can't control my bladder and my groin is numb")
+    assert emergency[0]["custom"]["triage"] == "emergency" and emergency[0]["custom"]["live"] == "active"
+    staff_view = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages?after=0").json()
+    texts = [(m["who"], m["text"], m["triage"]) for m in staff_view["messages"] if m["who"] == "visitor"]
+    assert texts == [("visitor", "a human please", None), ("visitor", "it's about my left hip", None),
+                     ("visitor", "yes, thanks", None),
+                     ("visitor", "I suddenly can't control my bladder and my groin is numb", "emergency")]
+
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/end", data={"csrf_token": csrf(pane)})
+    ended = visitor.polls()
+    assert ended["live"] == "none"
+    assert ended["messages"][-1]["text"].startswith("Ann has ended the chat. I'm the automated assistant again")
+    audit = ann.get(f"{desk.url}/inbox/live/{chat_id}").text
+    assert "This chat has ended." in audit
+
+
+def test_another_token_or_clinic_reads_nothing(desk):
+    visitor = Widget(desk)
+    visitor.says("hello")
+    refused = requests.post(f"{desk.url}/chat/live", headers={"Origin": ORIGIN}, timeout=10,
+                            json={"conversation": "forged", "clinic": "stl", "after": 0})
+    assert refused.status_code == 403
+    other = requests.post(f"{desk.url}/chat/live", headers={"Origin": "http://evil.example"}, timeout=10,
+                          json={"conversation": visitor.token, "clinic": "stl", "after": 0})
+    assert other.status_code == 403
+
+
+@pytest.mark.parametrize("desk", [{"handoff_wait_seconds": 1.0}], indirect=True)
+def test_nobody_accepts_in_time(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    [asking] = visitor.says("can i talk to someone please")
+    assert "less than a second" in asking["text"]
+    time.sleep(1.2)
+    assert "Live chat requests" not in ann.get(f"{desk.url}/inbox/leads").text  # out of the queue
+    missed = visitor.polls()
+    assert missed["live"] == "none" and missed["messages"][-1]["text"].startswith("Sorry, nobody from")
+    assert "call More 4 Life Physical Therapy at" in missed["messages"][-1]["text"]
+    assert missed["messages"][-1]["buttons"][0]["payload"] == "/request_appointment"
+    assert visitor.polls()["messages"] == []  # told once
+
+
+def test_the_visitor_cancels(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    visitor.says("I want a real person")
+    [cancelled] = visitor.says("/live_chat_cancel")
+    assert cancelled["text"].startswith("Okay, I've withdrawn") and cancelled["custom"] == {"live": "none"}
+    assert "Live chat requests" not in ann.get(f"{desk.url}/inbox/leads").text
+
+
+def test_two_staff_race_to_accept_and_one_wins(desk):
+    ann, ann_page = available(desk, "ann@stl.example")
+    al, al_page = available(desk, "al@stl.example")
+    Widget(desk).says("a human please")
+    ann_page, al_page = ann.get(f"{desk.url}/inbox/leads"), al.get(f"{desk.url}/inbox/leads")
+    results = {}
+    start = threading.Barrier(2)
+
+    def take(name, browser, page):
+        start.wait()
+        results[name] = accept(desk, browser, page)[1]
+
+    threads = [threading.Thread(target=take, args=args) for args in (("ann", ann, ann_page), ("al", al, al_page))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [name for name, answer in results.items() if "/inbox/live/" in answer.url]
+    losers = [name for name, answer in results.items() if "live=taken" in answer.url]
+    assert len(winners) == 1 and len(losers) == 1
+    assert "Another staff member has already accepted" in results[losers[0]].text
+
+
+def test_availability_ends_at_logout(desk):
+    ann, page = available(desk, "ann@stl.example")
+    ann.post(f"{desk.url}/inbox/logout", data={"csrf_token": csrf(page)})
+    [reply] = Widget(desk).says("can I talk to a real person")
+    assert reply["text"].startswith("Nobody from")
