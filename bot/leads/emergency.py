@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from bot.core import data, handoff
-from bot.core.settings import get_settings
+from bot.core.settings import Settings, get_settings
 from bot.leads.store import LeadInput, submit
 
 logger = logging.getLogger(__name__)
@@ -101,3 +101,18 @@ def record_pending(sender_id: str, events: List[Mapping[str, Any]], slots: Mappi
             transcript=history, submitted_at=datetime.fromtimestamp(advice.at, timezone.utc).isoformat()))
         logger.warning("Emergency red flag recorded for a visitor of clinic %s", clinic.id)
     return pending[-1].at
+
+
+def record_live(settings: Settings, clinic_id: str, sender_id: str, message: str, rules: Tuple[str, ...]) -> None:
+    """An emergency raised during a live chat with staff: the web server's safety net advised at once, and
+    the lead and staff alert follow as for any emergency (Rasa never sees a live chat's messages)."""
+    advice = Advice(datetime.now(timezone.utc).timestamp(), message[:1000], tuple(rules), False)
+    fields = describe(advice)
+    submit(settings, data.clinics_for(settings), LeadInput(
+        clinic=clinic_id, sender_id=sender_id, name="Unknown visitor", phone=None, email=None, preferred_time=None,
+        mode=None, consent=False, urgency="emergency", reason=fields["reason"] + " (during a live chat)",
+        screening={"trigger_message": fields["trigger_message"], "red_flags": fields["red_flags"]},
+        transcript=[{"who": "user", "text": message[:1000],
+                     "at": datetime.fromtimestamp(advice.at, timezone.utc).isoformat()}],
+        submitted_at=datetime.fromtimestamp(advice.at, timezone.utc).isoformat()))
+    logger.warning("Emergency red flag in a live chat recorded for a visitor of clinic %s", clinic_id)

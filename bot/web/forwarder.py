@@ -251,19 +251,20 @@ class ChatForwarder:
         logger.info("Chat request refused: %s", UNAVAILABLE.code)
         return UNAVAILABLE.status, unavailable_with(chat.clinic.contact_phrase())
 
-    def advice(self, message: str) -> Optional[Tuple[str, List[Dict[str, Any]]]]:
-        """(tier, the replies) of the safety advice the whole net sees in a message, answered with no assistant:
-        a possible emergency gets its confirming question's advice as emergency advice. None: no red flag."""
+    def advice(self, message: str) -> Optional[Tuple[str, List[Dict[str, Any]], Tuple[str, ...]]]:
+        """(tier, the replies, the rules that fired) of the safety advice the whole net sees in a message,
+        answered with no assistant: a possible emergency gets its confirming question's advice as emergency
+        advice. None: no red flag."""
         if message.startswith("/"):
             return None
         assessment = self.safety_net.judge(message).assessment
         if assessment.level == EMERGENCY:
-            return EMERGENCY, [data.emergency_response(assessment.topic)]
+            return EMERGENCY, [data.emergency_response(assessment.topic)], assessment.rules
         if assessment.level == CONFIRM:
             advice = data.advice_response("utter_confirm_red_flag", assessment.topic)
-            return EMERGENCY, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}]
+            return EMERGENCY, [{"text": advice["text"], "custom": {"triage": EMERGENCY}}], assessment.rules
         if assessment.level == URGENT:
-            return URGENT, [data.advice_response("utter_urgent")]
+            return URGENT, [data.advice_response("utter_urgent")], assessment.rules
         return None
 
     @staticmethod

@@ -31,6 +31,8 @@ from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.guard import MALFORMED, ChatRequest, Refusal, is_trusted_server
 from bot.core.live_chat import buttons, live_chat_words, wait_words
 from bot.core.settings import Settings
+from bot.core.triage import EMERGENCY
+from bot.leads import emergency
 from bot.staff import live_chat as live
 from bot.web.conversations import Conversations
 
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 25.0  # under the widget's own wait, and under common proxies' idle timeouts
 FORBIDDEN = Refusal(403, "not_your_conversation", "Sorry, this chat could not be identified. Please reload the page.")
-Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]]]]]
+Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]], Tuple[str, ...]]]]
 
 
 class VisitorLiveChat:
@@ -89,6 +91,8 @@ class VisitorLiveChat:
         await run_in_threadpool(live.add_visitor_message, self.settings, state.id, text, found[0] if found else None)
         if found:
             logger.warning("Red flag in a live chat (clinic %s): advice given, staff told", clinic.id)
+        if found and found[0] == EMERGENCY:  # recorded as a lead and alerted as usual: staff may leave the pane
+            await run_in_threadpool(emergency.record_live, self.settings, clinic.id, chat.sender, text, found[2])
         replies = [dict(reply, custom={**(reply.get("custom") or {}), "live": state.status}) for reply in
                    (found[1] if found else [])]
         if state.status == "waiting" and not found:

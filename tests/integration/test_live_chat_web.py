@@ -115,6 +115,8 @@ def test_request_accept_messages_both_ways_emergency_reconnect_and_end(desk):
     assert texts == [("visitor", "a human please", None), ("visitor", "it's about my left hip", None),
                      ("visitor", "yes, thanks", None),
                      ("visitor", "I suddenly can't control my bladder and my groin is numb", "emergency")]
+    leads = ann.get(f"{desk.url}/inbox/api/leads", params={"urgency": "emergency"}).json()["leads"]
+    assert len(leads) == 1 and "during a live chat" in leads[0]["reason"]  # the lead is made as usual
 
     ann.post(f"{desk.url}/inbox/live/{chat_id}/end", data={"csrf_token": csrf(pane)})
     ended = visitor.polls()
