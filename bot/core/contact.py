@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from functools import lru_cache
+from typing import Optional, Tuple
 
 import phonenumbers
+import yaml
 from email_validator import EmailNotValidError, validate_email
+
+from bot.core.paths import DATA
 
 MAX_TEXT = 200  # the longest detail kept
 MAX_SEARCH = 2000  # how much of a message is searched for one: a long story may end with the number
@@ -26,11 +30,29 @@ class Found:
 
 
 def find_phone(text: str, region: str = "US") -> Optional[str]:
-    """The first valid phone number in the text, in E.164 form."""
+    """The first valid phone number in the text, in E.164 form: the clinic's country's first, then one
+    written as at home by a visitor from abroad ("07700 900461" from Leeds: data/details.yml)."""
     for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    possible = phonenumbers.Leniency.POSSIBLE
+    for abroad in regions_abroad():
+        for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], abroad, leniency=possible):
+            # Only a whole number in that country's own trunk form ("0" and ten digits or more): a bare run
+            # of digits is the clinic's country's, and a "+" number the matcher above already read.
+            digits = sum(ch.isdigit() for ch in match.raw_string)
+            if match.raw_string.lstrip("(").startswith("0") and digits >= 10 and \
+                    phonenumbers.is_possible_number_with_reason(match.number) == \
+                    phonenumbers.ValidationResult.IS_POSSIBLE:
+                return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None
+
+
+@lru_cache(maxsize=1)
+def regions_abroad() -> Tuple[str, ...]:
+    """Countries whose visitors' home-style numbers are read, in order (data/details.yml `phone_regions_abroad`)."""
+    document = yaml.safe_load((DATA / "details.yml").read_text(encoding="utf-8"))
+    return tuple(document.get("phone_regions_abroad") or ())
 
 
 def looks_like_phone(text: str) -> bool:
@@ -59,10 +81,12 @@ def find_contact(text: str, region: str = "US") -> Found:
     return Found(problem="missing")
 
 
-def display_phone(e164: str) -> str:
-    """A phone number as a visitor would write it."""
+def display_phone(e164: str, home: str = "US") -> str:
+    """A phone number as a visitor would write it; one from abroad with its country code, so staff can dial it."""
     number = phonenumbers.parse(e164, None)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    at_home = number.country_code == phonenumbers.country_code_for_region(home)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if at_home
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 # Answers to "what name?" that are not names: greetings, thanks, yes / no, fillers.

@@ -13,7 +13,7 @@ from bot.core.answers import is_question, typed_answers
 from bot.core.details import read_details
 from bot.core.practical import practical
 
-REQUEST, CLINIC_INFO, DENY, STOP = "request_appointment", "ask_clinic_info", "deny", "stop"
+REQUEST, CLINIC_INFO, DENY, STOP, INFORM = "request_appointment", "ask_clinic_info", "deny", "stop", "inform"
 # Intents the words never override: the safety net's, and a visitor's "stop" or refusal in so many words.
 KEEP = {"report_red_flag", "report_nerve_symptoms", "refuse"}
 # A practical question inside a long story is still one; past this many words it is a story that mentions it.
@@ -45,6 +45,9 @@ def read_frame(text: str, intent: Optional[str] = None) -> Frame:
         return Frame(entities, DENY)  # "no, never": an answer, not the end of the questions
     if details.withdraw:
         return Frame(entities, STOP)  # "no, don't call me": the request ends, whatever the classifier saw
+    if intent == "stop" and (details.contact or details.time or details.mode) and not typed_answers().says_stop(text):
+        # "my mobile is 07700 900461 - I'm on UK time, mind": a detail given is no "never mind"
+        return Frame(entities, INFORM)
     if asked and (is_question(text) or len(text.split()) <= 6) and len(text.split()) <= PRACTICAL_MAX_WORDS:
         return Frame(entities, CLINIC_INFO)
     if details.name and details.contact or details.count() >= 3 or details.request and intent != "out_of_scope":

@@ -9,6 +9,8 @@ from bot.core.contact import clean_name, display_phone, find_contact
     ("actually my number is 314.555.0123", "+13145550123"),
     ("+44 20 7946 0958", "+442079460958"),
     ("call me on 3145550123 please", "+13145550123"),
+    ("my mobile is 07700 900461, I'm over from Leeds", "+447700900461"),  # at home's own form, from abroad
+    ("ring 020 7946 0958 after six", "+442079460958"),
 ])
 def test_phone_numbers_are_found_and_normalised(text, phone):
     assert find_contact(text).phone == phone
@@ -30,7 +32,7 @@ def test_both_can_come_in_one_message():
 @pytest.mark.parametrize("text, problem", [
     ("555-0123", "phone"), ("12345", "phone"), ("bob@", "email"), ("bob@localhost", "email"),
     ("", "missing"), ("weekday mornings", "missing"), ("<script>alert(1)</script>", "missing"),
-    ("1" * 5000, "phone"),
+    ("1" * 5000, "phone"), ("call 01234", "phone"), ("ref 0412345", "phone"),
 ])
 def test_unusable_answers_name_the_problem(text, problem):
     found = find_contact(text)
@@ -51,5 +53,6 @@ def test_things_that_are_not_names_are_refused(text):
     assert clean_name(text) is None
 
 
-def test_phone_display_is_national():
+def test_phone_display_is_national_and_a_number_from_abroad_has_its_country_code():
     assert display_phone("+13145550123") == "(314) 555-0123"
+    assert display_phone("+447700900461") == "+44 7700 900461"

@@ -121,6 +121,8 @@ def test_labelled_details_after_a_request():
     ("do you take medicare?", "out_of_scope", "ask_clinic_info"),
     ("which problems do you treat?", "faq", "ask_clinic_info"),
     ("no, never", "stop", "deny"),
+    ("my number is 314 555 0123 - I'm on central time, mind", "stop", "inform"),
+    ("evenings, never mind the mornings", "stop", None),
     ("stop, never mind", "stop", None),
     ("no don't ring me, I'll call them myself", "deny", "stop"),
     ("I've changed my mind about the appointment", "request_appointment", "stop"),
