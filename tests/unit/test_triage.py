@@ -83,6 +83,7 @@ def test_a_recent_event_is_not_the_past():
 @pytest.mark.parametrize("text", [
     "I don't think so", "not sure", "my outer hip aches after a long walk",
     "my hip hurts at night when I lie on it", "my leg sometimes gives way on long walks",
+    "months of outer hip ache, worse on the stairs and when I lie on that side at night",
     "burning in my buttock going down the back of the leg", "my buttock hurts and my foot tingles",
     "what is the gluteus medius", "", "   ", "x" * 20000,
 ])
