@@ -15,7 +15,7 @@ from actions.faq import SURE_TOPIC, asked_topic, topic_confidence
 from bot.core import data, handoff
 from bot.core.answers import booking_answers, is_question
 from bot.core.contact import MAX_TEXT, clean_name, find_contact
-from bot.core.details import answer_name, read_details
+from bot.core.details import answer_name, first_sentence, read_details
 from bot.core.settings import get_settings
 from bot.leads.store import LeadInput, submit
 
@@ -166,14 +166,17 @@ class ValidateAppointmentForm(FormValidationAction):
             return self._invalid("lead_contact_time", "utter_invalid_contact_time", dispatcher, tracker)
         return {"lead_contact_time": text}
 
-    def _typed(self, tracker: Tracker, slot: str) -> Optional[str]:
+    def _typed(self, tracker: Tracker, slot: str, question_after: bool = False) -> Optional[str]:
         """The latest message, when it may answer `slot`, the question just asked: not a question
-        itself, and never a red flag (the safety rules answer those, whatever the form asked)."""
+        itself, and never a red flag (the safety rules answer those, whatever the form asked).
+        `question_after`: an answer followed by a question of its own ("Carol Jenkins. do you take
+        medicare?") is still an answer; the question is answered too."""
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         red_flag = intent == "report_red_flag" or any(
             e.get("entity") == "red_flag_level" for e in tracker.latest_message.get("entities") or [])
-        if tracker.get_slot("requested_slot") != slot or red_flag or is_question(text) or text.startswith("/"):
+        asks = is_question(text) and not (question_after and not is_question(first_sentence(text)))
+        if tracker.get_slot("requested_slot") != slot or red_flag or asks or text.startswith("/"):
             return None
         return text
 
@@ -192,7 +195,7 @@ class ValidateAppointmentForm(FormValidationAction):
     # "ok go ahead" no fallback. Each reads only an answer to the question just asked.
     async def extract_lead_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
-        text = self._typed(tracker, "lead_name")
+        text = self._typed(tracker, "lead_name", question_after=True)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if has_entity(tracker, "visitor_name"):
             return {}  # the message frame found the name: its slot mapping took it

@@ -22,6 +22,10 @@ ONLINE, IN_PERSON = "online", "in_person"
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
 _CLAUSES = re.compile(r"(?<=[.!?;])\s+|,\s*|\s+-\s+|\n+|\s+(?:and|but|so|also|though)\s+", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def first_sentence(text: str) -> str:
+    return _SENTENCES.split((text or "").strip(), maxsplit=1)[0]
 _CONTACT_TEXT = re.compile(r"\S+@\S+|\+?\(?\d[\d\s().-]{6,}\d")
 # Words that lead into a time: "after my lunch", "any time in the afternoon", "on weekday mornings".
 _GREETINGS = {"morning", "afternoon", "evening", "good morning", "good afternoon", "good evening"}
@@ -166,8 +170,10 @@ class DetailReader:
         """A name typed in answer to the name question: found as anywhere else, or the message's first
         clause when it is nothing but name words, in any case ("lorraine huxtable. and afternoons are best")."""
         found = self.name(text)
-        if found or not text or text.startswith("/") or is_question(text):
+        if found or not text or text.startswith("/"):
             return found
+        if is_question(first_sentence(text)):  # "Carol Jenkins. do you take medicare?" still names her
+            return None  # names the first sentence, the question comes after
         first = re.split(r"[.,;!\n]|\s+(?:and|but|or|&)\s+|\s+-\s+", _CONTACT_TEXT.sub(" , ", text.strip()),
                          maxsplit=1)[0]
         words = first.split()

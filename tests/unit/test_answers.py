@@ -35,6 +35,7 @@ def test_an_answer_that_names_a_later_question_settles_it_too():
     ("hello, my name is Priya Shah", "Priya Shah"),
     ("Im Joe and my number is 314 555 0100", "Joe"),
     ("Carol-Ann Pierce, carol@example.net", "Carol-Ann Pierce"),
+    ("Rosalind Achebe. is there parking by the way?", "Rosalind Achebe"),  # the name, then a question
 ])
 def test_a_name_given_as_an_answer(text, name):
     assert answer_name(text) == name
@@ -43,7 +44,7 @@ def test_a_name_given_as_an_answer(text, name):
 @pytest.mark.parametrize("text", [
     "what's this for?", "my hip hurts", "book me in", "mornings after 9", "ok thanks", "stop", "no",
     "I want to know about the exercise", "/affirm", "online would suit me", "mornings please", "ok go ahead",
-    "it's for my mother", "in person", "anytime", "not sure",
+    "it's for my mother", "in person", "anytime", "not sure", "is this where I give my name? Rosalind",
 ])
 def test_messages_that_are_not_a_name(text):
     assert answer_name(text) is None
