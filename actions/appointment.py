@@ -201,6 +201,8 @@ class ValidateAppointmentForm(FormValidationAction):
             return {}  # the message frame found the name: its slot mapping took it
         if text is None or intent in ("skip", "refuse") or answer_name(text) is None:
             return {}
+        if is_question(text) and has_entity(tracker, "clinic_info"):
+            answer_clinic_question(dispatcher, tracker)  # "Carol Jenkins. do you take medicare?": both
         # The whole answer: its validation keeps contact details given with the name.
         return {"lead_name": text}
 

@@ -135,3 +135,26 @@ def test_a_price_question_at_the_time_question_is_answered_not_stored_as_the_tim
     assert "in person" in visitor.says("tuesday afternoons")
     reply = visitor.says("in person")
     assert CONSENT in reply and "tuesday afternoons" in reply.lower() and "how much" not in reply.lower()
+
+
+def test_a_name_with_a_question_after_it_is_kept_and_the_question_answered(assistant, lead_db):
+    visitor = Visitor(assistant)
+    assert "what name" in visitor.says("I'd like an appointment for my hip please").lower()
+    reply = visitor.says("Rosalind Achebe. do you take medicare by the way?")
+    assert "Medicare" in reply and "phone number or email" in reply and "what name" not in reply.lower()
+
+
+def test_a_detail_with_never_mind_words_is_an_answer_and_a_number_from_abroad_is_kept(assistant, lead_db):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like an appointment for my hip please")
+    visitor.says("Ottilie Brenner")
+    reply = visitor.says("my mobile is 020 7946 0958, I'm on London time, mind")
+    assert "cancelled" not in reply and "good time" in reply
+    visitor.says("your mornings")
+    assert "+44 20 7946 0958" in visitor.says("in person")
+
+
+def test_a_surname_that_is_also_a_place_word_is_a_name_not_a_parking_question(assistant, lead_db):
+    visitor = Visitor(assistant)
+    reply = visitor.says("Please book me in. Glenys Park, glenys@example.org, evenings, online")
+    assert CONSENT in reply and "Glenys Park" in reply and "parking" not in reply.lower()
