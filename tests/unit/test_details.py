@@ -127,6 +127,8 @@ def test_labelled_details_after_a_request():
     ("no don't ring me, I'll call them myself", "deny", "stop"),
     ("I've changed my mind about the appointment", "request_appointment", "stop"),
     ("I'm booking on behalf of my husband, Frank Dunn", "faq", "request_appointment"),
+    ("I live out in Joplin. is there a video option? I'd like to set one up", "faq", "request_appointment"),
+    ("how do I set up the side-lying exercise", "faq", None),
     ("my leg went numb and I can't feel the saddle area, can I book?", "report_red_flag", None),
 ])
 def test_the_frame_settles_the_intent_the_words_say(text, intent, expected):
