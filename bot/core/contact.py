@@ -14,6 +14,7 @@ from bot.core.paths import DATA
 
 MAX_TEXT = 200  # the longest detail kept
 MAX_SEARCH = 2000  # how much of a message is searched for one: a long story may end with the number
+_TRUNK = re.compile(r"(?<![\d.,:/])\(?0\d")
 _EMAIL_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 
 
@@ -35,6 +36,8 @@ def find_phone(text: str, region: str = "US") -> Optional[str]:
     for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    if not _TRUNK.search(text[:MAX_SEARCH]):
+        return None  # no "0" starting a number: nothing for the matchers abroad (most messages)
     possible = phonenumbers.Leniency.POSSIBLE
     for abroad in regions_abroad():
         for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], abroad, leniency=possible):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Set, Tuple, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
@@ -106,6 +106,12 @@ def _expire(session: Session, settings: Settings, chat_ids: List[int], now: date
             .values(status="missed", ended_at=now)))
         if done:
             session.add(LiveMessage(chat_id=chat_id, at=now, who="system", kind="missed"))
+
+
+def open_senders(settings: Settings) -> Set[str]:
+    """The visitors with a waiting or active chat: one query for all, so a message of anyone else costs none."""
+    with session_scope(settings.database_url) as session:
+        return set(session.execute(select(LiveChat.sender_id).where(LiveChat.status.in_(LIVE_OPEN))).scalars())
 
 
 def open_chat(settings: Settings, sender_id: str, now: Optional[datetime] = None) -> Optional[ChatState]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -50,6 +50,18 @@ class VisitorLiveChat:
                  advice: Advice) -> None:
         self.settings, self.clinics, self.conversations, self.advice = settings, clinics, conversations, advice
         self.words = live_chat_words()
+        # Who has an open chat, read from the database at most once a poll interval: the other visitors'
+        # messages (nearly all of them) then cost no query. A request made here joins at once; one made on
+        # another web process within the interval, as soon as it is read.
+        self._open: Set[str] = set()
+        self._open_read_at = -1e9
+
+    async def may_have_open_chat(self, sender: str) -> bool:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._open_read_at >= self.settings.live_chat_poll_seconds:
+            self._open = await run_in_threadpool(live.open_senders, self.settings)
+            self._open_read_at = loop.time()
+        return sender in self._open
 
     def reply(self, name: str, clinic: Clinic, live: str, offers: Tuple[Tuple[str, str], ...] = (),
               **values: str) -> Dict[str, Any]:
@@ -74,7 +86,8 @@ class VisitorLiveChat:
         words, clinic, message = self.words, chat.clinic, chat.message
         if message == words.cancel_payload:
             await run_in_threadpool(live.cancel, self.settings, chat.sender)
-        state = await run_in_threadpool(live.open_chat, self.settings, chat.sender)
+        state = await run_in_threadpool(live.open_chat, self.settings, chat.sender) \
+            if message == words.cancel_payload or await self.may_have_open_chat(chat.sender) else None
         if message == words.cancel_payload:  # withdrawn; or accepted a moment before, and the chat goes on
             going_on = {"custom": {"live": state.status}} if state else None
             return 200, [going_on or self.reply("cancelled", clinic, "none")]
@@ -84,6 +97,7 @@ class VisitorLiveChat:
             if not await run_in_threadpool(live.anyone_available, self.settings, clinic.id):
                 return 200, [self.reply("nobody", clinic, "none", self.callback_offer())]
             await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, message)
+            self._open.add(chat.sender)
             logger.info("Live chat requested for clinic %s", clinic.id)
             return 200, [self.reply("asking", clinic, "waiting", ((words.say("cancel_button"), words.cancel_payload),))]
         found = self.advice(message)  # the safety net before anyone: staff may be busy or slow
