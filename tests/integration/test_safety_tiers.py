@@ -8,6 +8,7 @@ widget reads them.
 import pytest
 
 from tests.integration.test_booking import by_sender
+from tests.integration.test_gaps_noted import gap_texts
 from tests.support.helpers import Visitor
 
 ALARMS = {"emergency", "urgent"}
@@ -139,3 +140,10 @@ def test_nerve_signs_told_in_any_words_are_offered_the_screening_not_911(assista
     if visitor.triage == ["confirm"]:
         visitor.says("no")
     assert NERVE_OFFER in visitor.buttons and not ALARMS & set(visitor.triage)
+
+
+def test_thoughts_of_suicide_beside_any_question_get_crisis_help_and_no_gap(assistant, lead_db):
+    visitor = Visitor(assistant)
+    reply = visitor.says("do you sell gift vouchers? honestly i want to kill myself most days")
+    assert "988" in reply and "911" in reply
+    assert "kill" not in " ".join(gap_texts(lead_db, "stl"))

@@ -39,6 +39,9 @@ def rules_for(text):
     ("went numb between the legs sat on the loo this morning", "saddle_numbness_on_the_toilet"),
     ("since friday the sciatica is in both legs", "sciatica_both_legs"),
     ("shooting pain down one leg and now the other since the weekend", "sciatica_both_legs"),
+    ("honestly some days I just want to end it all", "suicidal_thoughts"),
+    ("do you do massage? i dont want to live with this anymore", "suicidal_thoughts"),
+    ("my family would be better off without me", "suicidal_thoughts"),
 ])
 def test_each_red_flag_is_caught(text, rule):
     assert rule in rules_for(text)
@@ -183,6 +186,8 @@ def test_the_past_and_negation_are_judged_per_concept(text, rule):
     "my bottom goes numb if I sit on the toilet for ages with my phone",
     "had sciatica in both legs decades ago, now just an achy outer hip",
     "sciatica down my left leg since tuesday",
+    "this hip is killing me on the stairs", "I could murder a cup of tea after those exercises",
+    "I don't want to die from a fall, so I do the balance work", "I hurt myself lifting the shopping",
 ])
 def test_unreal_and_old_events_and_ordinary_weakness_fire_no_rule(text):
     assert rules_for(text) == set()
