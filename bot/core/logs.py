@@ -15,7 +15,8 @@ import re
 import sys
 from typing import Any, Callable, Optional
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# An address however typed: "zq@example" with no domain ending, "zq at example dot com".
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)*|\b[\w.+-]+ (?:at|@) [\w-]+(?: dot [\w-]+)+\b", re.I)
 _PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{6,}\d(?![\w])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -23,6 +23,7 @@ that errs on the side of removing a word is what this page needs anyway.
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import importlib.util
 import json
@@ -37,6 +38,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 NAME = "[name]"
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _STRONG = ("my name is", "my names", "my name's", "name is", "name's", "call me", "i go by", "signed")
+# Words after which a name often comes ("gift vouchers for okonkwo", "please, björn ulvaeus").
+_NAME_PLACES = frozenset({"for", "to", "from", "with", "please", "thanks", "regards", "cheers", "love", "dear", "by"})
 _TITLES = ("dr", "dr.", "doctor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "mx.", "prof", "prof.",
            "professor", "sir", "madam")
 
@@ -63,6 +66,13 @@ def english_words() -> FrozenSet[str]:
 
 
 @lru_cache(maxsize=1)
+def stop_words() -> FrozenSet[str]:
+    """spaCy's English stop words: after a title, one of these ("ask the dr about it") is no name."""
+    source = (_package_dir("spacy") / "lang" / "en" / "stop_words.py").read_text(encoding="utf-8")
+    return frozenset(re.search(r'"""(.*?)"""', source, re.S).group(1).split())  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=1)
 def first_names() -> FrozenSet[str]:
     return frozenset(FREQUENCY_LISTS["male_names"] + FREQUENCY_LISTS["female_names"])
 
@@ -82,7 +92,17 @@ class NameFinder:
     def english(self, word: str) -> bool:
         lowered = word.lower().strip("'’-")
         base = re.sub(r"['’]s$", "", lowered)
-        return any(w in english_words() or w in self.extra_words for w in (lowered, base))
+        if any(w in english_words() or w in self.extra_words for w in (lowered, base)):
+            return True
+        if base.endswith("s") and base[:-1] in self.extra_words:  # "glutes" is the assistant's "glute"
+            return True
+        parts = [p for p in lowered.split("-") if p]
+        return len(parts) >= 2 and all(self.english(p) for p in parts)  # "side-lying", "rock-back"
+
+    def assistant_like(self, word: str) -> bool:
+        """A misspelling of the assistant's own words ("gluteous", "medias"): no name."""
+        lowered = word.lower()
+        return len(lowered) >= 5 and bool(difflib.get_close_matches(lowered, self.extra_words, n=1, cutoff=0.8))
 
     def looks_like_name(self, word: str) -> bool:
         """A known first name or surname that is no common word, or a word no English list has."""
@@ -118,12 +138,64 @@ class NameFinder:
                 and not re.search(r"[?]", text):
             hidden.update(range(len(words)))
         hidden |= self._lower_case_names(text, words, lowered)
+        hidden |= self._after_cues(text, words, lowered)
+        hidden |= {i for i, m in enumerate(words) if self._name_shaped(m.group(0))}
+        for index in sorted(hidden):  # "jean-luc picard": the unknown word just after a name goes with it
+            after = index + 1
+            if after >= len(words) or after in hidden or text[words[index].end():words[after].start()].strip():
+                continue
+            if not self.english(words[after].group(0)) and not self.assistant_like(words[after].group(0)):
+                hidden.add(after)
         for index, match in enumerate(words):  # a capitalised name-like word, a sentence's first one too
             word = match.group(0)
             if word[0].isupper() and word.lower() not in ("i", *_TITLES) and self.looks_like_name(word):
                 hidden.add(index)
         return _replace(text, [words[i] for i in sorted(hidden)])
 
+
+    def _name_shaped(self, word: str) -> bool:
+        """A word shaped like a surname whatever the dictionaries say: O'Hara, D'Artagnan, McDonald-Ross,
+        Jean-Luc (a hyphenated word with a part that is a known name or no English word)."""
+        lowered = word.lower()
+        if re.match(r"(o|d|mc|mac)['’]\w{2,}", lowered):
+            return True
+        parts = [p for p in re.split(r"-", lowered.strip("'’-")) if len(p) >= 2]
+        return len(parts) >= 2 and any((p in first_names() and p not in self.extra_words) or
+                                       (not self.english(p) and p not in self.extra_words) for p in parts)
+
+    def _after_cues(self, text: str, words: Sequence[re.Match], lowered: Sequence[str]) -> Set[int]:
+        """Words that may be a name where names come: after a title whatever they are ("Mrs O'Hara"), and after
+        "for", "to", "from", "with", "please," and the like when they are a known name or no English word
+        ("gift vouchers for okonkwo", "please, björn ulvaeus"), with an initial or "the" before them."""
+        hidden: Set[int] = set()
+        stops = stop_words()
+        for index, word in enumerate(lowered):
+            title = word.rstrip(".") in [t.rstrip(".") for t in _TITLES]
+            if not title and word not in _NAME_PLACES:
+                continue
+            at = index + 1
+            taken = 0
+            while at < len(words) and taken < 3:
+                between = text[words[at - 1].end():words[at].start()]
+                if re.search(r"[;:!?()]", between) or (re.search(r",", between) and not taken and not title
+                                                        and word not in ("please", "thanks", "regards")):
+                    break
+                candidate = words[at].group(0)
+                low = lowered[at]
+                if low == "the" and not taken:
+                    at += 1
+                    continue
+                single = len(low) == 1
+                name_like = (low in known_names() or not self.english(candidate)) and low not in self.extra_words \
+                    and not self.assistant_like(candidate)
+                if title and not taken and low not in stops:
+                    name_like = True  # after a title, the next word is a name whatever the dictionaries say
+                if not (name_like or (single and (taken or text[words[at].end():words[at].end() + 1] == "."))):
+                    break
+                hidden.add(at)
+                taken += 1
+                at += 1
+        return hidden
 
     def _lower_case_names(self, text: str, words: Sequence[re.Match], lowered: Sequence[str]) -> Set[int]:
         """Names typed in lower case: a known name no dictionary has, and the unknown words beside it; a first

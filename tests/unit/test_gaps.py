@@ -1,5 +1,6 @@
 """Content gaps: redaction before storing, grouping of similar questions, retention."""
 import dataclasses
+import re
 from datetime import timedelta
 
 import pytest
@@ -28,7 +29,9 @@ def test_words_that_only_look_like_names_stay():
     assert gaps.redact("is Yoga any good for hips? Will it hurt?") == "is Yoga any good for hips? Will it hurt?"
     assert gaps.redact("What is piriformis syndrome") == "What is piriformis syndrome"  # the assistant's own word
     for text in ("does shin pain mean a weak glute", "is there a strong link between the hip and the knee",
-                 "why does it hurt more after a few weeks of walking"):
+                 "why does it hurt more after a few weeks of walking", "exercises for the glutes",
+                 "is the rock-back stretch good for side-lying pain", "is the clinic good for gluteous medius tears",
+                 "ask the dr about my hip", "do you do gift vouchers for christmas"):
         assert gaps.redact(text) == text  # known surnames that are everyday words, in lower case
 
 
@@ -43,10 +46,17 @@ def test_words_that_only_look_like_names_stay():
     ("booking for quartermain zelda please, do you take medicare", "do you take medicare"),
     ("my wife mary smith has hip pain, is there parking", "is there parking"),
     ("can zelda quartermain come on a saturday", "come on a saturday"),
+    ("gift vouchers for Mrs O'Hara", "gift vouchers for Mrs"), ("gift vouchers for mr. o'neill", "gift vouchers"),
+    ("vouchers please, o'brien-smythe", "vouchers please"), ("jean-luc picard wants gift vouchers", "wants gift"),
+    ("gift vouchers for okonkwo", "gift vouchers for"), ("vouchers please, björn ulvaeus", "vouchers please"),
+    ("gift vouchers for z. quartermain", "gift vouchers"), ("gift vouchers for the quartermains", "gift vouchers"),
+    ("gift vouchers for quartermain's", "gift vouchers"), ("gift vouchers for zoë", "gift vouchers"),
 ])
 def test_names_without_capitals_or_introductions_are_removed_too(text, kept):
     cleaned = gaps.redact(text)
-    assert not {"zelda", "quartermain", "okafor", "mary", "smith"} & set(cleaned.lower().split())
+    assert not {"zelda", "quartermain", "okafor", "mary", "smith", "o'hara", "o'neill", "o'brien-smythe", "picard",
+                "jean-luc", "okonkwo", "björn", "ulvaeus", "quartermains", "quartermain's", "zoë"} & \
+        set(re.findall(r"[\w'’-]+", cleaned.lower()))
     assert kept in cleaned
 
 

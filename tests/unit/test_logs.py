@@ -13,6 +13,15 @@ def test_phones_and_emails_are_masked_but_dates_and_ids_are_not():
     assert "12345" in text and "2026-11-23 18:40:01" in text
 
 
+@pytest.mark.parametrize("text", ["write to zq@example", "it's zq at example dot com", "ZQ AT Example DOT org"])
+def test_an_address_typed_without_its_ending_or_in_words_is_masked(text):
+    assert "zq" not in redact(text).lower() and "[email]" in redact(text)
+
+
+def test_ordinary_words_around_at_stay():
+    assert redact("I looked at the exercise at home") == "I looked at the exercise at home"
+
+
 def test_records_are_masked_as_they_are_made_with_arguments(caplog):
     install_logging_policy("INFO")
     logger = logging.getLogger("test.redaction")
