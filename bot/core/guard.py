@@ -101,7 +101,9 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
     if conversation is not None and (not isinstance(conversation, str) or len(conversation) > 300):
         return MALFORMED
     metadata = document.get("metadata")
-    clinic_id = metadata.get("clinic") if isinstance(metadata, dict) else None
+    if metadata is not None and not isinstance(metadata, dict):
+        return Refusal(400, "unknown_clinic", _NOT_SET_UP)  # '"metadata": "boston"' is a broken embed too
+    clinic_id = metadata.get("clinic") if metadata else None
     # No clinic means the default one; a wrong id is a broken embed, and its leads must not go astray.
     clinic = clinics.default if clinic_id is None else clinics.get(clinic_id)
     if clinic is None:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import Case
 
-from bot.core.days import query_day
+from bot.core.days import query_choice, query_day
 from bot.core.paths import DATA
 from bot.core.settings import Settings
 from bot.leads.store import as_record
@@ -45,7 +45,7 @@ def words() -> Dict[str, Dict[str, str]]:
 
 @dataclass(frozen=True)
 class LeadFilter:
-    """The list's filters, as the query string gives them; unknown choices are ignored, a malformed day refused."""
+    """The list's filters, as the query string gives them; an unknown choice or a malformed day is refused."""
 
     status: str = ""
     urgency: str = ""
@@ -59,8 +59,8 @@ class LeadFilter:
         def day(name: str) -> Optional[date]:
             return query_day(name, query.get(name))
 
-        status, urgency = (query.get("status") or "").strip(), (query.get("urgency") or "").strip()
-        return cls(status=status if status in STATUSES else "", urgency=urgency if urgency in URGENCIES else "",
+        return cls(status=query_choice("status", query.get("status"), STATUSES),
+                   urgency=query_choice("urgency", query.get("urgency"), URGENCIES),
                    date_from=day("from"), date_to=day("to"), q=" ".join((query.get("q") or "").split())[:100],
                    clinic=(query.get("clinic") or "").strip()[:64])
 

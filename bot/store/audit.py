@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
-from bot.core.days import query_day
+from bot.core.days import query_choice, query_day, query_id
 from bot.core.settings import Settings
 from bot.core.spreadsheet import csv_text
 from bot.store.crypto import keyed
@@ -101,7 +101,7 @@ def export_detail(lead_ids: List[int], what: str) -> str:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """The audit page's filters, from its query string; unknown choices are ignored, a malformed day refused."""
+    """The audit page's filters, from its query string; an unknown choice, a bad id or a malformed day is refused."""
 
     action: str = ""
     clinic: str = ""  # an operator's choice of clinic
@@ -114,11 +114,9 @@ class AuditFilter:
         def day(name: str) -> Optional[date]:
             return query_day(name, query.get(name))
 
-        action = (query.get("action") or "").strip()
-        lead = (query.get("lead") or "").strip()
-        return cls(action=action if action in ACTIONS else "", clinic=(query.get("clinic") or "").strip()[:64],
-                   lead_id=int(lead) if lead.isdigit() and len(lead) <= 18 else None,
-                   date_from=day("from"), date_to=day("to"))
+        return cls(action=query_choice("action", query.get("action"), ACTIONS),
+                   clinic=(query.get("clinic") or "").strip()[:64],
+                   lead_id=query_id("lead", query.get("lead")), date_from=day("from"), date_to=day("to"))
 
     def as_query(self) -> Dict[str, str]:
         values = {"action": self.action, "clinic": self.clinic, "lead": str(self.lead_id or ""),

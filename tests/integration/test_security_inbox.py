@@ -69,6 +69,10 @@ def test_a_day_filter_means_what_it_says_or_is_refused_clearly(site):
         answer = who.get(site.url + path, params={"to": "next tuesday"})
         assert answer.status_code == 400 and "YYYY-MM-DD" in answer.text, path
     assert browser.get(f"{site.url}/inbox/api/leads", params={"to": "x"}).json()["error"] == "bad_filter"
+    for params in ({"status": "bogus"}, {"urgency": "EMERGENCYY"}):  # a mistyped choice is never "everything"
+        assert browser.get(f"{site.url}/inbox/leads.csv", params=params).status_code == 400
+    assert admin.get(f"{site.url}/inbox/audit.csv", params={"lead": "9" * 30}).status_code == 400
+    assert browser.get(f"{site.url}/inbox/api/leads", params={"urgency": "ROUTINE"}).json()["total"] == 1
 
 
 def test_the_api_answers_a_missing_lead_in_json(site):

@@ -56,8 +56,11 @@ def test_filters_by_status_urgency_dates_and_name_or_phone(settings, leads):
     assert found(q="nerve") == ["Ned Nerve"] and found(q="555-0177") == ["Ned Nerve"]
     assert found(**{"from": (T0 - timedelta(days=2)).date().isoformat(),
                     "to": (T0 - timedelta(days=1)).date().isoformat()}) == ["Emma Emergency", "Ned Nerve"]
-    assert found(status="bogus", urgency="nope", q="") == names(inbox.list_leads(settings, "stl",
-                                                                                inbox.LeadFilter())[0])
+    assert found(status="", urgency="", q="") == names(inbox.list_leads(settings, "stl", inbox.LeadFilter())[0])
+    assert found(urgency="NERVE_REVIEW") == ["Ned Nerve"]  # any case
+    for query in ({"status": "bogus"}, {"urgency": "nope"}):
+        with pytest.raises(BadFilter):  # a mistyped filter is refused, never taken for "everything"
+            inbox.LeadFilter.from_query(query)
 
 
 def test_a_day_beyond_the_calendar_means_what_it_says_and_a_malformed_one_is_refused(settings, leads):

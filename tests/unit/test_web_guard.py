@@ -35,6 +35,12 @@ def test_a_good_request_names_its_clinic():
     assert (parsed.sender, parsed.message, parsed.clinic.id) == ("visitor-0001", "hello", "boston")
 
 
+@pytest.mark.parametrize("metadata", ["boston", ["boston"], 7, True])
+def test_metadata_that_is_not_an_object_is_a_broken_embed_not_the_default_clinic(metadata):
+    refused = parse_chat_request(body(metadata=metadata), ORIGIN, CLINICS)
+    assert isinstance(refused, Refusal) and refused.status == 400 and refused.code == "unknown_clinic"
+
+
 def test_no_clinic_means_the_default_but_an_unknown_one_is_refused():
     assert parse_chat_request(body(metadata=None), ORIGIN, CLINICS).clinic.id == "stl"
     refused = parse_chat_request(body(metadata={"clinic": "atlantis"}), ORIGIN, CLINICS)
