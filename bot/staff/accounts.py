@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -99,7 +100,9 @@ def normal_email(email: str) -> str:
 
 def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
     found = clinics_for(settings).get(clinic) if clinic else None
-    return f"{found.id} {found.name}" if found else (clinic or "")
+    # Its id, name, city and phone: the words an attacker tries first for a clinic's accounts.
+    phone = re.sub(r"\D", "", found.phone or "") if found else ""
+    return f"{found.id} {found.name} {found.city} {phone}" if found else (clinic or "")
 
 
 # --- accounts (the command line) ---

@@ -41,7 +41,9 @@ def _personal_words(email: str, clinic_name: str) -> List[str]:
     from_email = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split(".")[:-1]]
     name_words = re.findall(r"[a-z0-9]+", clinic_name.lower())
     # Short words of a clinic's name ("More 4 Life") are in too many good passwords to refuse; zxcvbn weighs them.
-    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words + ["".join(name_words)] if len(w) >= 5]
+    runs = ["".join(name_words[i:j]) for i in range(len(name_words)) for j in range(i + 2, len(name_words) + 1)]
+    words = [w for w in from_email if len(w) >= 4] + [w for w in name_words if len(w) >= 5] + \
+        [r for r in runs if len(r) >= 6] + list(known_passphrases())  # "more4life", "medius", a famous phrase
     return sorted(set(words), key=len, reverse=True)
 
 
@@ -53,6 +55,17 @@ def _attacker_words(email: str, clinic_name: str) -> List[str]:
     runs = ["".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
     personal = [email.lower(), local, *re.split(r"[^a-z0-9]+", local), *domain.split("."), *runs]
     return [w for w in dict.fromkeys(personal) if w] + list(known_passphrases())
+
+
+# Characters l33t writes for one another ("M0re4L1fe" for "more4life"): each class to one letter, so a word
+# and its l33t spellings meet, even where the word itself holds a digit zxcvbn's l33t table would change.
+_LEET_CLASSES = str.maketrans({"0": "o", "1": "l", "i": "l", "!": "l", "|": "l", "3": "e", "4": "a", "@": "a",
+                               "5": "s", "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "6": "g"})
+
+
+def skeleton(text: str) -> str:
+    """The text lower-cased, without separators, each l33t class as one letter."""
+    return re.sub(r"[\s._-]+", "", text.lower()).translate(_LEET_CLASSES)
 
 
 def load_known_passphrases(path: Path = DATA / "known_passphrases.yml") -> Tuple[str, ...]:
@@ -81,9 +94,11 @@ def check_password(password: str, email: str = "", clinic_name: str = "") -> str
     if lowered in _common_passwords() or lowered.rstrip("0123456789!?.*#@$ ") in _common_passwords():
         raise StaffError("that password is on a list of common passwords from data breaches: choose another")
     personal = _personal_words(email, clinic_name)
-    found = next((word for word in personal if word in lowered), None)
+    bare = skeleton(password)
+    found = next((word for word in personal if word in lowered or skeleton(word) in bare), None)
     if found:
-        raise StaffError("the password must not contain the account's email address or the clinic's name")
+        raise StaffError("the password must not contain the account's email address, the clinic's name or a "
+                         "famous phrase, however spelt")
     known = _attacker_words(email, clinic_name)
     joined = re.sub(r"[\s._-]+", "", password)
     if min(zxcvbn(text[:MAX_SCORED], user_inputs=known)["score"] for text in {password, joined}) < STRONG_ENOUGH:
