@@ -4,9 +4,11 @@ No assistant runs here (its port answers nothing): every message of these tests 
 web server's live chat or its safety net, which is the point, since a live chat must never wait on Rasa.
 """
 import dataclasses
+import json
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -189,3 +191,82 @@ def test_availability_ends_at_logout(desk):
     ann.post(f"{desk.url}/inbox/logout", data={"csrf_token": csrf(page)})
     [reply] = Widget(desk).says("can I talk to a real person")
     assert reply["text"].startswith("Nobody from")
+
+
+# --- what an outside probe found, tried again from outside ---
+
+def live_poll(site, body, headers=None, timeout=40):
+    """A raw POST /chat/live: the body as given (a str goes as it is, anything else as JSON)."""
+    headers = {"Origin": ORIGIN, "Content-Type": "application/json", **(headers or {})}
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(f"{site.url}/chat/live", data=data, headers=headers, timeout=timeout)
+
+
+def waiting_visitor(site):
+    """A visitor whose request for a person waits in the queue: a poll of theirs stays open."""
+    visitor = Widget(site)
+    [asking] = visitor.says("a human please")
+    assert asking["custom"] == {"live": "waiting"}
+    return visitor
+
+
+def test_an_after_the_database_cannot_hold_is_refused_in_json(desk):
+    visitor = Widget(desk)
+    visitor.says("hello")
+    for after in ("99999999999999999999999", str(2**63), str(-2**63 - 1), "-1", "1e308", "Infinity", '"abc"',
+                  "true", "[1]", '{"id": 1}', "1.5"):
+        answer = live_poll(desk, '{"conversation": "%s", "clinic": "stl", "after": %s}' % (visitor.token, after))
+        assert answer.status_code == 400 and answer.json()["error"] == "malformed", after
+    assert live_poll(desk, "[1, 2]").json()["error"] == "malformed"  # not a JSON object at all
+    assert live_poll(desk, {"conversation": visitor.token, "clinic": "stl", "after": 2**63 - 1}).status_code == 200
+
+
+@pytest.mark.parametrize("desk", [{"api_token": "s" * 32}], indirect=True)
+def test_a_poll_without_origin_needs_the_api_token_as_chat_does(desk):
+    visitor = Widget(desk)
+    visitor.says("hello")
+    body = json.dumps({"conversation": visitor.token, "clinic": "stl", "after": 0})
+    bare = requests.post(f"{desk.url}/chat/live", data=body, timeout=10)
+    assert bare.status_code == 403 and bare.json()["error"] == "origin_required"
+    server = requests.post(f"{desk.url}/chat/live", data=body, timeout=10,
+                           headers={"Authorization": "Bearer " + "s" * 32})
+    assert server.status_code == 200 and server.json() == {"live": "none", "messages": []}
+
+
+def test_many_polls_of_one_conversation_are_refused_at_once_and_health_stays_fast(desk):
+    available(desk, "ann@stl.example")
+    visitor = waiting_visitor(desk)
+    body = {"conversation": visitor.token, "clinic": "stl", "after": 0}
+
+    def poll(_):
+        started = time.monotonic()
+        answer = live_poll(desk, body)
+        return answer, time.monotonic() - started
+
+    with ThreadPoolExecutor(100) as pool:
+        polls = [pool.submit(poll, n) for n in range(100)]
+        time.sleep(1.0)
+        started = time.monotonic()
+        assert requests.get(f"{desk.url}/healthz", timeout=10).status_code == 200
+        assert time.monotonic() - started < 1.0
+        refused = [done.result() for done in polls if done.done()]
+        assert len(refused) == 98, len(refused)  # two wait for staff; the rest are answered at once
+        assert all(answer.status_code == 429 and int(answer.headers["Retry-After"]) >= 1
+                   and answer.json()["error"] == "slow_down" and took < 1.0 for answer, took in refused)
+        visitor.says("/live_chat_cancel")  # the two open ones answer as the chat closes
+    answered = [done.result()[0] for done in polls if done.result()[0].status_code == 200]
+    assert len(answered) == 2 and all(answer.json()["live"] == "none" for answer in answered)
+
+
+def test_open_polls_from_one_address_are_bounded(desk):
+    available(desk, "ann@stl.example")
+    visitors = [waiting_visitor(desk) for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        polls = [pool.submit(live_poll, desk, {"conversation": v.token, "clinic": "stl", "after": 0})
+                 for v in visitors]
+        time.sleep(1.0)
+        refused = [done.result() for done in polls if done.done()]
+        assert len(refused) == 2 and all(answer.status_code == 429 for answer in refused)
+        for visitor in visitors:
+            visitor.says("/live_chat_cancel")
+    assert sum(done.result().status_code == 200 for done in polls) == 10
