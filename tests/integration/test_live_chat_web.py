@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from bot.staff import accounts as staff
+from bot.store import audit
 from bot.web.app import create_app
 from tests.support.inbox import PASSWORD, csrf, log_in
 from tests.support.servers import WebServer, free_port
@@ -221,6 +222,15 @@ def test_an_after_the_database_cannot_hold_is_refused_in_json(desk):
     assert live_poll(desk, {"conversation": visitor.token, "clinic": "stl", "after": 2**63 - 1}).status_code == 200
 
 
+def test_the_pane_refuses_an_unreadable_after_in_json(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    waiting_visitor(desk)
+    chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{desk.url}/inbox/leads").text).group(1)
+    for after in ("99999999999999999999999", str(2**63), "-1", "abc", "", "1.5", "true"):
+        answer = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages", params={"after": after})
+        assert answer.status_code == 400 and answer.json()["error"] == "malformed", after
+
+
 @pytest.mark.parametrize("desk", [{"api_token": "s" * 32}], indirect=True)
 def test_a_poll_without_origin_needs_the_api_token_as_chat_does(desk):
     visitor = Widget(desk)
@@ -270,3 +280,58 @@ def test_open_polls_from_one_address_are_bounded(desk):
         for visitor in visitors:
             visitor.says("/live_chat_cancel")
     assert sum(done.result().status_code == 200 for done in polls) == 10
+
+
+def read_audits(settings):
+    rows, _ = audit.entries(settings, None, audit.AuditFilter(action=audit.LIVE_READ))
+    return [(row["actor"], row["detail"]) for row in rows]
+
+
+def test_reading_a_chat_from_the_start_is_audited_once_and_later_polls_are_not(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    al, _ = log_in(desk, "al@stl.example")  # of the clinic, but not the one who will accept
+    bea, _ = log_in(desk, "bea@boston.example")
+    visitor = waiting_visitor(desk)
+    visitor.says("it's about my left hip")
+    chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{desk.url}/inbox/leads").text).group(1)
+    feed = f"{desk.url}/inbox/live/{chat_id}/messages"
+
+    assert bea.get(feed, params={"after": 0}).status_code == 404  # another clinic's: nothing read, nothing logged
+    first = al.get(feed, params={"after": 0}).json()["messages"]
+    assert [m["text"] for m in first] == ["a human please", "it's about my left hip"]
+    assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")]
+    assert len(al.get(feed, params={"after": first[0]["id"]}).json()["messages"]) == 1
+    visitor.says("/live_chat_cancel")
+    assert al.get(feed, params={"after": first[-1]["id"]}).json()["status"] == "cancelled"
+    assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")]  # the polls added none
+
+
+def test_the_panes_script_gets_its_errors_in_json(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    al, _ = log_in(desk, "al@stl.example")
+    waiting_visitor(desk)
+    chat_id, pane = accept(desk, ann, ann.get(f"{desk.url}/inbox/leads"))
+    token = csrf(pane)
+    script = {"Accept": "application/json"}
+    huge = "99999999999999999999"
+
+    for answer in (ann.get(f"{desk.url}/inbox/live/{huge}/messages"),
+                   ann.post(f"{desk.url}/inbox/live/{huge}/messages", headers=script,
+                            data={"text": "hello", "csrf_token": token})):
+        assert answer.status_code == 404 and answer.json() == {"error": "not_found"}
+    page_404 = ann.get(f"{desk.url}/inbox/live/{huge}")
+    assert page_404.status_code == 404 and page_404.headers["content-type"].startswith("text/html")
+
+    feed = f"{desk.url}/inbox/live/{chat_id}/messages"
+    no_token = ann.post(feed, headers=script, data={"text": "hello"})
+    assert no_token.status_code == 403 and no_token.json()["error"] == "csrf"
+    form_post = ann.post(feed, data={"text": "hello"})  # a form without the script: the page, as before
+    assert form_post.status_code == 403 and "form has expired" in form_post.text
+    too_long = ann.post(feed, headers=script, data={"text": "x" * 1001, "csrf_token": token})
+    assert too_long.status_code == 413 and too_long.json()["error"] == "too_long"
+    huge_form = ann.post(feed, headers=script, data={"text": "x" * 70_000, "csrf_token": token})
+    assert huge_form.status_code == 413 and huge_form.json()["error"] == "too_large"
+
+    al_token = csrf(al.get(f"{desk.url}/inbox/leads"))
+    not_his = al.post(feed, headers=script, data={"text": "hello", "csrf_token": al_token})
+    assert not_his.status_code == 409 and not_his.json()["message"] == "This chat is not yours or has ended."
