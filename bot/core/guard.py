@@ -21,6 +21,7 @@ from bot.core.triage import clean
 
 MAX_MESSAGE_CHARS = 1000
 MAX_BODY_BYTES = 16 * 1024
+MAX_MESSAGE_ID = 2**63 - 1  # the database's largest integer: a bigger one overflows the query
 TOKEN_HEADER = "X-Medius-Token"  # the internal secret between the web server, Rasa and the action server
 _SENDER = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -130,6 +131,22 @@ def parse_chat_request(body: bytes, origin: Optional[str], clinics: ClinicDirect
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
+def message_id_after(value: object) -> Optional[int]:
+    """A live-chat poll's `after` (the last message id the caller has): 0 when absent, None when unreadable.
+
+    A whole number up to MAX_MESSAGE_ID, as a JSON number or digits; anything else (a
+    huge or negative number, a float, a bool, a list, text) is refused rather than
+    read as 0, which would send the whole chat again.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_MESSAGE_ID else None
+
+
 class TurnCache:
     """Each message's answer by (sender, message_id), for a few minutes, so a retried message runs once.
 
@@ -198,6 +215,41 @@ def admit(checks: Iterable["tuple[RateLimiter, str]"]) -> Optional[float]:
     for limiter, key in checks:
         limiter.hit(key)
     return None
+
+
+class OpenLimit:
+    """At most `limit` requests open at once per key: for long polls, which cost nothing to start and hold a
+    database reader until they end. Keys leave as their last request ends, so memory stays bounded."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: Dict[str, int] = {}
+
+    def full(self, key: str) -> bool:
+        return self._open.get(key, 0) >= self.limit
+
+    def enter(self, key: str) -> None:
+        self._open[key] = self._open.get(key, 0) + 1
+
+    def leave(self, key: str) -> None:
+        left = self._open.pop(key, 0) - 1
+        if left > 0:
+            self._open[key] = left
+
+
+def hold(checks: Iterable["tuple[OpenLimit, str]"]) -> bool:
+    """Open one more request under every limit, or under none if any is full (`release` it when it ends)."""
+    checks = list(checks)
+    if any(limit.full(key) for limit, key in checks):
+        return False
+    for limit, key in checks:
+        limit.enter(key)
+    return True
+
+
+def release(checks: Iterable["tuple[OpenLimit, str]"]) -> None:
+    for limit, key in checks:
+        limit.leave(key)
 
 
 class AddressHasher:

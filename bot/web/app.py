@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import secrets
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -36,7 +37,7 @@ from bot.store.crypto import secret_for
 from bot.web.conversations import CONVERSATION_HEADER
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.forwarder import ChatForwarder
-from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox
+from bot.web.inbox import COOKIE as SESSION_COOKIE, PREFIX as INBOX, Inbox, asks_for_json
 from bot.web.live_staff import LiveDesk
 
 logger = logging.getLogger(__name__)
@@ -203,16 +204,21 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
                       allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
-                      session_cookie=SESSION_COOKIE, cookie_path=INBOX,
+                      session_cookie=SESSION_COOKIE, cookie_path=INBOX, wants_json=wants_json,
                       secure=settings.inbox_base_url.startswith("https://"))
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
                      exception_handlers={404: not_found, BadFilter: bad_filter}, lifespan=lifespan)
 
 
+_LIVE_FEED = re.compile(rf"{INBOX}/live/[^/]+/messages")
+
+
 def wants_json(request: Request) -> bool:
-    """The API and the chat answer errors in JSON; pages in HTML."""
+    """The API, the chat and the live pane's feed answer errors in JSON, as does any script that asks for JSON;
+    pages in HTML."""
     path = request.url.path
-    return path.startswith(f"{INBOX}/api/") or path == "/chat" or path.startswith("/widget/config/")
+    return (path.startswith(f"{INBOX}/api/") or path == "/chat" or path.startswith("/widget/config/")
+            or request.method == "GET" and _LIVE_FEED.fullmatch(path) is not None or asks_for_json(request))
 
 
 def csrf_secret(settings: Settings) -> str:

@@ -20,12 +20,12 @@ import hmac
 import http.cookies
 import re
 import secrets
-from typing import Optional, Pattern, Sequence
+from typing import Callable, Optional, Pattern, Sequence
 from urllib.parse import parse_qs
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FIELD = "csrf_token"
@@ -35,6 +35,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFUSED = ("<!doctype html><html lang=\"en\"><title>Form expired</title><main><h1>This form has expired</h1>"
            "<p>For your security the form could not be accepted. Go back, reload the page and try again.</p>"
            "</main></html>")
+TOO_LARGE = ("<!doctype html><html lang=\"en\"><title>Too long</title><main><h1>That is too long</h1>"
+             "<p>The form could not be accepted: go back, shorten the text and try again.</p></main></html>")
 
 
 def cookie_name(secure: bool) -> str:
@@ -46,8 +48,10 @@ class FormCSRFMiddleware:
     """Checks every unsafe request outside `exempt_urls`; pages get the token to put in their forms."""
 
     def __init__(self, app: ASGIApp, secret: str, session_cookie: str, secure: bool, cookie_path: str,
-                 exempt_urls: Sequence[Pattern[str]] = ()) -> None:
+                 exempt_urls: Sequence[Pattern[str]] = (),
+                 wants_json: Callable[[Request], bool] = lambda request: False) -> None:
         self.app, self.key = app, hashlib.sha256(b"medius-csrf|" + secret.encode()).digest()
+        self.wants_json = wants_json  # a script's request gets its refusal in JSON, as the app's other errors
         self.session_cookie, self.secure, self.exempt = session_cookie, secure, list(exempt_urls)
         self.cookie_name = cookie_name(secure)
         self.cookie_path = "/" if secure else cookie_path  # __Host- requires Path=/
@@ -72,12 +76,20 @@ class FormCSRFMiddleware:
             submitted = request.headers.get(HEADER) or _form_field(request, body)
             if body is None or new_nonce and not session or not submitted \
                     or not hmac.compare_digest(submitted.encode(), expected.encode()):
-                await HTMLResponse(REFUSED, status_code=403)(scope, receive, send)
+                await self.refusal(request, too_large=body is None)(scope, receive, send)
                 return
             receive = _replay(body, receive)
         if new_nonce:
             send = self._setting_cookie(send, new_nonce)
         await self.app(scope, receive, send)
+
+    def refusal(self, request: Request, too_large: bool) -> Response:
+        """403 for a missing or wrong token; 413 for a body past MAX_FORM_BYTES, which is never read for one."""
+        if self.wants_json(request):
+            body = {"error": "too_large", "message": "That is too long."} if too_large else \
+                {"error": "csrf", "message": "This page has expired: reload it and try again."}
+            return JSONResponse(body, status_code=413 if too_large else 403)
+        return HTMLResponse(TOO_LARGE, status_code=413) if too_large else HTMLResponse(REFUSED, status_code=403)
 
     def _setting_cookie(self, send: Send, nonce: str) -> Send:
         async def wrapped(message: Message) -> None:

@@ -75,7 +75,7 @@ class ChatForwarder:
         self._red_flag_model: Optional[RedFlagModel] = None
         self._model_loading: Optional[asyncio.Future] = None
         self._gates = [TurnGate(settings.chat_turns_per_assistant) for _ in settings.rasa_urls]
-        self.live = VisitorLiveChat(settings, clinics, self.conversations, self.advice)
+        self.live = VisitorLiveChat(settings, clinics, self.conversations, self.advice, self.address_key)
 
     @property
     def clients(self) -> List[aiohttp.ClientSession]:

@@ -79,10 +79,17 @@ def safe_next(target: Optional[str]) -> str:
     return f"{PREFIX}/leads"
 
 
+def asks_for_json(request: Request) -> bool:
+    """A script's request (fetch with `Accept: application/json`): it reads errors as JSON, never as a page."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 def authenticated(handler: Callable) -> Callable:
     """An Inbox page for a logged-in staff member: the handler gets who it is; anyone else goes to the login."""
     async def wrapped(self: Inbox, request: Request) -> Response:
         who = await self.current(request)
+        if who is None and asks_for_json(request):  # a script following a redirect would take the login page as done
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
         if who is None:
             waiting = await run_in_threadpool(staff.session_stage, self.settings, request.cookies.get(COOKIE))
             if waiting and waiting[1] in STEP_PAGES:  # the password was right: its second step, nothing else

@@ -4,7 +4,8 @@ The queue itself is pinned on top of the lead list (bot/web/inbox.py), which
 the inbox's live stream refreshes when a request arrives or leaves. The pane
 reads new messages by long poll (`GET /inbox/live/<id>/messages?after=<id>`)
 and shows every text as text (static/live.js). Accepting and ending are in the
-access audit log, as is opening a chat's pane.
+access audit log, as are opening a chat's pane and reading its messages from the
+start. What the pane's script calls answers errors in JSON.
 """
 from __future__ import annotations
 
@@ -17,19 +18,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.core.guard import RateLimiter
+from bot.core.guard import MALFORMED, RateLimiter, message_id_after
 from bot.core.handoff import transcript
 from bot.core.live_chat import MAX_STAFF_TEXT
 from bot.staff import live_chat as live
 from bot.staff.accounts import Staff
 from bot.store import audit
 from bot.store.conversations import conversation_events
-from bot.web.inbox import PREFIX, Inbox, authenticated
+from bot.web.inbox import PREFIX, Inbox, asks_for_json, authenticated
 from bot.web.live_visitor import LONG_POLL_SECONDS
 
 logger = logging.getLogger(__name__)
 
 STAFF_RATE = (10, 10.0)  # a staff member's messages: at most 10 in any 10 seconds
+NOT_FOUND = {"error": "not_found"}
+# Said the same to a staff member of another clinic, a colleague, and the one who ended it: no chat's state leaks.
+NOT_YOURS = {"error": "not_open", "message": "This chat is not yours or has ended."}
+TOO_LONG = {"error": "too_long", "message": f"That message is too long: keep it under {MAX_STAFF_TEXT} characters."}
 
 
 class LiveDesk:
@@ -84,21 +89,32 @@ class LiveDesk:
             return []
 
     async def messages(self, request: Request) -> Response:
-        """Long poll for the pane: the chat's status and its messages after id `after`."""
+        """Long poll for the pane: the chat's status and its messages after id `after`.
+
+        Reading from the start (after=0, as the pane does when it opens) shows the whole
+        chat, so it is in the access audit log; the polls after it add only new messages
+        and are not, or the log would hold one entry every LONG_POLL_SECONDS.
+        """
         who = await self.inbox.current(request)
         if who is None:
             return JSONResponse({"error": "unauthorised"}, status_code=401)
         chat_id = request.path_params["chat_id"]
-        try:
-            after = int(request.query_params.get("after") or 0)
-        except ValueError:
-            after = 0
+        after = message_id_after(request.query_params.get("after"))
+        if after is None:
+            return JSONResponse(MALFORMED.body(), status_code=MALFORMED.status)
+        scope = self.inbox.scope_of(who)
+        if after == 0:
+            chat = await run_in_threadpool(live.chat_detail, self.settings, chat_id, scope)
+            if chat is None:
+                return JSONResponse(NOT_FOUND, status_code=404)
+            await self.inbox.audit(request, audit.LIVE_READ, who.email, clinic=chat["clinic"],
+                                   detail=f"live chat {chat_id}")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LONG_POLL_SECONDS
         while True:
-            found = await run_in_threadpool(live.for_staff, self.settings, chat_id, self.inbox.scope_of(who), after)
+            found = await run_in_threadpool(live.for_staff, self.settings, chat_id, scope, after)
             if found is None:
-                return JSONResponse({"error": "not_found"}, status_code=404)
+                return JSONResponse(NOT_FOUND, status_code=404)
             status, rows = found
             if rows or status not in ("waiting", "active") or loop.time() >= deadline \
                     or await request.is_disconnected():
@@ -109,19 +125,21 @@ class LiveDesk:
     async def say(self, request: Request, who: Staff) -> Response:
         chat_id = request.path_params["chat_id"]
         form = await request.form()
-        text = str(form.get("text") or "").strip()[:MAX_STAFF_TEXT]
-        wants_json = "application/json" in request.headers.get("accept", "")
+        text = str(form.get("text") or "").strip()
+        wants_json = asks_for_json(request)
         key = str(who.id)
         if not text:
             return JSONResponse({"error": "empty"}, status_code=400) if wants_json else \
                 RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)
+        if len(text) > MAX_STAFF_TEXT:  # refused, not cut short: the visitor would read half a sentence
+            return JSONResponse(TOO_LONG, status_code=413)
         if self.per_staff.wait(key) is not None:
             return JSONResponse({"error": "slow_down", "message": "Too many messages at once: wait a moment."},
                                 status_code=429)
         self.per_staff.hit(key)
         sent = await run_in_threadpool(live.staff_says, self.settings, chat_id, who, text)
         if sent is None:
-            return JSONResponse({"error": "not_open", "message": "This chat has ended."}, status_code=409)
+            return JSONResponse(NOT_YOURS, status_code=409)
         await run_in_threadpool(live.touch, self.settings, who)
         return JSONResponse({"id": sent}) if wants_json else \
             RedirectResponse(f"{PREFIX}/live/{chat_id}", status_code=303)

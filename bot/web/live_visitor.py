@@ -28,7 +28,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.core.clinics import Clinic, ClinicDirectory
-from bot.core.guard import MALFORMED, ChatRequest, Refusal, is_trusted_server
+from bot.core.guard import (
+    MALFORMED,
+    AddressHasher,
+    ChatRequest,
+    OpenLimit,
+    RateLimiter,
+    Refusal,
+    admit,
+    check_caller,
+    hold,
+    is_trusted_server,
+    message_id_after,
+    release,
+    slow_down,
+)
 from bot.core.live_chat import buttons, live_chat_words, wait_words
 from bot.core.settings import Settings
 from bot.core.triage import EMERGENCY
@@ -39,6 +53,10 @@ from bot.web.conversations import Conversations
 logger = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 25.0  # under the widget's own wait, and under common proxies' idle timeouts
+# Open long polls: a widget keeps one; two lets a reload's new poll in before the old one is seen to close.
+POLLS_PER_CONVERSATION = 2
+POLLS_PER_ADDRESS = 10  # a clinic's waiting room behind one address, each visitor in a live chat at once
+BUSY_RETRY_SECONDS = 5.0
 FORBIDDEN = Refusal(403, "not_your_conversation", "Sorry, this chat could not be identified. Please reload the page.")
 Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]], Tuple[str, ...]]]]
 
@@ -47,8 +65,14 @@ class VisitorLiveChat:
     """Routes a visitor's message to a live chat when there is one, and serves staff's messages to the widget."""
 
     def __init__(self, settings: Settings, clinics: ClinicDirectory, conversations: Conversations,
-                 advice: Advice) -> None:
+                 advice: Advice, address_key: AddressHasher) -> None:
         self.settings, self.clinics, self.conversations, self.advice = settings, clinics, conversations, advice
+        self.address_key = address_key
+        # Each poll holds a database reader in the thread pool for up to LONG_POLL_SECONDS: without these,
+        # a few hundred from one address took every reader, and /healthz waited with them.
+        self.polls_per_conversation = OpenLimit(POLLS_PER_CONVERSATION)
+        self.polls_per_address = OpenLimit(POLLS_PER_ADDRESS)
+        self.poll_starts = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.words = live_chat_words()
         # Who has an open chat, read from the database at most once a poll interval: the other visitors'
         # messages (nearly all of them) then cost no query. A request made here joins at once; one made on
@@ -119,32 +143,53 @@ class VisitorLiveChat:
 
     async def poll(self, request: Request) -> Response:
         """Long poll: the visitor's unseen live-chat messages after id `after`, within LONG_POLL_SECONDS."""
+        origin = request.headers.get("origin")
+        server = is_trusted_server(request.headers.get("authorization"), self.settings.api_token)
+        refusal = check_caller(origin, server)  # /chat's rule: only a server with the API token leaves Origin out
+        if refusal:
+            return self.refuse(refusal)
         try:
             document = json.loads(await request.body() or b"{}")
-            clinic = self.clinics.get(str(document.get("clinic") or ""))
-            after = int(document.get("after") or 0)
-        except (ValueError, TypeError, RecursionError):
+        except (ValueError, RecursionError):
             return self.refuse(MALFORMED)
-        if clinic is None or not isinstance(document, dict):
+        clinic = self.clinics.get(str(document.get("clinic") or "")) if isinstance(document, dict) else None
+        after = message_id_after(document.get("after")) if isinstance(document, dict) else None
+        if clinic is None or after is None:
             return self.refuse(MALFORMED)
-        origin = request.headers.get("origin")
         if origin is not None and origin.rstrip("/") not in clinic.allowed_origins:
             return self.refuse(FORBIDDEN)
         sender = self.conversations.sender(document.get("conversation"), clinic)
-        if sender is None and is_trusted_server(request.headers.get("authorization"), self.settings.api_token):
+        if sender is None and server:
             sender = document.get("sender") if isinstance(document.get("sender"), str) else None
         if sender is None:
             return self.refuse(FORBIDDEN)
+        address = self.address_key(request.client.host if request.client else "unknown")
+        # A clinic's server relays many visitors from one address: its polls count per conversation only.
+        wait = None if server else admit([(self.poll_starts, address)])
+        if wait is not None:
+            return self.refuse(slow_down(wait), wait)
+        held = [(self.polls_per_conversation, sender)] + ([] if server else [(self.polls_per_address, address)])
+        if not hold(held):
+            return self.refuse(slow_down(BUSY_RETRY_SECONDS), BUSY_RETRY_SECONDS)
+        try:
+            state, rows = await self.wait_for_messages(request, sender, after)
+        finally:
+            release(held)
+        return JSONResponse({"live": state.status if state else "none",
+                             "messages": [self.shown(row, clinic) for row in rows]},
+                            headers={"Cache-Control": "no-store"})
+
+    async def wait_for_messages(self, request: Request, sender: str, after: int
+                                ) -> Tuple[Optional[live.ChatState], List[Dict[str, Any]]]:
+        """The open chat and its messages after `after`, as soon as there are any, the chat closes, the caller
+        leaves, or LONG_POLL_SECONDS pass."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LONG_POLL_SECONDS
         while True:
             state, rows = await run_in_threadpool(live.for_visitor, self.settings, sender, after)
             if rows or state is None or loop.time() >= deadline or await request.is_disconnected():
-                break
+                return state, rows
             await asyncio.sleep(self.settings.live_chat_poll_seconds)
-        return JSONResponse({"live": state.status if state else "none",
-                             "messages": [self.shown(row, clinic) for row in rows]},
-                            headers={"Cache-Control": "no-store"})
 
     def shown(self, row: Dict[str, Any], clinic: Clinic) -> Dict[str, Any]:
         """A stored message as the widget draws it: a staff member's words as theirs, events as the assistant's."""
@@ -157,5 +202,6 @@ class VisitorLiveChat:
         return {"id": row["id"], "who": "bot", **reply}
 
     @staticmethod
-    def refuse(refusal: Refusal) -> Response:
-        return JSONResponse(refusal.body(), status_code=refusal.status)
+    def refuse(refusal: Refusal, retry_after: Optional[float] = None) -> Response:
+        headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+        return JSONResponse(refusal.body(), status_code=refusal.status, headers=headers)

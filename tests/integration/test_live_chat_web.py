@@ -4,14 +4,17 @@ No assistant runs here (its port answers nothing): every message of these tests 
 web server's live chat or its safety net, which is the point, since a live chat must never wait on Rasa.
 """
 import dataclasses
+import json
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from bot.staff import accounts as staff
+from bot.store import audit
 from bot.web.app import create_app
 from tests.support.inbox import PASSWORD, csrf, log_in
 from tests.support.servers import WebServer, free_port
@@ -189,3 +192,146 @@ def test_availability_ends_at_logout(desk):
     ann.post(f"{desk.url}/inbox/logout", data={"csrf_token": csrf(page)})
     [reply] = Widget(desk).says("can I talk to a real person")
     assert reply["text"].startswith("Nobody from")
+
+
+# --- what an outside probe found, tried again from outside ---
+
+def live_poll(site, body, headers=None, timeout=40):
+    """A raw POST /chat/live: the body as given (a str goes as it is, anything else as JSON)."""
+    headers = {"Origin": ORIGIN, "Content-Type": "application/json", **(headers or {})}
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(f"{site.url}/chat/live", data=data, headers=headers, timeout=timeout)
+
+
+def waiting_visitor(site):
+    """A visitor whose request for a person waits in the queue: a poll of theirs stays open."""
+    visitor = Widget(site)
+    [asking] = visitor.says("a human please")
+    assert asking["custom"] == {"live": "waiting"}
+    return visitor
+
+
+def test_an_after_the_database_cannot_hold_is_refused_in_json(desk):
+    visitor = Widget(desk)
+    visitor.says("hello")
+    for after in ("99999999999999999999999", str(2**63), str(-2**63 - 1), "-1", "1e308", "Infinity", '"abc"',
+                  "true", "[1]", '{"id": 1}', "1.5"):
+        answer = live_poll(desk, '{"conversation": "%s", "clinic": "stl", "after": %s}' % (visitor.token, after))
+        assert answer.status_code == 400 and answer.json()["error"] == "malformed", after
+    assert live_poll(desk, "[1, 2]").json()["error"] == "malformed"  # not a JSON object at all
+    assert live_poll(desk, {"conversation": visitor.token, "clinic": "stl", "after": 2**63 - 1}).status_code == 200
+
+
+def test_the_pane_refuses_an_unreadable_after_in_json(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    waiting_visitor(desk)
+    chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{desk.url}/inbox/leads").text).group(1)
+    for after in ("99999999999999999999999", str(2**63), "-1", "abc", "", "1.5", "true"):
+        answer = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages", params={"after": after})
+        assert answer.status_code == 400 and answer.json()["error"] == "malformed", after
+
+
+@pytest.mark.parametrize("desk", [{"api_token": "s" * 32}], indirect=True)
+def test_a_poll_without_origin_needs_the_api_token_as_chat_does(desk):
+    visitor = Widget(desk)
+    visitor.says("hello")
+    body = json.dumps({"conversation": visitor.token, "clinic": "stl", "after": 0})
+    bare = requests.post(f"{desk.url}/chat/live", data=body, timeout=10)
+    assert bare.status_code == 403 and bare.json()["error"] == "origin_required"
+    server = requests.post(f"{desk.url}/chat/live", data=body, timeout=10,
+                           headers={"Authorization": "Bearer " + "s" * 32})
+    assert server.status_code == 200 and server.json() == {"live": "none", "messages": []}
+
+
+def test_many_polls_of_one_conversation_are_refused_at_once_and_health_stays_fast(desk):
+    available(desk, "ann@stl.example")
+    visitor = waiting_visitor(desk)
+    body = {"conversation": visitor.token, "clinic": "stl", "after": 0}
+
+    def poll(_):
+        started = time.monotonic()
+        answer = live_poll(desk, body)
+        return answer, time.monotonic() - started
+
+    with ThreadPoolExecutor(100) as pool:
+        polls = [pool.submit(poll, n) for n in range(100)]
+        time.sleep(1.0)
+        started = time.monotonic()
+        assert requests.get(f"{desk.url}/healthz", timeout=10).status_code == 200
+        assert time.monotonic() - started < 1.0
+        refused = [done.result() for done in polls if done.done()]
+        assert len(refused) == 98, len(refused)  # two wait for staff; the rest are answered at once
+        assert all(answer.status_code == 429 and int(answer.headers["Retry-After"]) >= 1
+                   and answer.json()["error"] == "slow_down" and took < 1.0 for answer, took in refused)
+        visitor.says("/live_chat_cancel")  # the two open ones answer as the chat closes
+    answered = [done.result()[0] for done in polls if done.result()[0].status_code == 200]
+    assert len(answered) == 2 and all(answer.json()["live"] == "none" for answer in answered)
+
+
+def test_open_polls_from_one_address_are_bounded(desk):
+    available(desk, "ann@stl.example")
+    visitors = [waiting_visitor(desk) for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        polls = [pool.submit(live_poll, desk, {"conversation": v.token, "clinic": "stl", "after": 0})
+                 for v in visitors]
+        time.sleep(1.0)
+        refused = [done.result() for done in polls if done.done()]
+        assert len(refused) == 2 and all(answer.status_code == 429 for answer in refused)
+        for visitor in visitors:
+            visitor.says("/live_chat_cancel")
+    assert sum(done.result().status_code == 200 for done in polls) == 10
+
+
+def read_audits(settings):
+    rows, _ = audit.entries(settings, None, audit.AuditFilter(action=audit.LIVE_READ))
+    return [(row["actor"], row["detail"]) for row in rows]
+
+
+def test_reading_a_chat_from_the_start_is_audited_once_and_later_polls_are_not(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    al, _ = log_in(desk, "al@stl.example")  # of the clinic, but not the one who will accept
+    bea, _ = log_in(desk, "bea@boston.example")
+    visitor = waiting_visitor(desk)
+    visitor.says("it's about my left hip")
+    chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{desk.url}/inbox/leads").text).group(1)
+    feed = f"{desk.url}/inbox/live/{chat_id}/messages"
+
+    assert bea.get(feed, params={"after": 0}).status_code == 404  # another clinic's: nothing read, nothing logged
+    first = al.get(feed, params={"after": 0}).json()["messages"]
+    assert [m["text"] for m in first] == ["a human please", "it's about my left hip"]
+    assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")]
+    assert len(al.get(feed, params={"after": first[0]["id"]}).json()["messages"]) == 1
+    visitor.says("/live_chat_cancel")
+    assert al.get(feed, params={"after": first[-1]["id"]}).json()["status"] == "cancelled"
+    assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")]  # the polls added none
+
+
+def test_the_panes_script_gets_its_errors_in_json(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    al, _ = log_in(desk, "al@stl.example")
+    waiting_visitor(desk)
+    chat_id, pane = accept(desk, ann, ann.get(f"{desk.url}/inbox/leads"))
+    token = csrf(pane)
+    script = {"Accept": "application/json"}
+    huge = "99999999999999999999"
+
+    for answer in (ann.get(f"{desk.url}/inbox/live/{huge}/messages"),
+                   ann.post(f"{desk.url}/inbox/live/{huge}/messages", headers=script,
+                            data={"text": "hello", "csrf_token": token})):
+        assert answer.status_code == 404 and answer.json() == {"error": "not_found"}
+    page_404 = ann.get(f"{desk.url}/inbox/live/{huge}")
+    assert page_404.status_code == 404 and page_404.headers["content-type"].startswith("text/html")
+
+    feed = f"{desk.url}/inbox/live/{chat_id}/messages"
+    no_token = ann.post(feed, headers=script, data={"text": "hello"})
+    assert no_token.status_code == 403 and no_token.json()["error"] == "csrf"
+    form_post = ann.post(feed, data={"text": "hello"})  # a form without the script: the page, as before
+    assert form_post.status_code == 403 and "form has expired" in form_post.text
+    too_long = ann.post(feed, headers=script, data={"text": "x" * 1001, "csrf_token": token})
+    assert too_long.status_code == 413 and too_long.json()["error"] == "too_long"
+    huge_form = ann.post(feed, headers=script, data={"text": "x" * 70_000, "csrf_token": token})
+    assert huge_form.status_code == 413 and huge_form.json()["error"] == "too_large"
+
+    al_token = csrf(al.get(f"{desk.url}/inbox/leads"))
+    not_his = al.post(feed, headers=script, data={"text": "hello", "csrf_token": al_token})
+    assert not_his.status_code == 409 and not_his.json()["message"] == "This chat is not yours or has ended."

@@ -8,14 +8,18 @@ from bot.core.guard import (
     MAX_MESSAGE_CHARS,
     AddressHasher,
     ChatRequest,
+    OpenLimit,
     RateLimiter,
     Refusal,
     admit,
     as_typed_text,
     check_caller,
+    hold,
     is_trusted_server,
+    message_id_after,
     offered_payloads,
     parse_chat_request,
+    release,
     slow_down,
 )
 
@@ -193,3 +197,30 @@ def test_the_offered_buttons_are_those_of_the_last_reply_only():
 ])
 def test_a_typed_command_is_an_intent_only_if_it_was_offered_as_a_button(typed, offered, expected):
     assert as_typed_text(typed, offered) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, 0), (0, 0), (42, 42), ("42", 42), (2**63 - 1, 2**63 - 1), (str(2**63 - 1), 2**63 - 1),
+    (2**63, None), (10**23, None), (-1, None), ("-1", None), (-2**63 - 1, None), (1e308, None), (1.0, None),
+    (float("inf"), None), ("abc", None), ("", None), ("١٢", None), (True, None), (False, None), ([1], None),
+    ({}, None), ("9" * 20, None)])
+def test_a_poll_after_is_a_message_id_the_database_can_hold_or_refused(value, expected):
+    assert message_id_after(value) == expected
+
+
+def test_open_polls_are_bounded_per_key_and_all_or_none_count():
+    conversation, address = OpenLimit(2), OpenLimit(3)
+    assert hold([(conversation, "a"), (address, "ip")]) and hold([(conversation, "a"), (address, "ip")])
+    assert not hold([(conversation, "a"), (address, "ip")])  # a third of one conversation
+    assert hold([(conversation, "b"), (address, "ip")])
+    assert not hold([(conversation, "c"), (address, "ip")])  # the address is full: "c" was not counted either
+    assert hold([(conversation, "c")]) and not conversation.full("c")
+    release([(conversation, "a"), (address, "ip")])
+    assert hold([(conversation, "a"), (address, "ip")])
+
+
+def test_a_key_leaves_the_open_count_with_its_last_request():
+    limit = OpenLimit(1)
+    hold([(limit, "a")])
+    release([(limit, "a")])
+    assert limit._open == {}
