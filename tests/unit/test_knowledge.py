@@ -86,6 +86,8 @@ def test_topic_buttons_parse_as_the_faq_intent_with_the_topic_entity():
     ("tfl_exercise", "ok for me with arthritis?", "utter_detail/exercise_safe"),
     ("foot_arch_exercise", "would it be ok for me? I had both hips replaced a few years back and still feel stiff",
      "utter_detail/exercise_safe"),
+    ("foot_ankle", "and what should i stretch", "calf_ankle_stretches"),
+    ("foot_arch_exercise", "any stretches to go with it?", "calf_ankle_stretches"),
     ("treatment", "how heavy", None),  # a question about an answer not given
     ("after_treatment_exercise", "I have been doing the exercise every day for three weeks and it is hard to say "
                                  "whether it helps, what do you think", None),  # no short question
