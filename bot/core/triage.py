@@ -45,6 +45,9 @@ class Rule:
     unless: Tuple[str, ...] = ()  # patterns that, in the same sentence, make it everyday (numb after sitting)
     gradual: Optional[str] = None  # the outcome when it came on slowly (weeks, months): "nerve" or "urgent"
     mentions: Tuple[str, ...] = ()  # the topic named ("a stroke"): discounts the model's view when not live
+    # Clear on the rule's own words, whatever the model says: help that must never wait on a confirming
+    # question about other symptoms (thoughts of suicide; the model has no such topic to agree with).
+    sure: bool = False
 
 
 def _rule(entry: Mapping[str, Any]) -> Rule:
@@ -55,7 +58,7 @@ def _rule(entry: Mapping[str, Any]) -> Rule:
     return Rule(entry["id"], entry["topic"], entry["outcome"], entry["what"], entry["source"],
                 tuple(tuple(c["patterns"]) for c in concepts), entry.get("scope") == "sentence",
                 tuple(bool(c.get("history")) for c in concepts), tuple(entry.get("unless") or ()), gradual,
-                tuple(entry.get("mentions") or ()))
+                tuple(entry.get("mentions") or ()), bool(entry.get("sure", False)))
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Triage:
         self.gradual_cues = [re.compile(c) for c in table["tempo"]["gradual"]]
         self.model_policy: Mapping[str, Any] = table["model"]
         self.rules = [_rule(r) for r in table["red_flags"]]
+        self.sure_rules = frozenset(rule.id for rule in self.rules if rule.sure)
         for rule in self.rules:
             if rule.outcome not in (EMERGENCY, URGENT):
                 raise ValueError(f"rules.{rule.id}.outcome: must be emergency or urgent")
@@ -358,6 +362,9 @@ class Triage:
         rules = tuple(f.rule for f in findings)
         emergencies = [f for f in findings if f.outcome == EMERGENCY]
         if emergencies:
+            sure = [f for f in emergencies if f.rule in self.sure_rules]
+            if sure:
+                return Assessment(EMERGENCY, sure[0].topic, rules)
             return Assessment(EMERGENCY if flag >= policy["agree"] else CONFIRM, emergencies[0].topic, rules)
         emergency_topics = {t: p for t, p in scores.items()
                             if self.topic_levels.get(t) == EMERGENCY and t not in set(discounted)}

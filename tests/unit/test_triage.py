@@ -156,6 +156,7 @@ FLAG, NONE = {"bladder_bowel": 0.9, "none": 0.1}, {"bladder_bowel": 0.05, "none"
     ("I've lost weight without trying", {"weight_loss": 0.1, "none": 0.9}, False, None),  # urgent only when clear
     ("I've lost weight without trying", {"weight_loss": 0.99, "none": 0.01}, False, URGENT),
     ("my outer hip aches", {"weight_loss": 0.99, "none": 0.01}, False, None),  # no confirming q. for urgent topics
+    ("some days I want to kill myself", NONE, False, EMERGENCY),   # a sure rule: no question, whatever the model
 ])
 def test_the_tiers(text, scores, classifier, level):
     assert TRIAGE.assess(TRIAGE.red_flags(text), scores, classifier).level == level
