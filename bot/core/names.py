@@ -42,6 +42,7 @@ _STRONG = ("my name is", "my names", "my name's", "name is", "name's", "call me"
 _NAME_PLACES = frozenset({"for", "to", "from", "with", "please", "thanks", "regards", "cheers", "love", "dear", "by"})
 _TITLES = ("dr", "dr.", "doctor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "mx.", "prof", "prof.",
            "professor", "sir", "madam")
+_TITLE_WORDS = frozenset(t.rstrip(".") for t in _TITLES)
 
 
 def _package_dir(name: str) -> Path:
@@ -170,7 +171,7 @@ class NameFinder:
         hidden: Set[int] = set()
         stops = stop_words()
         for index, word in enumerate(lowered):
-            title = word.rstrip(".") in [t.rstrip(".") for t in _TITLES]
+            title = word.rstrip(".") in _TITLE_WORDS
             if not title and word not in _NAME_PLACES:
                 continue
             at = index + 1

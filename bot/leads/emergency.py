@@ -92,13 +92,8 @@ def record_pending(sender_id: str, events: List[Mapping[str, Any]], slots: Mappi
     clinic = data.clinics().resolve(slots.get("clinic"))
     history = handoff.transcript(events)
     for advice in pending:
-        fields = describe(advice)
-        submit(get_settings(), data.clinics(), LeadInput(
-            clinic=clinic.id, sender_id=sender_id, name=slots.get("lead_name") or "Unknown visitor",
-            phone=slots.get("lead_phone"), email=slots.get("lead_email"), preferred_time=None, mode=None,
-            consent=False, urgency="emergency", reason=fields["reason"],
-            screening={"trigger_message": fields["trigger_message"], "red_flags": fields["red_flags"]},
-            transcript=history, submitted_at=datetime.fromtimestamp(advice.at, timezone.utc).isoformat()))
+        _submit(get_settings(), clinic.id, sender_id, advice, history, name=slots.get("lead_name"),
+                phone=slots.get("lead_phone"), email=slots.get("lead_email"))
         logger.warning("Emergency red flag recorded for a visitor of clinic %s", clinic.id)
     return pending[-1].at
 
@@ -107,12 +102,19 @@ def record_live(settings: Settings, clinic_id: str, sender_id: str, message: str
     """An emergency raised during a live chat with staff: the web server's safety net advised at once, and
     the lead and staff alert follow as for any emergency (Rasa never sees a live chat's messages)."""
     advice = Advice(datetime.now(timezone.utc).timestamp(), message[:1000], tuple(rules), False)
+    at = datetime.fromtimestamp(advice.at, timezone.utc).isoformat()
+    _submit(settings, clinic_id, sender_id, advice, [{"who": "user", "text": advice.trigger, "at": at}],
+            note=" (during a live chat)")
+    logger.warning("Emergency red flag in a live chat recorded for a visitor of clinic %s", clinic_id)
+
+
+def _submit(settings: Settings, clinic_id: str, sender_id: str, advice: Advice, transcript: List[Dict[str, Any]],
+            name: Optional[str] = None, phone: Optional[str] = None, email: Optional[str] = None,
+            note: str = "") -> None:
+    """One emergency lead for one advice, dated by the advice, so recording it again updates the same lead."""
     fields = describe(advice)
     submit(settings, data.clinics_for(settings), LeadInput(
-        clinic=clinic_id, sender_id=sender_id, name="Unknown visitor", phone=None, email=None, preferred_time=None,
-        mode=None, consent=False, urgency="emergency", reason=fields["reason"] + " (during a live chat)",
+        clinic=clinic_id, sender_id=sender_id, name=name or "Unknown visitor", phone=phone, email=email,
+        preferred_time=None, mode=None, consent=False, urgency="emergency", reason=fields["reason"] + note,
         screening={"trigger_message": fields["trigger_message"], "red_flags": fields["red_flags"]},
-        transcript=[{"who": "user", "text": message[:1000],
-                     "at": datetime.fromtimestamp(advice.at, timezone.utc).isoformat()}],
-        submitted_at=datetime.fromtimestamp(advice.at, timezone.utc).isoformat()))
-    logger.warning("Emergency red flag in a live chat recorded for a visitor of clinic %s", clinic_id)
+        transcript=transcript, submitted_at=datetime.fromtimestamp(advice.at, timezone.utc).isoformat()))
