@@ -198,7 +198,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
         *inbox.routes(),
-        *LiveDesk(inbox).routes(),
+        *LiveDesk(inbox, chat.live.open_polls).routes(),
     ]
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
                       allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])

@@ -17,7 +17,6 @@ from bot.core import data
 from bot.core.clinics import ClinicDirectory
 from bot.core.guard import (
     BAD_SENDER,
-    MAX_BODY_BYTES,
     TOKEN_HEADER,
     TOO_LARGE,
     UNAVAILABLE,
@@ -37,6 +36,7 @@ from bot.core.red_flag_model import RedFlagModel
 from bot.core.safety_net import SafetyNet, model_from_archive
 from bot.core.settings import Settings
 from bot.core.triage import CONFIRM, EMERGENCY, URGENT, cached_triage
+from bot.web.bodies import read_capped
 from bot.web.conversations import CONVERSATION_HEADER, Conversations
 from bot.web.live_visitor import VisitorLiveChat
 from bot.web.turn_gate import TurnGate
@@ -45,19 +45,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_PATH = "/webhooks/widget/webhook"
 SPILL_AFTER = 2  # turns in flight beyond the least busy Rasa process before a visitor moves to it
-
-
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> Optional[bytes]:
-    """The request body, or None once it passes `limit` bytes (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 class ChatForwarder:

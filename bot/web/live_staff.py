@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import List
+from typing import List, Optional
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.core.guard import MALFORMED, RateLimiter, message_id_after
+from bot.core.guard import MALFORMED, OpenLimit, RateLimiter, hold, message_id_after, release
 from bot.core.handoff import transcript
 from bot.core.live_chat import MAX_STAFF_TEXT
 from bot.staff import live_chat as live
@@ -26,7 +26,7 @@ from bot.staff.accounts import Staff
 from bot.store import audit
 from bot.store.conversations import conversation_events
 from bot.web.inbox import PREFIX, Inbox, asks_for_json, authenticated
-from bot.web.live_visitor import LONG_POLL_SECONDS
+from bot.web.live_visitor import ALL, BUSY_RETRY_SECONDS, LONG_POLL_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,19 @@ STAFF_RATE = (10, 10.0)  # a staff member's messages: at most 10 in any 10 secon
 NOT_FOUND = {"error": "not_found"}
 # Said the same to a staff member of another clinic, a colleague, and the one who ended it: no chat's state leaks.
 NOT_YOURS = {"error": "not_open", "message": "This chat is not yours or has ended."}
+BUSY = {"error": "slow_down", "message": "Too many chat windows open at once: close one, or wait a moment."}
+POLLS_PER_STAFF = 4  # a staff member's open panes (a few tabs); each long poll reads the database
 TOO_LONG = {"error": "too_long", "message": f"That message is too long: keep it under {MAX_STAFF_TEXT} characters."}
 
 
 class LiveDesk:
     """The inbox's live-chat routes, beside the Inbox they share sessions, templates and audit with."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, open_polls: OpenLimit) -> None:
         self.inbox, self.settings = inbox, inbox.settings
         self.per_staff = RateLimiter(*STAFF_RATE)
+        self.open_polls = open_polls  # every long poll of this process, the visitors' too
+        self.polls_per_staff = OpenLimit(POLLS_PER_STAFF)
 
     # `authenticated` asks these of the object it wraps a method of
     async def current(self, request: Request):
@@ -109,6 +113,17 @@ class LiveDesk:
                 return JSONResponse(NOT_FOUND, status_code=404)
             await self.inbox.audit(request, audit.LIVE_READ, who.email, clinic=chat["clinic"],
                                    detail=f"live chat {chat_id}")
+        held = [(self.open_polls, ALL), (self.polls_per_staff, str(who.id))]
+        if not hold(held):
+            return JSONResponse(BUSY, status_code=429, headers={"Retry-After": str(round(BUSY_RETRY_SECONDS))})
+        try:
+            return await self.wait_for_messages(request, chat_id, scope, after)
+        finally:
+            release(held)
+
+    async def wait_for_messages(self, request: Request, chat_id: int, scope: Optional[str], after: int) -> Response:
+        """The chat's messages after `after`, as soon as there are any, the chat closes, the caller leaves, or
+        LONG_POLL_SECONDS pass."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LONG_POLL_SECONDS
         while True:

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.guard import (
     MALFORMED,
+    TOO_LARGE,
     AddressHasher,
     ChatRequest,
     OpenLimit,
@@ -48,6 +49,7 @@ from bot.core.settings import Settings
 from bot.core.triage import EMERGENCY
 from bot.leads import emergency
 from bot.staff import live_chat as live
+from bot.web.bodies import read_capped
 from bot.web.conversations import Conversations
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,12 @@ LONG_POLL_SECONDS = 25.0  # under the widget's own wait, and under common proxie
 # Open long polls: a widget keeps one; two lets a reload's new poll in before the old one is seen to close.
 POLLS_PER_CONVERSATION = 2
 POLLS_PER_ADDRESS = 10  # a clinic's waiting room behind one address, each visitor in a live chat at once
+# Every open long poll of this process, visitors' and staff's: each reads the database every
+# LIVE_CHAT_POLL_SECONDS, so many addresses together could still crowd out the chat and /healthz.
+OPEN_POLLS = 200
+ALL = "all"
 BUSY_RETRY_SECONDS = 5.0
+MAX_POLL_BYTES = 2048  # a conversation token, a clinic id and a message id: a few hundred bytes
 FORBIDDEN = Refusal(403, "not_your_conversation", "Sorry, this chat could not be identified. Please reload the page.")
 Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]], Tuple[str, ...]]]]
 
@@ -72,6 +79,7 @@ class VisitorLiveChat:
         # a few hundred from one address took every reader, and /healthz waited with them.
         self.polls_per_conversation = OpenLimit(POLLS_PER_CONVERSATION)
         self.polls_per_address = OpenLimit(POLLS_PER_ADDRESS)
+        self.open_polls = OpenLimit(OPEN_POLLS)  # shared with the staff's pane (bot/web/live_staff.py)
         self.poll_starts = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.words = live_chat_words()
         # Who has an open chat, read from the database at most once a poll interval: the other visitors'
@@ -148,8 +156,11 @@ class VisitorLiveChat:
         refusal = check_caller(origin, server)  # /chat's rule: only a server with the API token leaves Origin out
         if refusal:
             return self.refuse(refusal)
+        body = await read_capped(request, MAX_POLL_BYTES)
+        if body is None:
+            return self.refuse(TOO_LARGE)
         try:
-            document = json.loads(await request.body() or b"{}")
+            document = json.loads(body or b"{}")
         except (ValueError, RecursionError):
             return self.refuse(MALFORMED)
         clinic = self.clinics.get(str(document.get("clinic") or "")) if isinstance(document, dict) else None
@@ -168,7 +179,8 @@ class VisitorLiveChat:
         wait = None if server else admit([(self.poll_starts, address)])
         if wait is not None:
             return self.refuse(slow_down(wait), wait)
-        held = [(self.polls_per_conversation, sender)] + ([] if server else [(self.polls_per_address, address)])
+        held = [(self.open_polls, ALL), (self.polls_per_conversation, sender)] + \
+            ([] if server else [(self.polls_per_address, address)])
         if not hold(held):
             return self.refuse(slow_down(BUSY_RETRY_SECONDS), BUSY_RETRY_SECONDS)
         try:

@@ -335,3 +335,54 @@ def test_the_panes_script_gets_its_errors_in_json(desk):
     al_token = csrf(al.get(f"{desk.url}/inbox/leads"))
     not_his = al.post(feed, headers=script, data={"text": "hello", "csrf_token": al_token})
     assert not_his.status_code == 409 and not_his.json()["message"] == "This chat is not yours or has ended."
+
+
+def test_a_poll_body_past_two_kilobytes_is_refused_unread(desk):
+    available(desk, "ann@stl.example")
+    visitor = waiting_visitor(desk)
+    padded = {"conversation": visitor.token, "clinic": "stl", "after": 0, "pad": "x" * 4000}
+    answer = live_poll(desk, padded, timeout=5)
+    assert answer.status_code == 413 and answer.json()["error"] == "too_large"
+    visitor.says("/live_chat_cancel")
+    assert live_poll(desk, {"conversation": visitor.token, "clinic": "stl", "after": 0}).status_code == 200
+
+
+def test_a_staff_members_open_panes_are_bounded(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    visitor = waiting_visitor(desk)
+    chat_id, _ = accept(desk, ann, ann.get(f"{desk.url}/inbox/leads"))
+    feed = f"{desk.url}/inbox/live/{chat_id}/messages"
+    last = ann.get(feed, params={"after": 0}).json()["messages"][-1]["id"]
+    with ThreadPoolExecutor(6) as pool:
+        polls = [pool.submit(ann.get, feed, params={"after": last}, timeout=40) for _ in range(6)]
+        time.sleep(1.0)
+        refused = [done.result() for done in polls if done.done()]
+        assert len(refused) == 2, len(refused)  # four panes wait for the visitor; two more are refused at once
+        assert all(answer.status_code == 429 and answer.json()["error"] == "slow_down"
+                   and int(answer.headers["Retry-After"]) >= 1 for answer in refused)
+        visitor.says("thanks, that's all")
+    assert sum(done.result().status_code == 200 for done in polls) == 4
+
+
+def test_every_open_poll_of_the_process_is_bounded_visitors_and_staff_together(settings, monkeypatch):
+    from bot.web import live_visitor
+    monkeypatch.setattr(live_visitor, "OPEN_POLLS", 3)
+    settings = dataclasses.replace(settings, internal_token="i" * 32, live_chat_poll_seconds=0.1,
+                                   rasa_url=f"http://127.0.0.1:{free_port()}")
+    staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
+    with WebServer(create_app(settings), free_port()) as site:
+        ann, _ = available(site, "ann@stl.example")
+        visitors = [waiting_visitor(site) for _ in range(4)]
+        chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{site.url}/inbox/leads").text).group(1)
+        with ThreadPoolExecutor(4) as pool:
+            held = [pool.submit(live_poll, site, {"conversation": v.token, "clinic": "stl", "after": 0})
+                    for v in visitors[:3]]
+            time.sleep(1.0)
+            assert not any(done.done() for done in held)  # three open: the process's whole allowance
+            fourth = live_poll(site, {"conversation": visitors[3].token, "clinic": "stl", "after": 0}, timeout=5)
+            pane = ann.get(f"{site.url}/inbox/live/{chat_id}/messages", params={"after": 0}, timeout=5)
+            assert fourth.status_code == 429 and pane.status_code == 429 and pane.json()["error"] == "slow_down"
+            for visitor in visitors:
+                visitor.says("/live_chat_cancel")
+        assert all(done.result().status_code == 200 for done in held)
+        assert live_poll(site, {"conversation": visitors[3].token, "clinic": "stl", "after": 0}).status_code == 200
