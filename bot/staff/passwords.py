@@ -68,17 +68,36 @@ def skeleton(text: str) -> str:
     return re.sub(r"[\s._-]+", "", text.lower()).translate(_LEET_CLASSES)
 
 
-def load_known_passphrases(path: Path = DATA / "known_passphrases.yml") -> Tuple[str, ...]:
-    """The famous passphrases of data/known_passphrases.yml, spaces dropped; a malformed file stops the check."""
+def load_phrase_words(path: Path = DATA / "known_passphrases.yml") -> Tuple[Tuple[str, ...], ...]:
+    """The famous passphrases of data/known_passphrases.yml as their words; a malformed file stops the check."""
     phrases = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("phrases")
     if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
         raise ValueError(f"{path}: `phrases` must be a list of non-empty strings")
-    return tuple(dict.fromkeys(re.sub(r"\s+", "", p.lower()) for p in phrases))
+    return tuple(dict.fromkeys(tuple(p.lower().split()) for p in phrases))
+
+
+def load_known_passphrases(path: Path = DATA / "known_passphrases.yml") -> Tuple[str, ...]:
+    """The famous passphrases, spaces dropped."""
+    return tuple(dict.fromkeys("".join(words) for words in load_phrase_words(path)))
 
 
 @lru_cache(maxsize=1)
 def known_passphrases() -> Tuple[str, ...]:
     return load_known_passphrases()
+
+
+@lru_cache(maxsize=1)
+def _shuffled_phrases() -> Tuple[Tuple[str, ...], ...]:
+    """The skeletons of the words of each famous phrase of three words or more, to be found in any order:
+    cracking lists hold "staplebatteryhorsecorrect" too. Two-word ones ("hello world") are words zxcvbn prices."""
+    return tuple(tuple(skeleton(w) for w in words) for words in load_phrase_words() if len(words) >= 3)
+
+
+def _reorders_a_phrase(bare: str) -> bool:
+    """All of a famous phrase's words, in any order, making most of the password (so that short words such as
+    "to" or "be" found inside unrelated ones refuse nothing)."""
+    return any(all(word in bare for word in words) and len("".join(words)) >= 0.6 * len(bare)
+               for words in _shuffled_phrases())
 
 
 def check_password(password: str, email: str = "", clinic_name: str = "") -> str:
@@ -96,7 +115,7 @@ def check_password(password: str, email: str = "", clinic_name: str = "") -> str
     personal = _personal_words(email, clinic_name)
     bare = skeleton(password)
     found = next((word for word in personal if word in lowered or skeleton(word) in bare), None)
-    if found:
+    if found or _reorders_a_phrase(bare):
         raise StaffError("the password must not contain the account's email address, the clinic's name or a "
                          "famous phrase, however spelt")
     known = _attacker_words(email, clinic_name)

@@ -25,6 +25,9 @@ STL = "stl More 4 Life Physical Therapy St. Louis 3149413970"  # what accounts._
     ("M0re4L1fe!!", "ann@stl.example", STL),  # the clinic's name in l33t, where its own "4" is a letter too
     ("Mor3-4-L1fe!", "ann@stl.example", STL),
     ("Medius2024!!", "ann@stl.example", STL),
+    ("staplebatteryhorsecorrect", "ann@stl.example", STL),  # a famous phrase's words in another order
+    ("Battery-Staple-Correct-H0rse!", "ann@stl.example", STL),
+    ("gain no pain no 4ever", "ann@stl.example", STL),
     ("Benjamin2026!", "bea@boston.example", "boston Ben E. Benjamin, PhD - Muscular Therapy"),
 ])
 def test_famous_breached_and_personal_passwords_are_refused(password, email, clinic):
@@ -33,7 +36,8 @@ def test_famous_breached_and_personal_passwords_are_refused(password, email, cli
 
 
 @pytest.mark.parametrize("password", [
-    "plum vortex gideon saddle", "mauve-tundra-pickle-orbit-41", "Kelp7!Quasar?Wren", "correct horse battery"])
+    "plum vortex gideon saddle", "mauve-tundra-pickle-orbit-41", "Kelp7!Quasar?Wren", "correct horse battery",
+    "battery horse correct", "notebook orbit beetle tower"])
 def test_random_looking_long_passphrases_pass(password):
     assert check_password(password, "ann@stl.example", STL) == password
 
