@@ -54,6 +54,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
 }
+# Served over https (INBOX_BASE_URL says so): browsers then refuse plain http for a year, so a network
+# attacker cannot strip TLS from a staff member's next visit.
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 
 
 def page_policy(nonce: str) -> str:
@@ -70,8 +73,9 @@ class SecurityHeaders:
     every middleware, so its 500 would go out bare: this one answers it first.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = {**SECURITY_HEADERS, **(HSTS if https else {})}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +87,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
@@ -96,7 +100,7 @@ class SecurityHeaders:
             # The kind only: an exception's message may quote what the visitor sent.
             logger.error("Unexpected error answering a request: %s", type(error).__name__)
             await PlainTextResponse("Sorry, something went wrong.", status_code=500,
-                                    headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})(
+                                    headers={**self.headers, "Cache-Control": "no-store"})(
                 scope, receive, send)
 
 
@@ -200,13 +204,14 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         *inbox.routes(),
         *LiveDesk(inbox, chat.live.open_polls).routes(),
     ]
+    https = settings.inbox_base_url.startswith("https://")
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
                       allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
                       session_cookie=SESSION_COOKIE, cookie_path=INBOX, wants_json=wants_json,
-                      secure=settings.inbox_base_url.startswith("https://"))
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), cors, gzip, csrf],
+                      secure=https)
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, https=https), cors, gzip, csrf],
                      exception_handlers={404: not_found, BadFilter: bad_filter}, lifespan=lifespan)
 
 

@@ -211,7 +211,7 @@ class Inbox:
         assert result.token is not None
         minutes = self.settings.inbox_session_minutes if result.stage not in STEP_PAGES else staff.PENDING_MINUTES
         response.set_cookie(COOKIE, result.token, max_age=minutes * 60, path=PREFIX,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                            httponly=True, samesite="lax", secure=self.secure or request.url.scheme == "https")
         if result.device:  # Strict: only the inbox's own login form ever sends it; __Host- requires Path=/
             response.set_cookie(self.device_cookie, result.device, max_age=devices.MAX_AGE_DAYS * 86400,
                                 path="/" if self.secure else PREFIX, httponly=True, samesite="strict",

@@ -250,6 +250,18 @@ def test_the_device_cookie_is_httponly_strict_and_host_prefixed_over_https(setti
     assert cookie.startswith("__Host-medius_device=") and "Secure" in cookie and "Path=/;" in cookie + ";"
     assert "Domain" not in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert "Max-Age=31536000" in cookie
+    # Behind a TLS proxy the request reaches us over http: the session cookie is Secure all the same
+    [session] = [c for c in answer.raw.headers.getlist("set-cookie") if c.startswith("medius_inbox=")]
+    assert "Secure" in session and "HttpOnly" in session
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_over_plain_http_there_is_no_hsts_and_no_secure_cookie(settings):
+    """Local development on http://localhost: a Secure cookie would never come back, and HSTS would stick."""
+    settings = dataclasses.replace(settings, internal_token="i" * 32, inbox_base_url="http://localhost:8000/inbox")
+    with WebServer(create_app(settings), free_port()) as server:
+        form = requests.get(f"{server.url}/inbox/login")
+    assert "Strict-Transport-Security" not in form.headers and "Secure" not in form.headers["set-cookie"]
 
 
 def test_a_csrf_token_from_another_browser_does_not_pass_with_my_session(site):
