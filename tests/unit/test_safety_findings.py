@@ -41,6 +41,22 @@ ROWS = [
     ("limb_ischaemia", "pulse", "no pulse in my right foot and the toes look grey", EMERGENCY),
     ("limb_ischaemia", "everyday cold feet", "my feet are always cold in winter, is that my circulation?", None),
     ("limb_ischaemia", "ice pack", "should I put an ice pack on my sore hip?", None),
+    # ---- a sudden, very severe headache (NICE CKS headache; NICE NG228) ----
+    ("thunderclap", "everyday", "the worst headache I've ever had hit me ten minutes ago, can't think, hip sore too", EMERGENCY),
+    ("thunderclap", "sudden words", "got a sudden blinding headache at lunch, also is walking ok for hips", EMERGENCY),
+    ("thunderclap", "long past", "I had the worst migraine of my life back in 2015, anyway about my hip", None),
+    ("thunderclap", "ordinary headache", "I get headaches when I don't drink enough, does that affect my hip?", None),
+    # ---- a head injury with blood thinners or warning signs (NICE NG232) ----
+    ("head_injury", "blood thinners", "bumped my head on the car door, I'm on apixaban, and my hip still aches", EMERGENCY),
+    ("head_injury", "vomiting", "tripped and hit my head on the step and now I've been sick twice", EMERGENCY),
+    ("head_injury", "a carer's", "mum fell and banged her head and she's drowsy and muddled now", EMERGENCY),
+    ("head_injury", "long past", "I knocked my head years ago and was sick then, now my hip hurts", None),
+    ("head_injury", "thinners, no knock", "I take warfarin, can I still have hip injections?", None),
+    # ---- suicidal thoughts in indirect words (NICE NG225) ----
+    ("self_harm", "stockpiling", "I've been hoarding my painkillers, I can't face another year of this", EMERGENCY),
+    ("self_harm", "nothing to live for", "honestly there's nothing left to live for with this hip", EMERGENCY),
+    ("self_harm", "pills, ordinary", "I take all my tablets with breakfast, is that fine before exercise?", None),
+    ("self_harm", "done, ordinary", "I'm done with the exercises for today, what next?", None),
     # ---- heart attack beside a hip question (NICE CG95; AHA) ----
     ("heart_attack", "classic", "crushing pain in my chest going down my left arm, and I'm sweating", EMERGENCY),
     ("heart_attack", "beside a hip question", "what exercises help a weak hip? also I've got a tight chest that spreads to my jaw", EMERGENCY),
