@@ -73,7 +73,11 @@ class DetailReader:
     def __init__(self, table: Mapping[str, Any], booking: Mapping[str, Any]) -> None:
         words = lambda items: [_plain(p).strip() for p in items]  # noqa: E731
         self.strong_cues = sorted(words(table["name_cues"]["strong"]), key=len, reverse=True)
-        self.weak_cues = sorted(words(table["name_cues"]["weak"]), key=len, reverse=True)
+        cues = table["name_cues"]
+        related = [f"{cue} {whose} {relation}" for cue in words(cues["weak"]) for whose in ("his", "her", "their")
+                   for relation in words(cues["relations"])]
+        self.weak_cues = sorted(words(cues["weak"]) + related, key=len, reverse=True)
+        self.anywhere_cues = set(words(cues["anywhere"]))
         self.trailers = words(table["name_trailers"])
         self.titles = set(words(table["titles"]))
         self.not_names = set(words(table["not_names"])) | {_plain(w).strip() for w in booking["not_name_words"]}
@@ -124,7 +128,8 @@ class DetailReader:
                         size = len(cue.split())
                         if " ".join(plain[i:i + size]) != cue or i + size >= len(tokens):
                             continue
-                        if i and plain[i - 1] not in ("hi", "hello", "hey", "and", "yes", "ok", "well", "oh"):
+                        if i and cue not in self.anywhere_cues \
+                                and plain[i - 1] not in ("hi", "hello", "hey", "and", "yes", "ok", "well", "oh"):
                             if not re.search(r"[,.;:!]$", tokens[i - 1]):
                                 continue  # "what name should they use", "I'm told": not at a clause start
                         found = self._name_after(tokens[i + size:], capital)

@@ -100,6 +100,8 @@ def found(text):
         ("my back gave out lifting a bag of compost and now the outer hip hurts", ["low_back"]),
         ("they found a bulging disc on my scan last year", ["low_back"]),
         ("why is my hip weak?", []),
+        ("please book me, my number is 314 555 0176 and mornings suit", []),  # a "number" is no numbness
+        ("my foot goes numb when I sit and the hip is weak", ["pinched_nerve"]),
     ],
 )
 def test_a_visitors_story_points_to_the_causes_it_tells_of(text, causes):

@@ -25,6 +25,9 @@ from bot.core.frame import read_frame
     ("Booking for my dad. His name is Reg Holt and he is 84", "Reg Holt"),
     ("I'd like an appointment please, I live out of town. Beverly Lindqvist.", "Beverly Lindqvist"),
     ("appointment - Sunil Varma - 314 555 0190", "Sunil Varma"),
+    ("hi need to be seen soon knees bad name is wanda price cell 314 555 0163", "Wanda Price"),  # no commas at all
+    ("Please ring me, I'm his daughter Sue Marsh, 314 555 0187", "Sue Marsh"),
+    ("I'm her husband Colin, she can't type with her wrist", "Colin"),
 ])
 def test_a_name_given_in_the_forms_people_use_is_found(text, name):
     assert read_details(text).name == name
@@ -36,6 +39,7 @@ def test_a_name_given_in_the_forms_people_use_is_found(text, name):
     "I'm afraid not", "I'm 67 and my hip hurts", "this is ridiculous", "What Is TFL",
     "what name should I give", "Good Morning", "In Person", "Online Please",
     "I want to book, do you take Blue Cross?", "can I book? I'm on Medicare Part B", "Kansas City, please call me",
+    "I'm his daughter and I worry about him", "what name is it on, the booking?",
 ])
 def test_things_that_are_not_names_are_not_taken_for_one(text):
     assert read_details(text).name is None
@@ -139,3 +143,8 @@ def test_the_frame_carries_every_detail_as_an_entity():
     frame = read_frame("Name: Pat Moreno, pat@example.com, 314-555-0123, evenings are best, online please")
     assert frame.entities == {"visitor_name": "Pat Moreno", "contact": "+13145550123 pat@example.com",
                               "contact_time": "evenings are best", "mode": "online"}
+
+
+def test_a_run_on_request_without_punctuation_is_read_whole():
+    found = read_details("need appointment soon both hips bad name is ida kerr number 3145550158 afternoons thanks")
+    assert (found.name, found.phone, found.request) == ("Ida Kerr", "+13145550158", True)
