@@ -230,7 +230,9 @@ def chat_detail(settings: Settings, chat_id: int, scope: Optional[str]) -> Optio
         chat = session.execute(_in_scope(select(LiveChat).where(LiveChat.id == chat_id), scope)).scalar_one_or_none()
         if chat is None:
             return None
+        first = session.execute(select(func.min(LiveMessage.id)).where(LiveMessage.chat_id == chat_id)).scalar()
         return {"id": chat.id, "clinic": chat.clinic, "sender_id": chat.sender_id, "status": chat.status,
+                "first_message_id": first,
                 "staff_id": chat.staff_id, "staff_email": chat.staff_email, "staff_name": chat.staff_name,
                 "requested_at": _aware(chat.requested_at), "question": chat.question or ""}
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -44,6 +45,9 @@ from bot.web.turn_gate import TurnGate
 logger = logging.getLogger(__name__)
 
 CHANNEL_PATH = "/webhooks/widget/webhook"
+# A button's payload: an intent name and perhaps its entities. Any other text that starts with "/" is the
+# visitor's own words, which the safety net reads like any others.
+_PAYLOAD = re.compile(r"/[A-Za-z_][\w-]*(\{.*\})?", re.DOTALL)
 SPILL_AFTER = 2  # turns in flight beyond the least busy Rasa process before a visitor moves to it
 
 
@@ -242,9 +246,9 @@ class ChatForwarder:
         """(tier, the replies, the rules that fired) of the safety advice the whole net sees in a message,
         answered with no assistant: a possible emergency gets its confirming question's advice as emergency
         advice. None: no red flag."""
-        if message.startswith("/"):
-            return None
-        assessment = self.safety_net.judge(message).assessment
+        if _PAYLOAD.fullmatch(message.strip()):
+            return None  # a button's payload ("/request_appointment"): the assistant's own words
+        assessment = self.safety_net.judge(message.strip().lstrip("/")).assessment
         if assessment.level == EMERGENCY:
             return EMERGENCY, [data.emergency_response(assessment.topic)], assessment.rules
         if assessment.level == CONFIRM:

@@ -95,9 +95,10 @@ class LiveDesk:
     async def messages(self, request: Request) -> Response:
         """Long poll for the pane: the chat's status and its messages after id `after`.
 
-        Reading from the start (after=0, as the pane does when it opens) shows the whole
-        chat, so it is in the access audit log; the polls after it add only new messages
-        and are not, or the log would hold one entry every LONG_POLL_SECONDS.
+        Reading from the start (after=0 as the pane does when it opens, or any id before the
+        chat's first message) shows the whole chat, so it is in the access audit log; the polls
+        after it add only new messages and are not, or the log would hold one entry every
+        LONG_POLL_SECONDS.
         """
         who = await self.inbox.current(request)
         if who is None:
@@ -107,10 +108,12 @@ class LiveDesk:
         if after is None:
             return JSONResponse(MALFORMED.body(), status_code=MALFORMED.status)
         scope = self.inbox.scope_of(who)
-        if after == 0:
-            chat = await run_in_threadpool(live.chat_detail, self.settings, chat_id, scope)
-            if chat is None:
-                return JSONResponse(NOT_FOUND, status_code=404)
+        chat = await run_in_threadpool(live.chat_detail, self.settings, chat_id, scope)
+        if chat is None:
+            return JSONResponse(NOT_FOUND, status_code=404)
+        # From the start: any `after` below the chat's first message (ids are shared by every chat, so
+        # after=1 reads a whole chat as after=0 does)
+        if chat["first_message_id"] is None or after < chat["first_message_id"]:
             await self.inbox.audit(request, audit.LIVE_READ, who.email, clinic=chat["clinic"],
                                    detail=f"live chat {chat_id}")
         held = [(self.open_polls, ALL), (self.polls_per_staff, str(who.id))]

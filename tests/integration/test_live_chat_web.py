@@ -120,6 +120,9 @@ def test_request_accept_messages_both_ways_emergency_reconnect_and_end(desk):
                      ("visitor", "I suddenly can't control my bladder and my groin is numb", "emergency")]
     leads = ann.get(f"{desk.url}/inbox/api/leads", params={"urgency": "emergency"}).json()["leads"]
     assert len(leads) == 1 and "during a live chat" in leads[0]["reason"]  # the lead is made as usual
+    # A leading slash makes no button payload of the visitor's own words: the net reads them all the same
+    slashed = visitor.says("/my chest is crushing and the pain goes into my left arm")
+    assert slashed[0]["custom"]["triage"] == "emergency" and "heart attack" in slashed[0]["text"]
 
     ann.post(f"{desk.url}/inbox/live/{chat_id}/end", data={"csrf_token": csrf(pane)})
     ended = visitor.polls()
@@ -291,6 +294,7 @@ def test_reading_a_chat_from_the_start_is_audited_once_and_later_polls_are_not(d
     ann, _ = available(desk, "ann@stl.example")
     al, _ = log_in(desk, "al@stl.example")  # of the clinic, but not the one who will accept
     bea, _ = log_in(desk, "bea@boston.example")
+    waiting_visitor(desk).says("/live_chat_cancel")  # an earlier chat: this one's messages do not start at 1
     visitor = waiting_visitor(desk)
     visitor.says("it's about my left hip")
     chat_id = re.search(r'action="/inbox/live/(\d+)/accept"', ann.get(f"{desk.url}/inbox/leads").text).group(1)
@@ -304,6 +308,11 @@ def test_reading_a_chat_from_the_start_is_audited_once_and_later_polls_are_not(d
     visitor.says("/live_chat_cancel")
     assert al.get(feed, params={"after": first[-1]["id"]}).json()["status"] == "cancelled"
     assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")]  # the polls added none
+    # Message ids are shared by every chat: any id before this chat's first reads it from the start too
+    assert first[0]["id"] > 1
+    again = al.get(feed, params={"after": first[0]["id"] - 1}).json()["messages"]
+    assert again[0]["text"] == "a human please"
+    assert read_audits(desk.settings) == [("al@stl.example", f"live chat {chat_id}")] * 2
 
 
 def test_the_panes_script_gets_its_errors_in_json(desk):
