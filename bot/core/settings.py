@@ -60,6 +60,7 @@ class Settings:
     handoff_wait_seconds: float
     live_chat_idle_minutes: int
     live_chat_poll_seconds: float
+    live_chat_max_waiting: int  # requests waiting in one clinic's queue; past it, the call-back is offered
     redis_url: str
     rasa_speedups: bool
     rasa_patches_off: FrozenSet[str]
@@ -131,6 +132,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         handoff_wait_seconds=_number(env, "HANDOFF_WAIT_SECONDS", 120.0, float),
         live_chat_idle_minutes=_number(env, "LIVE_CHAT_IDLE_MINUTES", 30, int),
         live_chat_poll_seconds=_number(env, "LIVE_CHAT_POLL_SECONDS", 0.5, float),
+        live_chat_max_waiting=_number(env, "LIVE_CHAT_MAX_WAITING", 20, int),
         redis_url=env.get("REDIS_URL", "").strip(),
         rasa_speedups=(env.get("MEDIUS_RASA_SPEEDUPS") or "on").strip().lower() not in ("off", "0", "false", "no"),
         rasa_patches_off=frozenset(name.strip().lower()

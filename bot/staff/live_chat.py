@@ -96,6 +96,15 @@ def anyone_available(settings: Settings, clinic: str, now: Optional[datetime] = 
     return found is not None
 
 
+def queue_full(settings: Settings, clinic: str) -> bool:
+    """Whether the clinic's queue already holds LIVE_CHAT_MAX_WAITING requests: more would only bury the real
+    ones under a flood (each holds its visitor's long polls while it waits)."""
+    with session_scope(settings.database_url) as session:
+        waiting = session.execute(select(func.count()).select_from(LiveChat).where(
+            LiveChat.clinic == clinic, LiveChat.status == "waiting")).scalar_one()
+    return waiting >= settings.live_chat_max_waiting
+
+
 # --- the visitor's side ---
 
 def _expire(session: Session, settings: Settings, chat_ids: List[int], now: datetime) -> None:

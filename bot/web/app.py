@@ -202,7 +202,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
         *inbox.routes(),
-        *LiveDesk(inbox, chat.live.open_polls).routes(),
+        *LiveDesk(inbox).routes(),
     ]
     https = settings.inbox_base_url.startswith("https://")
     cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],

@@ -26,7 +26,7 @@ from bot.staff.accounts import Staff
 from bot.store import audit
 from bot.store.conversations import conversation_events
 from bot.web.inbox import PREFIX, Inbox, asks_for_json, authenticated
-from bot.web.live_visitor import ALL, BUSY_RETRY_SECONDS, LONG_POLL_SECONDS
+from bot.web.live_visitor import BUSY_RETRY_SECONDS, LONG_POLL_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,9 @@ TOO_LONG = {"error": "too_long", "message": f"That message is too long: keep it 
 class LiveDesk:
     """The inbox's live-chat routes, beside the Inbox they share sessions, templates and audit with."""
 
-    def __init__(self, inbox: Inbox, open_polls: OpenLimit) -> None:
+    def __init__(self, inbox: Inbox) -> None:
         self.inbox, self.settings = inbox, inbox.settings
         self.per_staff = RateLimiter(*STAFF_RATE)
-        self.open_polls = open_polls  # every long poll of this process, the visitors' too
         self.polls_per_staff = OpenLimit(POLLS_PER_STAFF)
 
     # `authenticated` asks these of the object it wraps a method of
@@ -116,7 +115,7 @@ class LiveDesk:
         if chat["first_message_id"] is None or after < chat["first_message_id"]:
             await self.inbox.audit(request, audit.LIVE_READ, who.email, clinic=chat["clinic"],
                                    detail=f"live chat {chat_id}")
-        held = [(self.open_polls, ALL), (self.polls_per_staff, str(who.id))]
+        held = [(self.polls_per_staff, str(who.id))]
         if not hold(held):
             return JSONResponse(BUSY, status_code=429, headers={"Retry-After": str(round(BUSY_RETRY_SECONDS))})
         try:

@@ -58,8 +58,9 @@ LONG_POLL_SECONDS = 25.0  # under the widget's own wait, and under common proxie
 # Open long polls: a widget keeps one; two lets a reload's new poll in before the old one is seen to close.
 POLLS_PER_CONVERSATION = 2
 POLLS_PER_ADDRESS = 10  # a clinic's waiting room behind one address, each visitor in a live chat at once
-# Every open long poll of this process, visitors' and staff's: each reads the database every
-# LIVE_CHAT_POLL_SECONDS, so many addresses together could still crowd out the chat and /healthz.
+# Every visitor's open long poll in this process: each reads the database every LIVE_CHAT_POLL_SECONDS, so
+# many addresses together could still crowd out the chat and /healthz. Staff panes are not counted here (a
+# flood of visitors must not lock staff out); each staff member has a cap of their own (bot/web/live_staff.py).
 OPEN_POLLS = 200
 ALL = "all"
 BUSY_RETRY_SECONDS = 5.0
@@ -79,7 +80,7 @@ class VisitorLiveChat:
         # a few hundred from one address took every reader, and /healthz waited with them.
         self.polls_per_conversation = OpenLimit(POLLS_PER_CONVERSATION)
         self.polls_per_address = OpenLimit(POLLS_PER_ADDRESS)
-        self.open_polls = OpenLimit(OPEN_POLLS)  # shared with the staff's pane (bot/web/live_staff.py)
+        self.open_polls = OpenLimit(OPEN_POLLS)
         self.poll_starts = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
         self.words = live_chat_words()
         # Who has an open chat, read from the database at most once a poll interval: the other visitors'
@@ -126,7 +127,8 @@ class VisitorLiveChat:
         if state is None:
             if message.startswith("/") or not words.asks_for_a_person(message) or self.advice(message):
                 return None  # the assistant's, safety advice first of all
-            if not await run_in_threadpool(live.anyone_available, self.settings, clinic.id):
+            if not await run_in_threadpool(live.anyone_available, self.settings, clinic.id) \
+                    or await run_in_threadpool(live.queue_full, self.settings, clinic.id):
                 return 200, [self.reply("nobody", clinic, "none", self.callback_offer())]
             await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, message)
             self._open.add(chat.sender)
