@@ -18,6 +18,8 @@ OFFERS = {
     "utter_causes_closing": (None, "appointment_form"),
     "utter_screening/nerve_review": (None, "appointment_form"),
     "utter_screening/routine": (None, "appointment_form"),
+    # The menu ends with the short check of causes: a yes to it is a yes to that, not a cue for the menu again.
+    "utter_capabilities": ("utter_cause_finder_start", "cause_finder_form"),
 }
 
 

@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from bot.core.answers import is_question, typed_answers
+from bot.core.data import cause_finder
+from bot.core.causes import asks_why_weak
 from bot.core.details import read_details
 from bot.core.practical import practical
 
 REQUEST, CLINIC_INFO, DENY, STOP, INFORM = "request_appointment", "ask_clinic_info", "deny", "stop", "inform"
+WHY_WEAK, CAPABILITIES = "explain_weakness_causes", "ask_capabilities"
 # Intents the words never override: the safety net's, and a visitor's "stop" or refusal in so many words.
 KEEP = {"report_red_flag", "report_nerve_symptoms", "refuse"}
 # A practical question inside a long story is still one; past this many words it is a story that mentions it.
@@ -53,4 +56,6 @@ def read_frame(text: str, intent: Optional[str] = None) -> Frame:
     if details.name and details.contact or details.count() >= 3 or details.request and intent != "out_of_scope":
         # "book me a table for two" stays out of scope; one with a name and a number is for the clinic.
         return Frame(entities, REQUEST)
+    if intent == CAPABILITIES and asks_why_weak(cause_finder(), text):
+        return Frame(entities, WHY_WEAK)  # "can you help me work out why my glute med is weak?": that, not a menu
     return Frame(entities)

@@ -148,3 +148,11 @@ def test_the_frame_carries_every_detail_as_an_entity():
 def test_a_run_on_request_without_punctuation_is_read_whole():
     found = read_details("need appointment soon both hips bad name is ida kerr number 3145550158 afternoons thanks")
     assert (found.name, found.phone, found.request) == ("Ida Kerr", "+13145550158", True)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("could you help me figure out why my hip muscle has gone weak?", "explain_weakness_causes"),
+    ("what sort of things can you help me with?", None),  # the menu it asks for
+])
+def test_a_why_question_read_as_a_request_for_the_menu_is_answered_as_one(text, intent):
+    assert read_frame(text, "ask_capabilities").intent == intent
