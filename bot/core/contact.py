@@ -36,6 +36,12 @@ def find_phone(text: str, region: str = "US") -> Optional[str]:
     for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region, leniency=phonenumbers.Leniency.POSSIBLE):
+        # With its country code, a number of that country's length is taken even where the library does not
+        # know the range as allocated (the read-back's "+44 ..." of a home-style number it accepted below).
+        if match.raw_string.startswith("+") and match.number.country_code != 1 and \
+                phonenumbers.is_possible_number_with_reason(match.number) == phonenumbers.ValidationResult.IS_POSSIBLE:
+            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     if not _TRUNK.search(text[:MAX_SEARCH]):
         return None  # no "0" starting a number: nothing for the matchers abroad (most messages)
     possible = phonenumbers.Leniency.POSSIBLE

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from bot.core.answers import is_question, typed_answers
-from bot.core.data import cause_finder
 from bot.core.causes import asks_why_weak
+from bot.core.data import cause_finder
 from bot.core.details import read_details
 from bot.core.practical import practical
 
