@@ -23,6 +23,17 @@ OFFERS = {
 }
 
 
+def topic_of(tracker: Tracker) -> Optional[str]:
+    """The topic a short question is about: after the causes a story told, when it told of one, that cause's
+    own topic ("what stretches for that?" after the feet and ankles is about their stretches). General
+    follow-ups ("how do I fix that?") keep the causes' topic: their tips."""
+    topic = tracker.get_slot("topic")
+    found = tracker.get_slot("causes_found") or []
+    if topic == "found_causes" and len(found) == 1:
+        return next((m.topics[0] for m in data.cause_finder().mentions if m.cause == found[0] and m.topics), topic)
+    return topic
+
+
 def last_utterance(tracker: Tracker) -> Optional[str]:
     """The response the bot last said, e.g. "utter_offer_cause_finder"."""
     for event in reversed(tracker.events):
@@ -74,7 +85,7 @@ def answer_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opt
     if any(e.get("entity") == "faq_topic" for e in tracker.latest_message.get("entities") or []):
         return None  # a topic button names its topic
     knowledge = data.knowledge()
-    target = knowledge.in_context(tracker.get_slot("topic"), tracker.latest_message.get("text") or "")
+    target = knowledge.in_context(topic_of(tracker), tracker.latest_message.get("text") or "")
     if target is None or target in (CAUSE_FINDER, CAUSE_TIPS):
         return None
     if target in knowledge.topics:

@@ -213,3 +213,9 @@ def test_a_clear_answer_comes_without_the_other_reading():
     _, messages, _ = run(ActionAnswerFaq(), tracker(response_selector=ranking(("scar_tissue", 0.9),
                                                                              ("why_injured", 0.05))))
     assert not [m for m in messages if m.get("text") == "Or did you mean:"]
+
+
+def test_a_short_question_after_one_cause_is_about_that_cause():
+    said, _, events = run(ActionAnswerFaq(), tracker(text="which stretches help with that?", slots={
+        "topic": "found_causes", "causes_found": ["foot_ankle"]}))
+    assert said[0] == "utter_faq/calf_ankle_stretches" and SlotSet("topic", "calf_ankle_stretches") in events
