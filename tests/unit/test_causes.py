@@ -102,6 +102,9 @@ def found(text):
         ("why is my hip weak?", []),
         ("please book me, my number is 314 555 0176 and mornings suit", []),  # a "number" is no numbness
         ("my foot goes numb when I sit and the hip is weak", ["pinched_nerve"]),
+        ("the calf on my bad side tires out before the other one does", ["pinched_nerve"]),
+        ("years back I had a disc issue, now the side of my hip is weak", ["low_back"]),
+        ("lower back problems for a decade and now this hip", ["low_back"]),
     ],
 )
 def test_a_visitors_story_points_to_the_causes_it_tells_of(text, causes):
