@@ -105,6 +105,8 @@ def found(text):
         ("the calf on my bad side tires out before the other one does", ["pinched_nerve"]),
         ("years back I had a disc issue, now the side of my hip is weak", ["low_back"]),
         ("lower back problems for a decade and now this hip", ["low_back"]),
+        ("slipped on the ice in January and landed on my side, the hip's been weak since", ["injury"]),
+        ("I think I pulled a glute muscle at pilates", ["injury"]),
     ],
 )
 def test_a_visitors_story_points_to_the_causes_it_tells_of(text, causes):
