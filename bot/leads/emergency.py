@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from bot.core import data, handoff
 from bot.core.settings import Settings, get_settings
 from bot.leads.store import LeadInput, submit
+from bot.store.conversations import conversation_events
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +103,20 @@ def record_live(settings: Settings, clinic_id: str, sender_id: str, message: str
     """An emergency raised during a live chat with staff: the web server's safety net advised at once, and
     the lead and staff alert follow as for any emergency (Rasa never sees a live chat's messages)."""
     advice = Advice(datetime.now(timezone.utc).timestamp(), message[:1000], tuple(rules), False)
-    at = datetime.fromtimestamp(advice.at, timezone.utc).isoformat()
-    _submit(settings, clinic_id, sender_id, advice, [{"who": "user", "text": advice.trigger, "at": at}],
+    # What the visitor told the assistant before; the live chat's words, the trigger among them, are added on
+    # saving (bot/leads/live_transcript.py), as for every lead of a visitor who chatted with staff.
+    _submit(settings, clinic_id, sender_id, advice, _conversation_before(settings, sender_id),
             note=" (during a live chat)")
     logger.warning("Emergency red flag in a live chat recorded for a visitor of clinic %s", clinic_id)
+
+
+def _conversation_before(settings: Settings, sender_id: str) -> List[Dict[str, Any]]:
+    """The conversation with the assistant, or none if its store cannot be read: the lead matters more."""
+    try:
+        return handoff.transcript(conversation_events(settings, sender_id))
+    except Exception as error:  # noqa: BLE001 - an emergency lead is made whatever else fails
+        logger.warning("Conversation before a live chat emergency unreadable: %s", type(error).__name__)
+        return []
 
 
 def _submit(settings: Settings, clinic_id: str, sender_id: str, advice: Advice, transcript: List[Dict[str, Any]],

@@ -17,6 +17,7 @@ from bot.core.data import clinics_for
 from bot.core.settings import Settings
 from bot.core.spreadsheet import csv_text
 from bot.leads import spool
+from bot.leads.live_transcript import live_turns, with_live
 from bot.leads.notify import delivery_status, drafts_for
 from bot.store import audit
 from bot.store.crypto import search_terms
@@ -93,7 +94,8 @@ def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base
         lead.status_changes.append(StatusChange(at=at, old_status=None, new_status="new"))
     elif (lead.name, lead.phone, lead.email, lead.preferred_time, lead.mode, lead.reason, lead.urgency) == (
             data.name, data.phone, data.email, data.preferred_time, data.mode, data.reason, data.urgency):
-        lead.transcript = data.transcript or lead.transcript
+        live = live_turns(session, data.sender_id, data.clinic)
+        lead.transcript = with_live(data.transcript or lead.transcript, live)
         return lead.id, True  # the same request again (e.g. a spool replay): nothing new to announce
     lead.updated_at = at
     lead.name, lead.phone, lead.email = data.name, data.phone, data.email
@@ -104,7 +106,8 @@ def save(session: Session, data: LeadInput, clinics: ClinicDirectory, inbox_base
     if URGENCIES.index(data.urgency) >= URGENCIES.index(lead.urgency or "routine"):
         lead.urgency = data.urgency
     lead.screening = data.screening or lead.screening
-    lead.transcript = data.transcript
+    # The assistant's transcript ends where a live chat began: the chat's words are added from its own table.
+    lead.transcript = with_live(data.transcript, live_turns(session, data.sender_id, data.clinic))
     session.flush()
     clinic = clinics.resolve(data.clinic)
     for draft in drafts_for(lead, clinic, inbox_base_url, updated=updated):

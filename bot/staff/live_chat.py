@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.live_chat import first_name
 from bot.core.settings import Settings
+from bot.leads import live_transcript
 from bot.staff.accounts import Staff
 from bot.store import audit
 from bot.store.db import session_scope
@@ -105,6 +106,13 @@ def queue_full(settings: Settings, clinic: str) -> bool:
     return waiting >= settings.live_chat_max_waiting
 
 
+def _into_leads(session: Session, chat_id: int) -> None:
+    """The chat's words into the transcript of its visitor's leads, in the same transaction as the message."""
+    chat = session.get(LiveChat, chat_id)
+    if chat is not None:
+        live_transcript.refresh(session, chat.sender_id, chat.clinic)
+
+
 # --- the visitor's side ---
 
 def _expire(session: Session, settings: Settings, chat_ids: List[int], now: datetime) -> None:
@@ -143,6 +151,8 @@ def request(settings: Settings, sender_id: str, clinic: str, question: str) -> i
         session.add(chat)
         session.flush()
         session.add(LiveMessage(chat_id=chat.id, at=chat.requested_at, who="visitor", text=question))
+        session.flush()
+        live_transcript.refresh(session, sender_id, clinic)
         return chat.id
 
 
@@ -159,6 +169,7 @@ def add_visitor_message(settings: Settings, chat_id: int, text: str, triage: Opt
         message = LiveMessage(chat_id=chat_id, at=utcnow(), who="visitor", text=text, triage=triage)
         session.add(message)
         session.flush()
+        _into_leads(session, chat_id)
         return message.id
 
 
@@ -270,6 +281,7 @@ def staff_says(settings: Settings, chat_id: int, who: Staff, text: str) -> Optio
         message = LiveMessage(chat_id=chat_id, at=utcnow(), who="staff", text=text)
         session.add(message)
         session.flush()
+        _into_leads(session, chat_id)
         return message.id
 
 

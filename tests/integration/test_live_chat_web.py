@@ -9,12 +9,18 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from sqlalchemy import select, text
 
+from bot.core.data import clinics_for
+from bot.leads import store as leads
 from bot.staff import accounts as staff
 from bot.store import audit
+from bot.store.db import session_scope
+from bot.store.models import LiveChat
 from bot.web.app import create_app
 from tests.support.inbox import PASSWORD, csrf, log_in
 from tests.support.servers import WebServer, free_port
@@ -409,3 +415,64 @@ def test_a_full_queue_offers_the_call_back_instead_of_burying_the_requests(desk)
     first.says("/live_chat_cancel")  # a place comes free
     assert waiting_visitor(desk).token
     second.says("/live_chat_cancel")
+
+
+# --- the live exchange in the lead's transcript ---
+
+def sender_of_open_chat(settings):
+    with session_scope(settings.database_url) as session:
+        return session.execute(select(LiveChat.sender_id).order_by(LiveChat.id.desc()).limit(1)).scalar_one()
+
+
+def test_the_live_exchange_is_in_the_leads_transcript_in_the_inbox_and_exports_encrypted(desk):
+    ann, page = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    visitor.says("a human please")
+    sender = sender_of_open_chat(desk.settings)
+    # A call-back request the visitor made with the assistant before asking for a person.
+    earlier = datetime.now(timezone.utc) - timedelta(minutes=5)
+    made = leads.submit(desk.settings, clinics_for(desk.settings), leads.LeadInput(
+        clinic="stl", sender_id=sender, name="Pat Moreno", phone="+13145550123", email=None, preferred_time=None,
+        mode=None, consent=True, reason="Asked to be contacted", submitted_at=earlier.isoformat(),
+        transcript=[{"who": "user", "text": "book me in", "at": earlier.isoformat()},
+                    {"who": "bot", "text": "Done: the team will call you.", "at": earlier.isoformat()}]))
+    chat_id, pane = accept(desk, ann, ann.get(f"{desk.url}/inbox/leads"))
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+             data={"text": "Hello Pat, <b>Ann</b> here", "csrf_token": csrf(pane)})
+    visitor.says("thanks, it's my left hip")
+
+    lead = ann.get(f"{desk.url}/inbox/api/leads/{made.lead_id}").json()
+    assert [(t["who"], t["text"], t.get("live", False)) for t in lead["transcript"]] == [
+        ("user", "book me in", False), ("bot", "Done: the team will call you.", False),
+        ("user", "a human please", True), ("staff", "Hello Pat, <b>Ann</b> here", True),
+        ("user", "thanks, it's my left hip", True)]
+    assert {(t["staff"], t["staff_email"]) for t in lead["transcript"] if t["who"] == "staff"} == {
+        ("Ann", "ann@stl.example")}
+
+    view = ann.get(f"{desk.url}/inbox/leads/{made.lead_id}").text  # the lead view, the staff member marked
+    assert "Ann (staff, ann@stl.example), live chat" in view and "Visitor, live chat" in view
+    assert "Hello Pat, &lt;b&gt;Ann&lt;/b&gt; here" in view  # as text
+    assert "thanks, it&#39;s my left hip" in view or "thanks, it's my left hip" in view
+    export = ann.get(f"{desk.url}/inbox/leads.csv").text
+    assert "Hello Pat" in export and "thanks, it's my left hip" in export
+
+    with session_scope(desk.settings.database_url) as session:  # at rest: encrypted as the rest of the lead
+        stored = session.execute(text("SELECT transcript FROM leads WHERE id = :id"), {"id": made.lead_id}).scalar()
+    assert stored.startswith("enc1:") and "left hip" not in stored
+
+
+def test_an_emergency_lead_during_a_live_chat_carries_the_live_exchange(desk):
+    ann, page = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    visitor.says("a human please")
+    chat_id, pane = accept(desk, ann, ann.get(f"{desk.url}/inbox/leads"))
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+             data={"text": "How can I help?", "csrf_token": csrf(pane)})
+    visitor.says("I suddenly can't control my bladder and my groin is numb")
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+             data={"text": "Please call 911 now.", "csrf_token": csrf(pane)})
+    [lead] = ann.get(f"{desk.url}/inbox/api/leads", params={"urgency": "emergency"}).json()["leads"]
+    assert [(t["who"], t["text"]) for t in lead["transcript"]] == [
+        ("user", "a human please"), ("staff", "How can I help?"),
+        ("user", "I suddenly can't control my bladder and my groin is numb"), ("staff", "Please call 911 now.")]
+    assert lead["transcript"][2]["triage"] == "emergency"

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.live_chat import first_name, live_chat_words, wait_words
+from bot.leads.live_transcript import with_live
 from bot.staff import accounts as staff, live_chat as live
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry, LiveMessage, utcnow
@@ -165,3 +166,15 @@ def test_closed_chats_go_with_the_conversations_retention(people):
     assert live.purge(settings) == 0
     assert live.purge(settings, later) == 1
     assert live.for_staff(settings, ended, None) is None and live.for_staff(settings, waiting, None) is not None
+
+
+def test_live_turns_go_back_in_time_order_and_a_second_merge_changes_nothing():
+    bot = [{"who": "user", "text": "hi", "at": "2027-01-10T09:00:00+00:00"},
+           {"who": "bot", "text": "hello", "at": "2027-01-10T09:00:01.500000+00:00"},
+           {"who": "user", "text": "later, to the assistant", "at": "2027-01-10T09:30:00+00:00"}]
+    chat = [{"who": "user", "text": "a human please", "at": "2027-01-10T09:10:00+00:00", "live": True},
+            {"who": "staff", "text": "Ann here", "at": "2027-01-10T09:11:00+00:00", "live": True, "staff": "Ann"}]
+    merged = with_live(bot, chat)
+    assert [t["text"] for t in merged] == ["hi", "hello", "a human please", "Ann here", "later, to the assistant"]
+    assert with_live(merged, chat) == merged  # rebuilt, never appended
+    assert with_live(merged, []) == bot  # the live part is replaced as a whole
