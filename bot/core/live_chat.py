@@ -17,8 +17,8 @@ import yaml
 
 from bot.core.paths import DATA
 
-TEXTS = ("asking", "cancel_button", "waiting_note", "nobody", "missed", "callback_button", "cancelled", "joined",
-         "ended", "staff_label")
+TEXTS = ("consent", "asking", "cancel_button", "waiting_note", "nobody", "missed", "callback_button", "cancelled",
+         "joined", "ended", "staff_label")
 MAX_STAFF_TEXT = 1000  # characters of one staff message, as for a visitor's
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -96,11 +96,12 @@ class VisitorLiveChat:
             self._open_read_at = loop.time()
         return sender in self._open
 
-    def reply(self, name: str, clinic: Clinic, live: str, offers: Tuple[Tuple[str, str], ...] = (),
-              **values: str) -> Dict[str, Any]:
-        """One of data/live_chat.yml's texts as a reply, with the chat's state for the widget."""
-        text = self.words.say(name, clinic_name=clinic.name, clinic_contact=clinic.contact_phrase(),
-                              wait=wait_words(self.settings.handoff_wait_seconds), **values)
+    def reply(self, name: Union[str, Tuple[str, ...]], clinic: Clinic, live: str,
+              offers: Tuple[Tuple[str, str], ...] = (), **values: str) -> Dict[str, Any]:
+        """One of data/live_chat.yml's texts (or several, in one message) as a reply, with the chat's state."""
+        text = " ".join(self.words.say(one, clinic_name=clinic.name, clinic_contact=clinic.contact_phrase(),
+                                       wait=wait_words(self.settings.handoff_wait_seconds), **values)
+                        for one in ((name,) if isinstance(name, str) else name))
         return {"text": text, "buttons": buttons(*offers), "custom": {"live": live}}
 
     def callback_offer(self) -> Tuple[Tuple[str, str], ...]:
@@ -133,7 +134,9 @@ class VisitorLiveChat:
             await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, message)
             self._open.add(chat.sender)
             logger.info("Live chat requested for clinic %s", clinic.id)
-            return 200, [self.reply("asking", clinic, "waiting", ((words.say("cancel_button"), words.cancel_payload),))]
+            # The consent first, in the same message: no one of the clinic reads the chat before it is shown.
+            return 200, [self.reply(("consent", "asking"), clinic, "waiting",
+                                    ((words.say("cancel_button"), words.cancel_payload),))]
         found = self.advice(message)  # the safety net before anyone: staff may be busy or slow
         text = message.lstrip("/").strip() if message.startswith("/") else message
         await run_in_threadpool(live.add_visitor_message, self.settings, state.id, text, found[0] if found else None)

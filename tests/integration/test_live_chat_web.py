@@ -476,3 +476,20 @@ def test_an_emergency_lead_during_a_live_chat_carries_the_live_exchange(desk):
         ("user", "a human please"), ("staff", "How can I help?"),
         ("user", "I suddenly can't control my bladder and my groin is numb"), ("staff", "Please call 911 now.")]
     assert lead["transcript"][2]["triage"] == "emergency"
+
+
+def test_the_visitor_is_told_a_person_will_read_the_chat_before_anyone_can(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    [asking] = visitor.says("can I talk to a real person")
+    consent = "a member of the More 4 Life Physical Therapy team will read this conversation"
+    assert consent in asking["text"] and asking["text"].index(consent) < asking["text"].index("I'm asking the team")
+    # In the same answer that put the request in the queue: no staff member has it before the visitor is told.
+    assert "Live chat requests" in ann.get(f"{desk.url}/inbox/leads").text
+    config = requests.get(f"{desk.url}/widget/config/stl.json", timeout=10).json()
+    assert "ask to talk to a person" in config["privacy_note"]  # said in the widget's footer from the start
+
+
+def test_no_consent_when_nobody_can_read_it(desk):
+    [reply] = Widget(desk).says("can I talk to a real person")
+    assert "will read this conversation" not in reply["text"]
