@@ -18,7 +18,7 @@ import yaml
 from bot.core.paths import DATA
 
 TEXTS = ("consent", "asking", "cancel_button", "waiting_note", "nobody", "missed", "callback_button", "cancelled",
-         "joined", "ended", "staff_label")
+         "joined", "ended", "staff_label", "staff_typing", "request_button")
 MAX_STAFF_TEXT = 1000  # characters of one staff message, as for a visitor's
 
 
@@ -31,6 +31,7 @@ class LiveChatWords:
     texts: Mapping[str, str]
     callback_payload: str
     cancel_payload: str
+    request_payload: str
 
     def asks_for_a_person(self, message: str) -> bool:
         """Whether a message asks to talk to a person (and not, say, for the clinic's phone number)."""
@@ -64,7 +65,8 @@ def load_live_chat_words(path: Path = DATA / "live_chat.yml") -> LiveChatWords:
     if not document.get("requests"):
         raise ValueError(f"{path}: no request phrases")
     return LiveChatWords(patterns("requests"), patterns("not_requests"), {k: str(v) for k, v in texts.items()},
-                         str(document.get("callback_payload") or ""), str(document.get("cancel_payload") or ""))
+                         str(document.get("callback_payload") or ""), str(document.get("cancel_payload") or ""),
+                         str(document.get("request_payload") or ""))
 
 
 @lru_cache(maxsize=1)

@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     add = people.add_parser("add", help="a new account; the password is read from standard input")
     add.add_argument("--email", required=True)
     add.add_argument("--clinic", help="the clinic whose leads the account sees")
+    add.add_argument("--name", help='the name visitors read in a live chat ("Dana"); by default, one made from '
+                                    "the email's first word")
     add.add_argument("--admin", action="store_true", help="with --clinic, the clinic's admin (also reads its audit "
                                                           "log); alone, an operator who sees every clinic")
     people.add_parser("list", help="every account, one per line")
@@ -118,7 +120,8 @@ def _staff_command(settings, args) -> int:
     if args.action == "add":
         if args.clinic and data.clinics().get(args.clinic) is None:
             raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
-        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin, actor=_actor())
+        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin, actor=_actor(),
+                                    name=args.name)
         role = "admin, every clinic" if account.operator else f"admin of {account.clinic}" if account.is_admin \
             else account.clinic
         print(f"added {account.email} ({role})")

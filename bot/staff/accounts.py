@@ -107,10 +107,24 @@ def _clinic_name(settings: Settings, clinic: Optional[str]) -> str:
 
 # --- accounts (the command line) ---
 
+def display_name(name: Optional[str]) -> Optional[str]:
+    """A staff member's name as visitors read it in a live chat: one line of at most 64 characters, or None."""
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    if not name or len(name) > 64 or any(not c.isprintable() for c in name):
+        raise StaffError("a display name is one line of 1 to 64 printable characters")
+    return name
+
+
 def add_account(settings: Settings, email: str, password: str, clinic: Optional[str], admin: bool = False,
-                actor: str = audit.COMMAND_LINE) -> Staff:
-    """A new account: staff of a clinic, that clinic's admin (admin with a clinic), or an operator (admin alone)."""
+                actor: str = audit.COMMAND_LINE, name: Optional[str] = None) -> Staff:
+    """A new account: staff of a clinic, that clinic's admin (admin with a clinic), or an operator (admin alone).
+
+    `name` is what visitors read in a live chat; without it, a name made from the email (bot/core/live_chat.py).
+    """
     email = normal_email(email)
+    name = display_name(name)
     password = check_password(password, email, _clinic_name(settings, clinic))
     if not admin and not clinic:
         raise StaffError("an account needs --clinic (or --admin for one that sees every clinic)")
@@ -118,7 +132,7 @@ def add_account(settings: Settings, email: str, password: str, clinic: Optional[
         if session.execute(select(StaffAccount.id).where(StaffAccount.email == email)).first():
             raise StaffError(f"an account for {email} already exists")
         account = StaffAccount(email=email, clinic=clinic, is_admin=admin, password_hash=_hasher.hash(password),
-                               disabled=False, failed_logins=0)
+                               disabled=False, failed_logins=0, display_name=name)
         session.add(account)
         session.flush()
         added = _as_staff(account)

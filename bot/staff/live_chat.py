@@ -34,6 +34,12 @@ class ChatState:
     id: int
     status: str  # "waiting" or "active"
     staff_name: Optional[str]
+    staff_typing: bool = False  # the staff member typed within TYPING_SECONDS
+
+
+# "Is typing" lasts this long after the last keystroke each side reports (the widget and the pane report one at
+# most every few seconds while typing, and stop when the message is sent).
+TYPING_SECONDS = 6.0
 
 
 TIERS = ("emergency", "confirm", "urgent", "nerve", "")  # the gravest a chat's messages raised, first
@@ -55,6 +61,10 @@ def _update() -> Any:
 
 def _cutoff(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(seconds=settings.handoff_wait_seconds)
+
+
+def _recent(typed_at: Optional[datetime], now: datetime) -> bool:
+    return typed_at is not None and _aware(typed_at) > now - timedelta(seconds=TYPING_SECONDS)
 
 
 # --- availability ---
@@ -140,7 +150,11 @@ def open_chat(settings: Settings, sender_id: str, now: Optional[datetime] = None
         overdue = [c.id for c in chats if c.status == "waiting" and _aware(c.requested_at) <= _cutoff(settings, now)]
         _expire(session, settings, overdue, now)
         live = [c for c in chats if c.id not in overdue]
-        return ChatState(live[-1].id, live[-1].status, live[-1].staff_name) if live else None
+        if not live:
+            return None
+        chat = live[-1]
+        return ChatState(chat.id, chat.status, chat.staff_name,
+                         chat.status == "active" and _recent(chat.staff_typing_at, now))
 
 
 def request(settings: Settings, sender_id: str, clinic: str, question: str) -> int:
@@ -168,9 +182,17 @@ def add_visitor_message(settings: Settings, chat_id: int, text: str, triage: Opt
     with session_scope(settings.database_url) as session:
         message = LiveMessage(chat_id=chat_id, at=utcnow(), who="visitor", text=text, triage=triage)
         session.add(message)
+        session.execute(_update().where(LiveChat.id == chat_id).values(visitor_typing_at=None))  # sent: done typing
         session.flush()
         _into_leads(session, chat_id)
         return message.id
+
+
+def visitor_typing(settings: Settings, sender_id: str) -> bool:
+    """The visitor is typing in their active chat; False if they have none."""
+    with session_scope(settings.database_url) as session:
+        return bool(_changed(session.execute(_update().where(
+            LiveChat.sender_id == sender_id, LiveChat.status == "active").values(visitor_typing_at=utcnow()))))
 
 
 def for_visitor(settings: Settings, sender_id: str, after: int,
@@ -232,11 +254,13 @@ def accept(settings: Settings, chat_id: int, who: Staff, address: Optional[str] 
         return False  # an operator reads every clinic's queue but speaks for none
     now = utcnow()
     with session_scope(settings.database_url) as session:
+        # The name visitors read: the account's display name (`staff add --name`), else one from the email.
+        name = session.execute(select(StaffAccount.display_name).where(StaffAccount.id == who.id)).scalar()
         won = _changed(session.execute(_update().where(
             LiveChat.id == chat_id, LiveChat.clinic == who.clinic, LiveChat.status == "waiting",
             LiveChat.requested_at > _cutoff(settings, now)).values(
             status="active", accepted_at=now, staff_id=who.id, staff_email=who.email,
-            staff_name=first_name(who.email)))) == 1
+            staff_name=name or first_name(who.email)))) == 1
         if won:
             session.add(LiveMessage(chat_id=chat_id, at=now, who="system", kind="joined"))
             audit.record(session, settings, audit.LIVE_ACCEPT, who.email, clinic=who.clinic,
@@ -257,18 +281,38 @@ def chat_detail(settings: Settings, chat_id: int, scope: Optional[str]) -> Optio
                 "requested_at": _aware(chat.requested_at), "question": chat.question or ""}
 
 
-def for_staff(settings: Settings, chat_id: int, scope: Optional[str], after: int = 0
-              ) -> Optional[Tuple[str, List[Dict[str, Any]]]]:
-    """(the chat's status, its messages after id `after`), or None outside the caller's clinic."""
+@dataclass(frozen=True)
+class StaffView:
+    """What the staff pane polls: the chat's status, its new messages, and whether the visitor is typing."""
+
+    status: str
+    messages: List[Dict[str, Any]]
+    visitor_typing: bool
+
+
+def for_staff(settings: Settings, chat_id: int, scope: Optional[str], after: int = 0,
+              now: Optional[datetime] = None) -> Optional[StaffView]:
+    """The chat's status, its messages after id `after` and the visitor's typing; None outside the caller's clinic."""
+    now = now or utcnow()
     with session_scope(settings.database_url) as session:
-        status = session.execute(_in_scope(select(LiveChat.status).where(LiveChat.id == chat_id), scope)
-                                 ).scalar_one_or_none()
-        if status is None:
+        found = session.execute(_in_scope(select(LiveChat.status, LiveChat.visitor_typing_at).where(
+            LiveChat.id == chat_id), scope)).one_or_none()
+        if found is None:
             return None
+        status, typed_at = found
         rows = session.execute(select(LiveMessage).where(LiveMessage.chat_id == chat_id, LiveMessage.id > after)
                                .order_by(LiveMessage.id).limit(200)).scalars().all()
-        return status, [{"id": m.id, "who": m.who, "kind": m.kind, "text": m.text or "", "triage": m.triage,
-                         "at": _aware(m.at).isoformat()} for m in rows]
+        return StaffView(status, [{"id": m.id, "who": m.who, "kind": m.kind, "text": m.text or "",
+                                   "triage": m.triage, "at": _aware(m.at).isoformat()} for m in rows],
+                         status == "active" and _recent(typed_at, now))
+
+
+def staff_typing(settings: Settings, chat_id: int, who: Staff) -> bool:
+    """The staff member is typing in an active chat they accepted; False otherwise."""
+    with session_scope(settings.database_url) as session:
+        return bool(_changed(session.execute(_update().where(
+            LiveChat.id == chat_id, LiveChat.staff_id == who.id, LiveChat.status == "active").values(
+            staff_typing_at=utcnow()))))
 
 
 def staff_says(settings: Settings, chat_id: int, who: Staff, text: str) -> Optional[int]:
@@ -280,6 +324,7 @@ def staff_says(settings: Settings, chat_id: int, who: Staff, text: str) -> Optio
             return None
         message = LiveMessage(chat_id=chat_id, at=utcnow(), who="staff", text=text)
         session.add(message)
+        session.execute(_update().where(LiveChat.id == chat_id).values(staff_typing_at=None))  # sent: done typing
         session.flush()
         _into_leads(session, chat_id)
         return message.id

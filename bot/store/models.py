@@ -134,6 +134,7 @@ class StaffAccount(Base):
     mfa_secret = Column(EncryptedText("staff_accounts.mfa_secret"))
     mfa_enabled_at = Column(DateTime(timezone=True))
     mfa_last_step = Column(Integer)  # the 30-second step of the last code accepted: no code works twice
+    display_name = Column(String(64))  # what a visitor in a live chat reads; None: a name from the email
 
     recovery_codes: Mapped[List[RecoveryCode]] = relationship("RecoveryCode", cascade="all, delete-orphan")
 
@@ -246,6 +247,9 @@ class LiveChat(Base):
     staff_id = Column(Integer, ForeignKey("staff_accounts.id", ondelete="SET NULL"))
     staff_email = Column(String(254))
     staff_name = Column(String(64))
+    # The last "is typing" of each side: shown to the other while recent (bot/staff/live_chat.py TYPING_SECONDS).
+    visitor_typing_at = Column(DateTime(timezone=True))
+    staff_typing_at = Column(DateTime(timezone=True))
 
 
 class LiveMessage(Base):

@@ -32,6 +32,7 @@ from bot.core import data
 from bot.core.clinics import Clinic, ClinicDirectory
 from bot.core.data import clinics_for
 from bot.core.days import BadFilter
+from bot.core.live_chat import live_chat_words
 from bot.core.settings import Settings
 from bot.store.crypto import secret_for
 from bot.web.conversations import CONVERSATION_HEADER
@@ -127,6 +128,9 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
         "timeout_ms": settings.widget_timeout_ms,
         "history_days": settings.conversation_retention_days,
         "starters": [{"title": str(b["title"]), "payload": str(b["payload"])} for b in texts["starters"]],
+        # The "Talk to a person" control: the web server answers its payload (queue or call-back offer).
+        "talk_button": live_chat_words().say("request_button"),
+        "talk_payload": live_chat_words().request_payload,
     }
 
 
@@ -199,6 +203,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/widget/config/{clinic}.json", config),
         Route("/chat", chat.handle, methods=["POST"]),
         Route("/chat/live", chat.live.poll, methods=["POST"]),
+        Route("/chat/live/typing", chat.live.typing, methods=["POST"]),
         Route("/demo/{clinic}", demo),
         Route("/demo/{clinic}/{page}", demo),
         *inbox.routes(),

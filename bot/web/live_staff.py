@@ -31,6 +31,7 @@ from bot.web.live_visitor import BUSY_RETRY_SECONDS, LONG_POLL_SECONDS
 logger = logging.getLogger(__name__)
 
 STAFF_RATE = (10, 10.0)  # a staff member's messages: at most 10 in any 10 seconds
+TYPING_EVERY_SECONDS = 2.0  # "is typing" written at most this often per staff member (it lasts TYPING_SECONDS)
 NOT_FOUND = {"error": "not_found"}
 # Said the same to a staff member of another clinic, a colleague, and the one who ended it: no chat's state leaks.
 NOT_YOURS = {"error": "not_open", "message": "This chat is not yours or has ended."}
@@ -46,6 +47,7 @@ class LiveDesk:
         self.inbox, self.settings = inbox, inbox.settings
         self.per_staff = RateLimiter(*STAFF_RATE)
         self.polls_per_staff = OpenLimit(POLLS_PER_STAFF)
+        self.typing_writes = RateLimiter(1, TYPING_EVERY_SECONDS)
 
     # `authenticated` asks these of the object it wraps a method of
     async def current(self, request: Request):
@@ -115,28 +117,40 @@ class LiveDesk:
         if chat["first_message_id"] is None or after < chat["first_message_id"]:
             await self.inbox.audit(request, audit.LIVE_READ, who.email, clinic=chat["clinic"],
                                    detail=f"live chat {chat_id}")
+        shown_typing = request.query_params.get("typing") == "1"  # what the pane shows: a change answers at once
         held = [(self.polls_per_staff, str(who.id))]
         if not hold(held):
             return JSONResponse(BUSY, status_code=429, headers={"Retry-After": str(round(BUSY_RETRY_SECONDS))})
         try:
-            return await self.wait_for_messages(request, chat_id, scope, after)
+            return await self.wait_for_messages(request, chat_id, scope, after, shown_typing)
         finally:
             release(held)
 
-    async def wait_for_messages(self, request: Request, chat_id: int, scope: Optional[str], after: int) -> Response:
-        """The chat's messages after `after`, as soon as there are any, the chat closes, the caller leaves, or
-        LONG_POLL_SECONDS pass."""
+    async def wait_for_messages(self, request: Request, chat_id: int, scope: Optional[str], after: int,
+                                shown_typing: bool = False) -> Response:
+        """The chat's messages after `after`, as soon as there are any, the chat closes, the visitor's typing is
+        not what the pane shows, the caller leaves, or LONG_POLL_SECONDS pass."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LONG_POLL_SECONDS
         while True:
             found = await run_in_threadpool(live.for_staff, self.settings, chat_id, scope, after)
             if found is None:
                 return JSONResponse(NOT_FOUND, status_code=404)
-            status, rows = found
-            if rows or status not in ("waiting", "active") or loop.time() >= deadline \
-                    or await request.is_disconnected():
-                return JSONResponse({"status": status, "messages": rows}, headers={"Cache-Control": "no-store"})
+            if found.messages or found.status not in ("waiting", "active") or loop.time() >= deadline \
+                    or found.visitor_typing != shown_typing or await request.is_disconnected():
+                return JSONResponse({"status": found.status, "messages": found.messages,
+                                     "visitor_typing": found.visitor_typing}, headers={"Cache-Control": "no-store"})
             await asyncio.sleep(self.settings.live_chat_poll_seconds)
+
+    @authenticated
+    async def typing(self, request: Request, who: Staff) -> Response:
+        """The staff member is typing: the visitor sees "<name> is typing…". Written at most once per
+        TYPING_EVERY_SECONDS a staff member, however often the pane reports."""
+        key = str(who.id)
+        if self.typing_writes.wait(key) is None:
+            self.typing_writes.hit(key)
+            await run_in_threadpool(live.staff_typing, self.settings, request.path_params["chat_id"], who)
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
     @authenticated
     async def say(self, request: Request, who: Staff) -> Response:
@@ -177,5 +191,6 @@ class LiveDesk:
             Route(f"{chat}/messages", self.messages, methods=["GET"]),
             Route(f"{chat}/messages", self.say, methods=["POST"]),
             Route(f"{chat}/end", self.end, methods=["POST"]),
+            Route(f"{chat}/typing", self.typing, methods=["POST"]),
             Route(f"{PREFIX}/static/live.js", self.inbox.static),
         ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from starlette.concurrency import run_in_threadpool
@@ -67,6 +68,18 @@ BUSY_RETRY_SECONDS = 5.0
 MAX_POLL_BYTES = 2048  # a conversation token, a clinic id and a message id: a few hundred bytes
 FORBIDDEN = Refusal(403, "not_your_conversation", "Sorry, this chat could not be identified. Please reload the page.")
 Advice = Callable[[str], Optional[Tuple[str, List[Dict[str, Any]], Tuple[str, ...]]]]
+TYPING_EVERY_SECONDS = 2.0  # "is typing" written at most this often per conversation (it lasts TYPING_SECONDS)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A checked caller of the live chat's endpoints: its clinic, its conversation, and what its body said."""
+
+    clinic: Clinic
+    sender: str
+    after: int
+    server: bool  # a clinic's server with the API token, relaying many visitors
+    typing: bool  # the widget shows "<name> is typing…" now
 
 
 class VisitorLiveChat:
@@ -82,6 +95,7 @@ class VisitorLiveChat:
         self.polls_per_address = OpenLimit(POLLS_PER_ADDRESS)
         self.open_polls = OpenLimit(OPEN_POLLS)
         self.poll_starts = RateLimiter(settings.chat_address_rate_limit, settings.chat_rate_window_seconds)
+        self.typing_writes = RateLimiter(1, TYPING_EVERY_SECONDS)
         self.words = live_chat_words()
         # Who has an open chat, read from the database at most once a poll interval: the other visitors'
         # messages (nearly all of them) then cost no query. A request made here joins at once; one made on
@@ -125,18 +139,23 @@ class VisitorLiveChat:
         if message == words.cancel_payload:  # withdrawn; or accepted a moment before, and the chat goes on
             going_on = {"custom": {"live": state.status}} if state else None
             return 200, [going_on or self.reply("cancelled", clinic, "none")]
+        by_control = bool(words.request_payload) and message == words.request_payload  # "Talk to a person"
         if state is None:
-            if message.startswith("/") or not words.asks_for_a_person(message) or self.advice(message):
+            if not by_control and (message.startswith("/") or not words.asks_for_a_person(message)
+                                   or self.advice(message)):
                 return None  # the assistant's, safety advice first of all
             if not await run_in_threadpool(live.anyone_available, self.settings, clinic.id) \
                     or await run_in_threadpool(live.queue_full, self.settings, clinic.id):
                 return 200, [self.reply("nobody", clinic, "none", self.callback_offer())]
-            await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, message)
+            question = words.say("request_button") if by_control else message
+            await run_in_threadpool(live.request, self.settings, chat.sender, clinic.id, question)
             self._open.add(chat.sender)
             logger.info("Live chat requested for clinic %s", clinic.id)
             # The consent first, in the same message: no one of the clinic reads the chat before it is shown.
             return 200, [self.reply(("consent", "asking"), clinic, "waiting",
                                     ((words.say("cancel_button"), words.cancel_payload),))]
+        if by_control:  # already asked (a second tab, a stale control): the chat goes on as it is
+            return 200, [{"custom": {"live": state.status}}]
         found = self.advice(message)  # the safety net before anyone: staff may be busy or slow
         text = message.lstrip("/").strip() if message.startswith("/") else message
         await run_in_threadpool(live.add_visitor_message, self.settings, state.id, text, found[0] if found else None)
@@ -154,8 +173,8 @@ class VisitorLiveChat:
 
     # --- staff's messages to the widget ---
 
-    async def poll(self, request: Request) -> Response:
-        """Long poll: the visitor's unseen live-chat messages after id `after`, within LONG_POLL_SECONDS."""
+    async def caller(self, request: Request, needs_after: bool = True) -> Union[Response, Caller]:
+        """Who calls /chat/live or /chat/live/typing, as /chat checks it; a refusal otherwise."""
         origin = request.headers.get("origin")
         server = is_trusted_server(request.headers.get("authorization"), self.settings.api_token)
         refusal = check_caller(origin, server)  # /chat's rule: only a server with the API token leaves Origin out
@@ -169,7 +188,8 @@ class VisitorLiveChat:
         except (ValueError, RecursionError):
             return self.refuse(MALFORMED)
         clinic = self.clinics.get(str(document.get("clinic") or "")) if isinstance(document, dict) else None
-        after = message_id_after(document.get("after")) if isinstance(document, dict) else None
+        after = message_id_after(document.get("after", None if needs_after else 0)) \
+            if isinstance(document, dict) else None
         if clinic is None or after is None:
             return self.refuse(MALFORMED)
         if origin is not None and origin.rstrip("/") not in clinic.allowed_origins:
@@ -179,6 +199,26 @@ class VisitorLiveChat:
             sender = document.get("sender") if isinstance(document.get("sender"), str) else None
         if sender is None:
             return self.refuse(FORBIDDEN)
+        return Caller(clinic, sender, after, server, document.get("typing") is True)
+
+    async def typing(self, request: Request) -> Response:
+        """The visitor is typing: the staff member sees it. Written at most once per TYPING_EVERY_SECONDS a
+        conversation, however often a widget reports; nothing to say back."""
+        found = await self.caller(request, needs_after=False)
+        if isinstance(found, Response):
+            return found
+        if self.typing_writes.wait(found.sender) is None:
+            self.typing_writes.hit(found.sender)
+            await run_in_threadpool(live.visitor_typing, self.settings, found.sender)
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+    async def poll(self, request: Request) -> Response:
+        """Long poll: the visitor's unseen live-chat messages after id `after`, within LONG_POLL_SECONDS; sooner
+        when the staff member starts or stops typing (`typing`: whether the widget shows it now)."""
+        found = await self.caller(request)
+        if isinstance(found, Response):
+            return found
+        clinic, sender, after, server = found.clinic, found.sender, found.after, found.server
         address = self.address_key(request.client.host if request.client else "unknown")
         # A clinic's server relays many visitors from one address: its polls count per conversation only.
         wait = None if server else admit([(self.poll_starts, address)])
@@ -189,22 +229,25 @@ class VisitorLiveChat:
         if not hold(held):
             return self.refuse(slow_down(BUSY_RETRY_SECONDS), BUSY_RETRY_SECONDS)
         try:
-            state, rows = await self.wait_for_messages(request, sender, after)
+            state, rows = await self.wait_for_messages(request, sender, after, found.typing)
         finally:
             release(held)
-        return JSONResponse({"live": state.status if state else "none",
+        typing = self.words.say("staff_typing", staff_name=state.staff_name or "") \
+            if state and state.staff_typing else ""
+        return JSONResponse({"live": state.status if state else "none", "typing": typing,
                              "messages": [self.shown(row, clinic) for row in rows]},
                             headers={"Cache-Control": "no-store"})
 
-    async def wait_for_messages(self, request: Request, sender: str, after: int
+    async def wait_for_messages(self, request: Request, sender: str, after: int, shown_typing: bool = False
                                 ) -> Tuple[Optional[live.ChatState], List[Dict[str, Any]]]:
-        """The open chat and its messages after `after`, as soon as there are any, the chat closes, the caller
-        leaves, or LONG_POLL_SECONDS pass."""
+        """The open chat and its messages after `after`, as soon as there are any, the chat closes, the staff
+        member's typing is not what the widget shows, the caller leaves, or LONG_POLL_SECONDS pass."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LONG_POLL_SECONDS
         while True:
             state, rows = await run_in_threadpool(live.for_visitor, self.settings, sender, after)
-            if rows or state is None or loop.time() >= deadline or await request.is_disconnected():
+            if rows or state is None or state.staff_typing != shown_typing or loop.time() >= deadline \
+                    or await request.is_disconnected():
                 return state, rows
             await asyncio.sleep(self.settings.live_chat_poll_seconds)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from bot.core.data import clinics_for
 from bot.leads import store as leads
-from bot.staff import accounts as staff
+from bot.staff import accounts as staff, live_chat
 from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import LiveChat
@@ -40,9 +40,10 @@ class Widget:
         self.token = answer.headers.get("X-Medius-Conversation") or self.token
         return answer.json()
 
-    def polls(self, after=None):
+    def polls(self, after=None, typing=False):
         answer = requests.post(f"{self.site.url}/chat/live", headers={"Origin": ORIGIN}, timeout=40, json={
-            "conversation": self.token, "clinic": "stl", "after": self.after if after is None else after})
+            "conversation": self.token, "clinic": "stl", "after": self.after if after is None else after,
+            "typing": typing})
         answer.raise_for_status()
         body = answer.json()
         if body["messages"]:
@@ -249,7 +250,7 @@ def test_a_poll_without_origin_needs_the_api_token_as_chat_does(desk):
     assert bare.status_code == 403 and bare.json()["error"] == "origin_required"
     server = requests.post(f"{desk.url}/chat/live", data=body, timeout=10,
                            headers={"Authorization": "Bearer " + "s" * 32})
-    assert server.status_code == 200 and server.json() == {"live": "none", "messages": []}
+    assert server.status_code == 200 and server.json() == {"live": "none", "typing": "", "messages": []}
 
 
 def test_many_polls_of_one_conversation_are_refused_at_once_and_health_stays_fast(desk):
@@ -493,3 +494,115 @@ def test_the_visitor_is_told_a_person_will_read_the_chat_before_anyone_can(desk)
 def test_no_consent_when_nobody_can_read_it(desk):
     [reply] = Widget(desk).says("can I talk to a real person")
     assert "will read this conversation" not in reply["text"]
+
+
+# --- the widget's "Talk to a person" control ---
+
+def test_the_talk_to_a_person_control_offers_the_call_back_when_nobody_is_available(desk):
+    [reply] = Widget(desk).says("/live_chat_request")  # answered by the web server: the assistant is down here
+    assert reply["text"].startswith("Nobody from More 4 Life Physical Therapy is free")
+    assert reply["buttons"] == [{"title": "Request a call-back", "payload": "/request_appointment"}]
+
+
+def test_the_talk_to_a_person_control_asks_the_team_when_someone_is_available(desk):
+    ann, _ = available(desk, "ann@stl.example")
+    visitor = Widget(desk)
+    [asking] = visitor.says("/live_chat_request")
+    assert asking["custom"] == {"live": "waiting"} and "will read this conversation" in asking["text"]
+    assert "Visitor asked: “Talk to a person”" in ann.get(f"{desk.url}/inbox/leads").text
+    assert visitor.says("/live_chat_request") == [{"custom": {"live": "waiting"}}]  # pressed again: one request
+    assert ann.get(f"{desk.url}/inbox/leads").text.count("/accept") == 1
+    config = requests.get(f"{desk.url}/widget/config/stl.json", timeout=10).json()
+    assert (config["talk_button"], config["talk_payload"]) == ("Talk to a person", "/live_chat_request")
+
+
+# --- staff display names and typing both ways ---
+
+def chatting(site, email="ann@stl.example"):
+    """A visitor in an active chat with a staff member, the joined message already seen; (visitor, staff, id, pane)."""
+    browser, _ = available(site, email)
+    visitor = Widget(site)
+    visitor.says("a human please")
+    chat_id, pane = accept(site, browser, browser.get(f"{site.url}/inbox/leads"))
+    assert visitor.polls()["live"] == "active"
+    return visitor, browser, chat_id, pane
+
+
+def test_a_staff_members_display_name_is_what_the_visitor_reads(desk):
+    staff.add_account(desk.settings, "d.smith@stl.example", PASSWORD, "stl", name="  Dana   Smith ")
+    browser, _ = available(desk, "d.smith@stl.example")
+    visitor = Widget(desk)
+    visitor.says("a human please")
+    chat_id, pane = accept(desk, browser, browser.get(f"{desk.url}/inbox/leads"))
+    [joined] = visitor.polls()["messages"]
+    assert joined["text"] == "Dana Smith from More 4 Life Physical Therapy has joined the chat."
+    browser.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+                 data={"text": "Hello", "csrf_token": csrf(pane)})
+    [hello] = visitor.polls()["messages"]
+    assert hello["name"] == "Dana Smith, More 4 Life Physical Therapy"
+
+
+def test_without_a_display_name_the_name_still_comes_from_the_email(desk):
+    visitor, _, _, _ = chatting(desk)
+    assert visitor.polls(after=0)["messages"][0]["text"].startswith("Ann from More 4 Life")
+
+
+def test_a_bad_display_name_is_refused():
+    with pytest.raises(staff.StaffError):
+        staff.display_name("x" * 65)
+    with pytest.raises(staff.StaffError):
+        staff.display_name("Dana\u202eevil")  # an invisible direction override, not printable
+
+
+def staff_typing_at(settings, chat_id):
+    with session_scope(settings.database_url) as session:
+        return session.execute(select(LiveChat.staff_typing_at).where(LiveChat.id == chat_id)).scalar_one()
+
+
+def test_the_visitor_sees_the_staff_member_typing_until_the_message_comes(desk):
+    visitor, ann, chat_id, pane = chatting(desk)
+    started = time.monotonic()
+    typed = ann.post(f"{desk.url}/inbox/live/{chat_id}/typing", data={"csrf_token": csrf(pane)})
+    assert typed.status_code == 204
+    first = staff_typing_at(desk.settings, chat_id)
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/typing", data={"csrf_token": csrf(pane)})  # throttled: not written
+    assert staff_typing_at(desk.settings, chat_id) == first
+    seen = visitor.polls(typing=False)  # answers at once: the typing changed
+    assert seen["typing"] == "Ann is typing…" and seen["messages"] == [] and time.monotonic() - started < 5
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/messages", headers={"Accept": "application/json"},
+             data={"text": "Here I am", "csrf_token": csrf(pane)})
+    done = visitor.polls(typing=True)
+    assert done["typing"] == "" and [m["text"] for m in done["messages"]] == ["Here I am"]
+
+
+def test_typing_shows_only_while_recent(desk, monkeypatch):
+    monkeypatch.setattr(live_chat, "TYPING_SECONDS", 1.0)
+    visitor, ann, chat_id, pane = chatting(desk)
+    ann.post(f"{desk.url}/inbox/live/{chat_id}/typing", data={"csrf_token": csrf(pane)})
+    assert visitor.polls(typing=False)["typing"] == "Ann is typing…"
+    started = time.monotonic()
+    assert visitor.polls(typing=True)["typing"] == ""  # the staff member stopped: cleared within a second or so
+    assert time.monotonic() - started < 5
+
+
+def test_staff_see_the_visitor_typing_until_the_message_comes(desk):
+    visitor, ann, chat_id, pane = chatting(desk)
+    last = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages?after=0").json()["messages"][-1]["id"]
+    typed = requests.post(f"{desk.url}/chat/live/typing", headers={"Origin": ORIGIN}, timeout=10,
+                          json={"conversation": visitor.token, "clinic": "stl"})
+    assert typed.status_code == 204
+    seen = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages?after={last}&typing=0").json()
+    assert seen["visitor_typing"] is True and seen["messages"] == []
+    visitor.says("my left hip")
+    done = ann.get(f"{desk.url}/inbox/live/{chat_id}/messages?after={last}&typing=1").json()
+    assert done["visitor_typing"] is False and [m["text"] for m in done["messages"]] == ["my left hip"]
+
+
+def test_typing_is_refused_to_a_forged_conversation_and_a_colleague(desk):
+    visitor, ann, chat_id, pane = chatting(desk)
+    forged = requests.post(f"{desk.url}/chat/live/typing", headers={"Origin": ORIGIN}, timeout=10,
+                           json={"conversation": "forged", "clinic": "stl"})
+    assert forged.status_code == 403
+    al, page = available(desk, "al@stl.example")
+    al.post(f"{desk.url}/inbox/live/{chat_id}/typing", data={"csrf_token": csrf(page)})  # not al's chat
+    assert staff_typing_at(desk.settings, chat_id) is None

@@ -85,8 +85,9 @@ def test_request_accept_messages_end(people):
     assert live.end(settings, chat_id, who["ann"])
     state, seen = live.for_visitor(settings, "visitor-1", first)
     assert state is None and [m["kind"] for m in seen] == ["ended"]
-    status, rows = live.for_staff(settings, chat_id, "stl")
-    assert status == "ended" and [r["who"] for r in rows] == ["visitor", "system", "staff", "visitor", "system"]
+    view = live.for_staff(settings, chat_id, "stl")
+    assert view.status == "ended"
+    assert [r["who"] for r in view.messages] == ["visitor", "system", "staff", "visitor", "system"]
     assert live.for_staff(settings, chat_id, "boston") is None
     with session_scope(settings.database_url) as session:
         actions = session.execute(select(AuditEntry.action).where(AuditEntry.action.like("live.%"))
