@@ -106,3 +106,66 @@ def test_a_visitor_asks_for_a_person_chats_with_staff_and_gets_the_assistant_bac
     expect(visitor.locator(".msg.bot").last).to_contain_text("outer side of the hip", timeout=ANSWER_TIMEOUT)
     expect(visitor.locator(".subtitle")).to_have_text("Automated assistant")
     assert re.search("Live chat", inbox.title())
+
+
+def test_the_talk_to_a_person_control_offers_the_call_back_when_nobody_is_free(browser, desk):
+    visitor = new_page(browser, DESKTOP)
+    open_widget(visitor, f"{desk.url}/demo/boston")  # no boston staff member is available
+    control = visitor.get_by_role("button", name="Talk to a person")
+    expect(control).to_be_visible()
+    no_serious_violations(visitor, "widget with the Talk to a person control")
+    control.focus()
+    visitor.keyboard.press("Enter")  # reachable and usable from the keyboard
+    expect(visitor.locator(".msg.me").last).to_have_text(re.compile("Talk to a person"))
+    expect(visitor.locator(".msg.bot").last).to_contain_text("is free for a live chat right now",
+                                                             timeout=ANSWER_TIMEOUT)
+    expect(visitor.get_by_role("button", name="Request a call-back")).to_be_visible()
+    expect(control).to_be_visible()  # still no live chat: it stays on offer
+
+
+def test_the_control_starts_a_live_chat_with_consent_and_typing_shows_both_ways(browser, desk):
+    inbox = new_page(browser, DESKTOP)
+    log_in(inbox, desk.url, "kim@stl.example", PASSWORD)
+    toggle = inbox.get_by_role("button", name="Available for live chat")
+    if toggle.get_attribute("aria-pressed") == "false":
+        toggle.click()
+    expect(inbox.get_by_role("button", name="Available for live chat")).to_have_attribute("aria-pressed", "true")
+
+    visitor = new_page(browser, PHONE)
+    open_widget(visitor, f"{desk.url}/demo/stl")
+    control = visitor.get_by_role("button", name="Talk to a person")
+    control.focus()
+    visitor.keyboard.press("Enter")
+    asking = visitor.locator(".msg.bot").last
+    expect(asking).to_contain_text(f"a member of the {STL} team will read this conversation", timeout=ANSWER_TIMEOUT)
+    expect(asking).to_contain_text(f"I'm asking the team at {STL}")
+    expect(control).to_be_hidden()  # during a live chat the control is gone
+
+    queue = inbox.get_by_role("region", name="Live chat requests")
+    expect(queue).to_contain_text("Talk to a person", timeout=LIVE)
+    queue.get_by_role("button", name="Accept").first.click()
+    expect(visitor.locator(".msg.bot").last).to_contain_text(f"Kim from {STL} has joined", timeout=LIVE)
+
+    # The staff member types: the visitor sees it, then the message replaces it.
+    inbox.get_by_label("Message to visitor").press_sequentially("Hello, Kim here", delay=30)
+    staff_typing = visitor.get_by_role("status").filter(has_text="Kim is typing…")
+    expect(staff_typing).to_be_visible(timeout=LIVE)
+    no_serious_violations(visitor, "widget while staff type")
+    visitor.screenshot(path=str(ARTIFACTS / "live-widget-staff-typing.png"))
+    inbox.get_by_role("button", name="Send").click()
+    expect(staff_messages(visitor).last).to_contain_text("Hello, Kim here", timeout=LIVE)
+    expect(staff_typing).to_be_hidden(timeout=LIVE)
+
+    # The visitor types: the staff member sees it, until the message arrives.
+    visitor.get_by_label("Your message").press_sequentially("it's my left hip", delay=30)
+    visitor_typing = inbox.get_by_role("status").filter(has_text="The visitor is typing…")
+    expect(visitor_typing).to_be_visible(timeout=LIVE)
+    no_serious_violations(inbox, "live chat pane while the visitor types")
+    inbox.screenshot(path=str(ARTIFACTS / "live-pane-visitor-typing.png"), full_page=True)
+    visitor.get_by_label("Your message").press("Enter")
+    expect(inbox.get_by_role("log", name="Live messages")).to_contain_text("it's my left hip", timeout=LIVE)
+    expect(visitor_typing).to_be_hidden(timeout=LIVE)
+
+    inbox.get_by_role("button", name="End chat").click()
+    expect(visitor.locator(".msg.bot").last).to_contain_text("Kim has ended the chat", timeout=LIVE)
+    expect(control).to_be_visible()  # the assistant is back, and so is the control

@@ -11,7 +11,9 @@
   var form = document.getElementById("live-form");
   var endForm = document.getElementById("end-form");
   var errorLine = document.getElementById("live-error");
+  var visitorTyping = document.getElementById("visitor-typing");
   var after = 0;
+  var TYPING_EVERY_MS = 3000; /* the staff member's typing is reported at most this often; the server keeps it 6 s */
   var EVENTS = { joined: "You joined the chat.", ended: "The chat has ended.", missed: "Nobody accepted in time." };
   var STATUS = { active: "Connected: the visitor sees your messages.", ended: "This chat has ended.",
                  missed: "Nobody accepted in time.", cancelled: "The visitor withdrew the request." };
@@ -45,7 +47,9 @@
   }
 
   function poll() {
-    fetch("/inbox/live/" + chat + "/messages?after=" + after, { credentials: "same-origin" })
+    /* typing: whether "The visitor is typing" shows now; the server answers at once when that changes. */
+    fetch("/inbox/live/" + chat + "/messages?after=" + after + "&typing=" + (visitorTyping.hidden ? "0" : "1"),
+          { credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 401) { window.location.reload(); return null; }
         return response.ok ? response.json() : null;
@@ -58,6 +62,7 @@
           log.appendChild(item(message));
         });
         log.scrollTop = log.scrollHeight;
+        visitorTyping.hidden = !(body.visitor_typing === true && body.status === "active");
         if (body.status === "waiting" || body.status === "active") {
           if (body.status === "active") status.textContent = STATUS.active;
           poll();
@@ -80,7 +85,7 @@
         body: new URLSearchParams({ text: text, csrf_token: token })
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (response.ok) { box.value = ""; box.focus(); return; }
+          if (response.ok) { box.value = ""; box.focus(); typingSentAt = 0; return; }
           errorLine.textContent = body.message || "Could not send. Try again.";
           errorLine.hidden = false;
         });
@@ -88,6 +93,15 @@
         errorLine.textContent = "Could not send. Check the connection and try again.";
         errorLine.hidden = false;
       });
+    });
+    var typingSentAt = 0;
+    box.addEventListener("input", function () {
+      if (!box.value.trim() || Date.now() - typingSentAt < TYPING_EVERY_MS) return;
+      typingSentAt = Date.now();
+      fetch("/inbox/live/" + chat + "/typing", {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": token },
+        body: new URLSearchParams({ csrf_token: token })
+      }).catch(function () { /* a lost "typing" matters little */ });
     });
     box.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }

@@ -15,6 +15,8 @@
   var BASE = new URL(".", script.src).href;
   var CHAT_URL = BASE + "chat";
   var LIVE_URL = BASE + "chat/live";
+  var TYPING_URL = BASE + "chat/live/typing";
+  var TYPING_EVERY_MS = 3000; /* the visitor's typing is reported at most this often; the server keeps it 6 s */
   var DAY_MS = 24 * 60 * 60 * 1000;
   var CLINIC = script.getAttribute("data-clinic") || "";
   var STORE_KEY = "medius.v1." + CLINIC;
@@ -136,7 +138,17 @@
       el("span", { "class": "dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
       el("span", { text: "The assistant is typing\u2026" })
     ]);
+    /* "<staff name> is typing…": the text comes from the server with the long poll. */
+    var staffTypingText = el("span");
+    var staffTyping = el("div", { "class": "typing", role: "status", hidden: true }, [
+      el("span", { "class": "dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
+      staffTypingText
+    ]);
     var errorLine = el("div", { "class": "error", role: "alert", hidden: true });
+    /* Asks for a person on the same path as typing it: the server queues the request when someone is
+       available, or offers the call-back request and the phone. Hidden during a live chat. */
+    var talkButton = el("button", { type: "button", "class": "talk", text: config.talk_button || "Talk to a person" });
+    var talkBar = el("div", { "class": "actions", hidden: !config.talk_payload }, [talkButton]);
     var input = el("input", {
       id: "medius-input", type: "text", "class": "input", autocomplete: "off",
       maxlength: String(MAX_CHARS), placeholder: "Type your question", enterkeyhint: "send"
@@ -160,7 +172,9 @@
         ]),
         restartButton, closeButton
       ]),
-      log, typing, errorLine, form,
+      log, typing, staffTyping, errorLine,
+      talkBar,
+      form,
       el("p", { "class": "privacy" }, [document.createTextNode(config.privacy_note + " "), privacyLink])
     ]);
     root.appendChild(el("div", { "class": "medius" }, [panel, launcher]));
@@ -336,6 +350,26 @@
     function showLiveState() {
       subtitle.textContent = state.live === "active" ? "Live chat with the clinic's team" :
         state.live === "waiting" ? "Asking the clinic's team\u2026" : "Automated assistant";
+      talkBar.hidden = !!state.live || !config.talk_payload;
+      if (state.live !== "active") showStaffTyping("");
+    }
+
+    function showStaffTyping(text) {
+      staffTypingText.textContent = text;
+      staffTyping.hidden = !text;
+    }
+
+    /* The visitor's typing, for the staff member: at most once every TYPING_EVERY_MS, only in an active chat. */
+    var typingSentAt = 0;
+    function reportTyping() {
+      if (state.live !== "active" || !state.conversation || !input.value.trim()) return;
+      if (Date.now() - typingSentAt < TYPING_EVERY_MS) return;
+      typingSentAt = Date.now();
+      fetch(TYPING_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ conversation: state.conversation, clinic: config.clinic })
+      }).catch(function () { /* a lost "typing" matters little */ });
     }
 
     function setLive(value) {
@@ -356,7 +390,9 @@
       fetch(LIVE_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ conversation: state.conversation, clinic: config.clinic, after: state.liveAfter || 0 }),
+        /* typing: whether "<name> is typing…" shows now; the server answers at once when that changes. */
+        body: JSON.stringify({ conversation: state.conversation, clinic: config.clinic, after: state.liveAfter || 0,
+                               typing: !staffTyping.hidden }),
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         if (!response.ok) throw new Error("live chat " + response.status);
@@ -378,6 +414,7 @@
             add({ who: "bot", text: text, buttons: buttons });
           }
         });
+        showStaffTyping(typeof body.typing === "string" ? body.typing : "");
         setLive(typeof body.live === "string" ? body.live : "none");
       }).catch(function () {
         clearTimeout(timer);
@@ -394,6 +431,7 @@
 
     function send(text, shown) {
       if (busy) return;
+      typingSentAt = 0; /* the server clears the visitor's typing with the message: the next keystroke says it */
       errorLine.hidden = true;
       retireQuickReplies();
       add({ who: "me", text: shown || text });
@@ -428,6 +466,12 @@
     closeButton.addEventListener("click", close);
     root.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && !panel.hidden) { event.preventDefault(); close(); }
+    });
+    input.addEventListener("input", reportTyping);
+    talkButton.addEventListener("click", function () {
+      if (busy || state.live) return;
+      input.focus();
+      send(config.talk_payload, config.talk_button);
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
