@@ -4,9 +4,13 @@ import os
 import subprocess
 import sys
 
+from sqlalchemy import select
+
 from bot.core.clinics import ClinicDirectory, load_clinics
 from bot.core.paths import DATA, ROOT
 from bot.leads.store import submit
+from bot.store.db import session_scope
+from bot.store.models import StaffAccount
 from tests.unit.test_leads import lead
 
 CLINICS = ClinicDirectory(load_clinics(DATA / "clinics.yml"), "stl")
@@ -44,3 +48,14 @@ def test_migrate_creates_the_schema_on_a_new_database(tmp_path, settings):
     fresh = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'new' / 'm.db'}")
     assert cli(fresh, "migrate").returncode == 0
     assert cli(fresh, "leads", "list").returncode == 0
+
+
+def test_staff_add_with_a_display_name(settings):
+    env = dict(os.environ, DATABASE_URL=settings.database_url, MEDIUS_SPOOL_FILE=str(settings.spool_file))
+    added = subprocess.run([sys.executable, "-m", "bot", "staff", "add", "--clinic", "stl", "--email",
+                            "d.smith@stl.example", "--name", "Dana"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120, input="a long enough pass phrase for Dana\n")
+    assert added.returncode == 0, added.stderr
+    with session_scope(settings.database_url) as session:
+        names = dict(session.execute(select(StaffAccount.email, StaffAccount.display_name)).all())
+    assert names == {"d.smith@stl.example": "Dana"}

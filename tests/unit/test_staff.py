@@ -143,3 +143,10 @@ def test_api_tokens_belong_to_one_clinic_are_stored_hashed_and_can_be_revoked(se
     assert staff.revoke_token(settings, token_id)
     assert staff.token_clinic(settings, token) is None
     assert not staff.revoke_token(settings, 999)
+
+
+def test_a_display_name_is_one_tidy_line_or_refused():
+    assert staff.display_name("  Dana   Smith ") == "Dana Smith" and staff.display_name(None) is None
+    for bad in ("", "   ", "x" * 65, "Dana\u202eevil", "Dana\nSmith\x00"):
+        with pytest.raises(staff.StaffError):
+            staff.display_name(bad)

@@ -140,7 +140,7 @@
     ]);
     /* "<staff name> is typing…": the text comes from the server with the long poll. */
     var staffTypingText = el("span");
-    var staffTyping = el("div", { "class": "typing", role: "status", hidden: true }, [
+    var staffTyping = el("div", { "class": "live-typing", role: "status", hidden: true }, [
       el("span", { "class": "dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
       staffTypingText
     ]);
