@@ -18,6 +18,7 @@ from typing import List, Optional, Tuple, overload
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.core.data import clinics_for
@@ -26,7 +27,7 @@ from bot.leads.notify import send_email
 from bot.staff import devices, throttle
 from bot.staff.passwords import StaffError, check_password
 from bot.store import audit
-from bot.store.db import session_scope
+from bot.store.db import database_busy, session_scope
 from bot.store.models import ApiToken, StaffAccount, StaffSession, utcnow
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,9 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
     An unknown, disabled or existing email is answered alike, in words and in time:
     each wrong try checks one password hash, each try that must wait checks none.
     A browser's device cookie for this email puts its device's wait in place of the email's.
+    The try is reserved in the throttle before its password is checked, in a transaction of its own, and the
+    hash is checked outside any transaction, so that concurrent tries neither pass the throttle's allowance nor
+    hold the database's lock for a hash's time.
     """
     now = now or utcnow()
     try:
@@ -223,39 +227,61 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
         email = ""
     keys = throttle.Keys.of(settings, address, email or "(not an email)",
                             devices.nonce_for(settings, device_cookie, email))
-    with session_scope(settings.database_url) as session:
-        account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
-            if email else None
-        def failed(why: str) -> None:
-            # Only a known account is named: an unknown "email" may be anything, a password in the wrong box too.
-            audit.record(session, settings, audit.LOGIN_FAILED, account.email if account else "unknown account",
-                         clinic=account.clinic if account else None, address=address, at=now, detail=why)
+    try:
+        with session_scope(settings.database_url) as session:
+            attempt = throttle.reserve(session, settings, keys, now)  # first: it takes the write lock
+            account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one_or_none() \
+                if email else None
+            if attempt.wait > 0:
+                _record_failure(session, settings, account, address, now, "waiting after failed logins")
+                return LoginResult(wait_seconds=max(1, math.ceil(attempt.wait)))
+            usable = account is not None and not account.disabled
+            hashed, account_id = (account.password_hash if usable and account else _DUMMY_HASH), \
+                (account.id if account else None)
+        right = verify_password(hashed, password) and usable
+        with session_scope(settings.database_url) as session:
+            return _after_password(session, settings, attempt, account_id, right, password, address, now)
+    except OperationalError as error:
+        if not database_busy(error):
+            raise
+        # Too many writers at once for SQLite: the try is refused, as one that must wait, and checks no hash.
+        logger.warning("Login refused: the database was busy")
+        return LoginResult(wait_seconds=1)
 
-        wait = throttle.wait_seconds(session, keys, now)
-        if wait > 0:
-            failed("waiting after failed logins")
-            return LoginResult(wait_seconds=max(1, math.ceil(wait)))
-        usable = account is not None and not account.disabled
-        if not _verify(account.password_hash if usable and account else _DUMMY_HASH, password) or not usable:
-            failed("disabled account" if account and not usable else "wrong email or password")
-            alert = throttle.failed(session, settings, keys, now)
-            if alert and usable and account:
-                logger.warning("Repeated failed logins for staff account %s; telling its owner", account.id)
-                return LoginResult(alert_owner=account.email)
-            return LoginResult()
-        assert account is not None  # usable
-        if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = _hasher.hash(password)
-        session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
-        stage = CODE if account.mfa_enabled_at else ENROL if mfa_required(settings, account) else FULL
-        if stage != FULL:  # the throttle forgives only a whole login: a right password alone resets no count
-            return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now, stage),
-                               stage=stage)
-        throttle.succeeded(session, keys)
-        account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
-        audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
-        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now),
-                           device=devices.issue(settings, account.email))
+
+def _record_failure(session: Session, settings: Settings, account: Optional[StaffAccount], address: str,
+                    now: datetime, why: str) -> None:
+    """A failed login in the audit log."""
+    # Only a known account is named: an unknown "email" may be anything, a password in the wrong box too.
+    audit.record(session, settings, audit.LOGIN_FAILED, account.email if account else "unknown account",
+                 clinic=account.clinic if account else None, address=address, at=now, detail=why)
+
+
+def _after_password(session: Session, settings: Settings, attempt: throttle.Attempt, account_id: Optional[int],
+                    right: bool, password: str, address: str, now: datetime) -> LoginResult:
+    """The reserved try's outcome: a wrong password's count stands; a right one starts a session."""
+    account = session.get(StaffAccount, account_id) if account_id is not None else None
+    if not right or account is None or account.disabled:
+        alert = throttle.failed(session, settings, attempt)  # before the audit entry: the throttle's lock order
+        _record_failure(session, settings, account, address, now,
+                        "disabled account" if account and account.disabled else "wrong email or password")
+        if alert and account and not account.disabled:
+            logger.warning("Repeated failed logins for staff account %s; telling its owner", account.id)
+            return LoginResult(alert_owner=account.email)
+        return LoginResult()
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy up old ones
+    stage = CODE if account.mfa_enabled_at else ENROL if mfa_required(settings, account) else FULL
+    if stage != FULL:  # the throttle forgives only a whole login: a right password alone resets no count
+        throttle.refund(session, attempt)
+        return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now, stage),
+                           stage=stage)
+    throttle.succeeded(session, attempt)
+    account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+    audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now)
+    return LoginResult(staff=_as_staff(account), token=start_session(session, settings, account, now),
+                       device=devices.issue(settings, account.email))
 
 
 ATTACK_SUBJECT = "Medius inbox: repeated failed logins to your account"
@@ -275,7 +301,8 @@ def tell_owner(settings: Settings, email: str) -> None:
         logger.warning("Could not tell a staff member about failed logins: %s", type(error).__name__)
 
 
-def _verify(hashed: str, password: str) -> bool:
+def verify_password(hashed: str, password: str) -> bool:
+    """Whether the password is the one hashed (argon2id); a malformed hash is never right."""
     try:
         return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):

@@ -22,12 +22,22 @@ from typing import List, Optional
 import pyotp
 import segno
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 
 from bot.core.settings import Settings
 from bot.staff import devices, throttle
-from bot.staff.accounts import CODE, ENROL, FULL, LoginResult, Staff, _as_staff, start_session, token_hash
+from bot.staff.accounts import (
+    CODE,
+    ENROL,
+    FULL,
+    LoginResult,
+    Staff,
+    _as_staff,
+    start_session,
+    token_hash,
+)
 from bot.store import audit
-from bot.store.db import session_scope
+from bot.store.db import database_busy, session_scope
 from bot.store.models import RecoveryCode, StaffAccount, StaffSession, utcnow
 
 ISSUER = "Medius inbox"
@@ -111,30 +121,34 @@ def second_step(settings: Settings, token: Optional[str], code: str, address: st
                 now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> LoginResult:
     """After the password: the code (or a recovery code) turns the waiting session into a new, full one."""
     now = now or utcnow()
-    with session_scope(settings.database_url) as session:
-        account = _pending(session, token, CODE, now)
-        if account is None:
-            return LoginResult()
-        keys = _keys(settings, account, address, device_cookie)
-        wait = throttle.wait_seconds(session, keys, now)
-        if wait > 0:
-            audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
-                         address=address, at=now, detail="waiting after failed logins")
-            return LoginResult(wait_seconds=max(1, math.ceil(wait)), stage=CODE)
-        if not _check(account, code, now):
-            audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
-                         address=address, at=now, detail="wrong two-step code")
-            alert = throttle.failed(session, settings, keys, now)
-            return LoginResult(alert_owner=account.email if alert else None, stage=CODE)
-        return _finish(session, settings, account, token, keys, address, now, "")
+    try:
+        with session_scope(settings.database_url) as session:
+            account = _pending(session, token, CODE, now)
+            if account is None:
+                return LoginResult()
+            attempt = throttle.reserve(session, settings, _keys(settings, account, address, device_cookie), now)
+            if attempt.wait > 0:
+                audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
+                             address=address, at=now, detail="waiting after failed logins")
+                return LoginResult(wait_seconds=max(1, math.ceil(attempt.wait)), stage=CODE)
+            if not _check(account, code, now):
+                alert = throttle.failed(session, settings, attempt)
+                audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
+                             address=address, at=now, detail="wrong two-step code")
+                return LoginResult(alert_owner=account.email if alert else None, stage=CODE)
+            return _finish(session, settings, account, token, attempt, address, now, "")
+    except OperationalError as error:
+        if not database_busy(error):
+            raise
+        return LoginResult(wait_seconds=1, stage=CODE)  # as bot.staff.accounts.log_in: refused, nothing checked
 
 
-def _finish(session, settings: Settings, account: StaffAccount, token: Optional[str], keys: throttle.Keys,
+def _finish(session, settings: Settings, account: StaffAccount, token: Optional[str], attempt: throttle.Attempt,
             address: str, now: datetime, detail: str) -> LoginResult:
     """The login is whole: the waiting session goes, a new full one (a new token) takes its place."""
     assert token is not None
     session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
-    throttle.succeeded(session, keys)
+    throttle.succeeded(session, attempt)
     account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
     audit.record(session, settings, audit.LOGIN, account.email, clinic=account.clinic, address=address, at=now,
                  detail=detail)
@@ -174,13 +188,12 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
             account = _pending(session, token, FULL, now)
         if account is None or account.mfa_enabled_at or not account.mfa_secret:
             return None
-        keys = _keys(settings, account, address, device_cookie)
-        wait = throttle.wait_seconds(session, keys, now)
-        if wait > 0:
-            return Enrolled([], wait_seconds=max(1, math.ceil(wait)))
+        attempt = throttle.reserve(session, settings, _keys(settings, account, address, device_cookie), now)
+        if attempt.wait > 0:
+            return Enrolled([], wait_seconds=max(1, math.ceil(attempt.wait)))
         step = _step(code, account.mfa_secret, None, now)
         if step is None:
-            throttle.failed(session, settings, keys, now)
+            throttle.failed(session, settings, attempt)
             return None
         account.mfa_enabled_at, account.mfa_last_step = now, step
         codes = new_recovery_codes()
@@ -188,8 +201,10 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
         audit.record(session, settings, audit.MFA_ENROL, account.email, clinic=account.clinic, address=address,
                      at=now, detail=f"{len(codes)} recovery codes")
         if not completing_login:
+            throttle.refund(session, attempt)
             return Enrolled(codes)
-        finished = _finish(session, settings, account, token, keys, address, now, "after setting up two-step login")
+        finished = _finish(session, settings, account, token, attempt, address, now,
+                           "after setting up two-step login")
         return Enrolled(codes, finished.token, device=finished.device)
 
 

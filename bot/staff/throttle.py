@@ -17,13 +17,23 @@ OWASP's device cookies) is keyed by its device instead: the email's wait does
 not hold it and its failures count against the device, with the email's
 allowance and ceiling, so a stolen laptop is throttled too. The address's key
 applies either way, and a device's failures alert the owner as an email's do.
+
+A try is reserved before its password or code is checked (`reserve`): the
+keys' rows are locked, their waits read and the try counted as a failure in one
+short transaction, so however many tries arrive at once, in however many web
+processes sharing the database, no more are checked than the keys allow. A
+right password gives its count back (`refund`, or `succeeded` for a whole
+login); a wrong one leaves it (`failed`). The slow password hash runs between
+the two transactions, holding no lock.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core.settings import Settings
@@ -50,6 +60,9 @@ class Keys:
         account = "device:" + keyed(settings, "device", device) if device else email_key(settings, email)
         return cls("address:" + keyed(settings, "address", address), account)
 
+    def all(self) -> Tuple[str, str]:
+        return self.address, self.account
+
     def limits(self, settings: Settings) -> List[Tuple[str, int, float]]:
         """(key, free failures, longest wait in seconds) for each key."""
         return [(self.address, settings.inbox_lockout_attempts * ADDRESS_FREE_FACTOR,
@@ -61,37 +74,82 @@ def _aware(value: Optional[datetime]) -> Optional[datetime]:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
-def wait_seconds(session: Session, keys: Keys, now: datetime) -> float:
-    """How long these keys must still wait before a password is even checked (0: go ahead)."""
-    waits = [0.0]
-    for key in (keys.address, keys.account):
-        row = session.get(LoginThrottle, key)
-        allowed = _aware(row.next_at) if row else None
-        if allowed and allowed > now:
-            waits.append((allowed - now).total_seconds())
-    return max(waits)
+def hold(session: Session, keys: Iterable[str]) -> Dict[str, LoginThrottle]:
+    """These keys' rows (made if missing), locked until the transaction ends: reading a count and writing it back
+    is then one step for every process sharing the database.
+
+    The insert comes first on purpose: on SQLite a write takes the database's write lock (waiting out other
+    writers within the busy timeout), so no other write comes between this read and this write; on PostgreSQL
+    SELECT ... FOR UPDATE locks the rows, in key order, so two transactions never wait on each other."""
+    ordered = sorted(set(keys))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for key in ordered:
+        session.execute(dialect.insert(LoginThrottle).values(key=key, failures=0).on_conflict_do_nothing())
+    rows = session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(ordered)).order_by(LoginThrottle.key)
+                           .with_for_update().execution_options(populate_existing=True)).scalars()
+    return {row.key: row for row in rows}
 
 
-def failed(session: Session, settings: Settings, keys: Keys, now: datetime) -> bool:
-    """Count a failure against both keys; True when the email (or device) has just passed its free failures
-    and the owner has not been told within the hour (the caller tells them)."""
-    alert = False
+@dataclass(frozen=True)
+class Attempt:
+    """One try, reserved against its keys before its password or code is checked."""
+
+    keys: Keys
+    at: datetime
+    wait: float = 0.0  # > 0: refused (nothing was counted), this many seconds to wait
+    # Per key: (key, failures, last failure, next allowed) before the try was counted, and failures after.
+    taken: Tuple[Tuple[str, int, Optional[datetime], Optional[datetime], int], ...] = ()
+
+
+def _count(row: LoginThrottle, free: int, ceiling: float, now: datetime) -> None:
+    last = _aware(row.last_failure_at)
+    if last is None or now - last > FORGET_AFTER:
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= free:
+        row.next_at = now + timedelta(seconds=min(2.0 ** (row.failures - free + 1), ceiling))
+
+
+def reserve(session: Session, settings: Settings, keys: Keys, now: datetime) -> Attempt:
+    """Count this try as a failure before it is checked, unless a key must still wait (then nothing is counted).
+
+    Call it first in its transaction (bot.store.db.session_scope), and commit before any slow check."""
+    rows = hold(session, keys.all())
+    waits = [((_aware(row.next_at) or now) - now).total_seconds() for row in rows.values()]
+    if max(waits) > 0:
+        return Attempt(keys, now, max(waits))
+    before = {key: (row.failures, row.last_failure_at, row.next_at) for key, row in rows.items()}
     for key, free, ceiling in keys.limits(settings):
-        row = session.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0)
-            session.add(row)
-        last = _aware(row.last_failure_at)
-        if last is None or now - last > FORGET_AFTER:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= free:
-            row.next_at = now + timedelta(seconds=min(2.0 ** (row.failures - free + 1), ceiling))
-            alerted = _aware(row.alerted_at)
-            if key == keys.account and (alerted is None or now - alerted > ALERT_EVERY):
-                row.alerted_at, alert = now, True
-    return alert
+        _count(rows[key], free, ceiling, now)
+    return Attempt(keys, now, 0.0, tuple((key, *before[key], rows[key].failures) for key in keys.all()))
+
+
+def failed(session: Session, settings: Settings, attempt: Attempt) -> bool:
+    """The reserved try was wrong: its count stands. True when the email (or device) is past its free failures
+    and the owner has not been told within the hour (the caller tells them)."""
+    key = attempt.keys.account
+    row = hold(session, [key])[key]
+    alerted = _aware(row.alerted_at)
+    if row.failures >= settings.inbox_lockout_attempts and (alerted is None or attempt.at - alerted > ALERT_EVERY):
+        row.alerted_at = attempt.at
+        return True
+    return False
+
+
+def refund(session: Session, attempt: Attempt, keys: Optional[Iterable[str]] = None) -> None:
+    """The reserved try was right: give its count back. Exactly, if no other try has counted since; otherwise
+    one failure less, leaving any wait the others earned."""
+    wanted = set(attempt.keys.all() if keys is None else keys)
+    rows = hold(session, wanted)
+    for key, failures, last, next_at, after in attempt.taken:
+        if key not in wanted:
+            continue
+        row = rows[key]
+        if row.failures == after and _aware(row.last_failure_at) == attempt.at:
+            row.failures, row.last_failure_at, row.next_at = failures, last, next_at
+        else:
+            row.failures = max(0, row.failures - 1)
 
 
 def forgive(session: Session, settings: Settings, email: str) -> None:
@@ -101,9 +159,10 @@ def forgive(session: Session, settings: Settings, email: str) -> None:
         session.delete(row)
 
 
-def succeeded(session: Session, keys: Keys) -> None:
-    """A whole login: the email's (or the device's) count starts afresh; the address's decays on its own, and a
-    device's login leaves the email's to the attacker who earned it."""
-    row = session.get(LoginThrottle, keys.account)
+def succeeded(session: Session, attempt: Attempt) -> None:
+    """A whole login: the email's (or the device's) count starts afresh; the address gets this try back and
+    otherwise decays on its own, and a device's login leaves the email's to the attacker who earned it."""
+    refund(session, attempt, [attempt.keys.address])
+    row = session.get(LoginThrottle, attempt.keys.account)
     if row is not None:
         session.delete(row)

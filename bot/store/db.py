@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.paths import ROOT
@@ -40,6 +41,14 @@ def make_engine(url: str, timeout: float = 5.0) -> Engine:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
     return engine
+
+
+def database_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked": other writers held the file past the busy timeout (PRAGMA busy_timeout).
+
+    A burst of writers can starve one (SQLite's busy handler sleeps and retries, it does not queue); a caller
+    that can answer "try again in a moment" (the login throttle) says so rather than failing with a 500."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 @lru_cache(maxsize=8)

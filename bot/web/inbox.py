@@ -187,11 +187,23 @@ class Inbox:
         if result.token is None:
             # The same words for every email, known or not: which accounts exist is nobody's business.
             response = self.page(request, "login.html", {"next": next_url, "message": self.refusal(result, "wrong"),
-                                                         "email": email, "error": True}, status=401)
+                                                         "email": email, "error": True}, status=self.status(result))
             return self.alerting(response, result)
         target = f"{STEP_PAGES[result.stage]}?next={quote(next_url, safe='')}" if result.stage in STEP_PAGES \
             else next_url
         return self.logged_in(request, RedirectResponse(target, status_code=303), result)
+
+    @staticmethod
+    def status(result: LoginResult) -> int:
+        return 429 if result.wait_seconds else 401
+
+    def alerting(self, response: Response, result: LoginResult) -> Response:
+        """A refused login's answer: the owner told of repeated failures, a wait's Retry-After."""
+        if result.wait_seconds:
+            response.headers["Retry-After"] = str(result.wait_seconds)
+        if result.alert_owner:  # after the answer, so mail takes none of its time
+            response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
+        return response
 
     @staticmethod
     def refusal(result: LoginResult, otherwise: str) -> str:
@@ -199,11 +211,6 @@ class Inbox:
             seconds = result.wait_seconds
             return LOGIN_MESSAGES["wait"].format(seconds=f"{seconds} second{'s' if seconds != 1 else ''}")
         return LOGIN_MESSAGES[otherwise]
-
-    def alerting(self, response: Response, result: LoginResult) -> Response:
-        if result.alert_owner:  # after the answer, so mail takes none of its time
-            response.background = BackgroundTask(staff.tell_owner, self.settings, result.alert_owner)
-        return response
 
     def logged_in(self, request: Request, response: Response, result: LoginResult) -> Response:
         """The response carries the session's cookie: a full one, or one waiting for its second step; after a
@@ -234,7 +241,8 @@ class Inbox:
                                          self.address(request), None, request.cookies.get(self.device_cookie))
         if result.token is None:
             response = self.page(request, "login_code.html", {"next": next_url, "error": True,
-                                                              "message": self.refusal(result, "code")}, status=401)
+                                                              "message": self.refusal(result, "code")},
+                                 status=self.status(result))
             return self.alerting(response, result)
         return self.logged_in(request, RedirectResponse(next_url, status_code=303), result)
 

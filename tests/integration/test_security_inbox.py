@@ -150,7 +150,8 @@ def attempt(site, email, password="not her password", browser=None):
     start = time.monotonic()
     answer = browser.post(f"{site.url}/inbox/login", data={"email": email, "password": password, "csrf_token": token})
     took = time.monotonic() - start
-    message = answer.text.split('role="alert"', 1)[-1].split("</", 1)[0] if answer.status_code == 401 else ""
+    refused = answer.status_code in (401, 429)  # wrong, or must wait (with Retry-After)
+    message = answer.text.split('role="alert"', 1)[-1].split("</", 1)[0] if refused else ""
     return answer.status_code, message, took
 
 

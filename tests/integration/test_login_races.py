@@ -1,0 +1,84 @@
+"""Logins tried many at once on a real web server: the throttle's allowance, one-time codes and the audit log hold.
+
+An outside probe sent 200 wrong passwords for one email at the same moment and
+got 37 checked where 5 were allowed (and some answered 500, the database
+locked); the same TOTP code sent at once on six sessions waiting at the code
+step was taken six times, one recovery code five times; a logged-in session
+could turn two-step login on without the password; and failures for unknown
+emails each wrote an audit entry, so anyone could fill the six-year log.
+"""
+import dataclasses
+import threading
+from typing import Callable, List
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from bot.staff import accounts as staff
+from bot.store import audit
+from bot.store.db import session_scope
+from bot.store.models import AuditEntry
+from bot.web.app import create_app
+from tests.support.inbox import PASSWORD, csrf, enrol
+from tests.support.servers import WebServer, free_port
+
+
+@pytest.fixture
+def racing(settings):
+    """The inbox on a real server with a staff member (ann) and an admin with two-step login on (op)."""
+    settings = dataclasses.replace(settings, internal_token="i" * 32)
+    staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
+    staff.add_account(settings, "op@medius.example", PASSWORD, None, admin=True)
+    secret = enrol(settings, "op@medius.example")
+    with WebServer(create_app(settings), free_port()) as server:
+        server.settings, server.secret = settings, secret
+        yield server
+
+
+def at_once(calls: List[Callable[[], requests.Response]]) -> List[requests.Response]:
+    """Run every call in its own thread, all released at the same moment."""
+    gate = threading.Barrier(len(calls))
+    answers: List[requests.Response] = [None] * len(calls)  # type: ignore[list-item]
+
+    def run(n: int) -> None:
+        gate.wait()
+        answers[n] = calls[n]()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return answers
+
+
+def login_form(site) -> requests.Session:
+    browser = requests.Session()
+    browser.csrf = csrf(browser.get(f"{site.url}/inbox/login"))
+    return browser
+
+
+def post_login(site, browser, email, password):
+    return lambda: browser.post(f"{site.url}/inbox/login", allow_redirects=False, timeout=120,
+                                data={"email": email, "password": password, "csrf_token": browser.csrf})
+
+
+def failed_entries(site, actor=None):
+    with session_scope(site.settings.database_url) as session:
+        query = select(AuditEntry).where(AuditEntry.action == audit.LOGIN_FAILED)
+        if actor:
+            query = query.where(AuditEntry.actor == actor)
+        return session.execute(query).scalars().all()
+
+
+def test_forty_wrong_passwords_at_once_check_no_more_than_the_allowance_and_never_fail(racing):
+    site, allowed = racing, racing.settings.inbox_lockout_attempts
+    browsers = [login_form(site) for _ in range(40)]
+    answers = at_once([post_login(site, b, "ann@stl.example", f"wrong guess {n}") for n, b in enumerate(browsers)])
+    assert {a.status_code for a in answers} <= {401, 429}, [a.status_code for a in answers]
+    checked = [a for a in answers if "not right" in a.text]
+    waited = [a for a in answers if "Too many tries" in a.text]
+    assert len(checked) == allowed and len(checked) + len(waited) == 40
+    assert all(a.status_code == 429 and int(a.headers["Retry-After"]) >= 1 for a in waited)
+    assert len([e for e in failed_entries(site) if e.detail == "wrong email or password"]) == allowed
