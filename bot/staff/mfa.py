@@ -6,7 +6,9 @@ Enrolment shows the secret as a QR code (segno, inline SVG: no image file, no
 inline script or style, so the inbox's CSP holds) and confirms it with a
 first code; then ten recovery codes are shown once and kept as SHA-256. A
 code is good for its 30-second step and the one either side (clock drift),
-never twice. Wrong codes count in the login throttle like wrong passwords.
+never twice, however many sessions send it at once: a code is taken by a
+conditional write whose row count says whether this request took it. Wrong
+codes count in the login throttle like wrong passwords.
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import pyotp
 import segno
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.core.settings import Settings
@@ -83,19 +85,30 @@ def _step(code: str, secret: str, last_step: Optional[int], now: datetime) -> Op
     return None
 
 
-def _check(account: StaffAccount, code: str, now: datetime) -> bool:
-    """A TOTP code (then never again) or an unused recovery code (then spent) for this enrolled account."""
+def _taken(result: Any) -> bool:
+    """Whether a conditional UPDATE changed its one row (a CursorResult; SQLAlchemy 1.4's stubs say Result)."""
+    return int(result.rowcount or 0) == 1
+
+
+def _check(session, account: StaffAccount, code: str, now: datetime) -> bool:
+    """A TOTP code (then never again) or an unused recovery code (then spent) for this enrolled account.
+
+    Each is taken by a conditional UPDATE: of several sessions sending one code at the same moment, in any
+    number of processes, exactly one changes the row, and only that one is let in."""
     if not account.mfa_secret:
         return False
     step = _step(code, account.mfa_secret, account.mfa_last_step, now)
     if step is not None:
-        account.mfa_last_step = step
-        return True
+        return _taken(session.execute(
+            update(StaffAccount).where(StaffAccount.id == account.id,
+                                       or_(StaffAccount.mfa_last_step.is_(None), StaffAccount.mfa_last_step < step))
+            .values(mfa_last_step=step).execution_options(synchronize_session=False)))
     hashed = _code_hash(code)
     for recovery in account.recovery_codes:
         if recovery.used_at is None and secrets.compare_digest(recovery.code_hash, hashed):
-            recovery.used_at = now
-            return True
+            return _taken(session.execute(
+                update(RecoveryCode).where(RecoveryCode.id == recovery.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=now).execution_options(synchronize_session=False)))
     return False
 
 
@@ -131,7 +144,7 @@ def second_step(settings: Settings, token: Optional[str], code: str, address: st
                 audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
                              address=address, at=now, detail="waiting after failed logins")
                 return LoginResult(wait_seconds=max(1, math.ceil(attempt.wait)), stage=CODE)
-            if not _check(account, code, now):
+            if not _check(session, account, code, now):
                 alert = throttle.failed(session, settings, attempt)
                 audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
                              address=address, at=now, detail="wrong two-step code")

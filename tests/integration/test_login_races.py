@@ -11,6 +11,7 @@ import dataclasses
 import threading
 from typing import Callable, List
 
+import pyotp
 import pytest
 import requests
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry
 from bot.web.app import create_app
-from tests.support.inbox import PASSWORD, csrf, enrol
+from tests.support.inbox import PASSWORD, RECOVERY, csrf, enrol
 from tests.support.servers import WebServer, free_port
 
 
@@ -82,3 +83,36 @@ def test_forty_wrong_passwords_at_once_check_no_more_than_the_allowance_and_neve
     assert len(checked) == allowed and len(checked) + len(waited) == 40
     assert all(a.status_code == 429 and int(a.headers["Retry-After"]) >= 1 for a in waited)
     assert len([e for e in failed_entries(site) if e.detail == "wrong email or password"]) == allowed
+
+
+def waiting_at_the_code_step(site, sessions: int) -> List[requests.Session]:
+    browsers = []
+    for _ in range(sessions):
+        browser = login_form(site)
+        answer = post_login(site, browser, "op@medius.example", PASSWORD)()
+        assert answer.headers["location"].startswith("/inbox/login/code")
+        browser.csrf = csrf(browser.get(f"{site.url}/inbox/login/code"))
+        browsers.append(browser)
+    return browsers
+
+
+def post_code(site, browser, code):
+    return lambda: browser.post(f"{site.url}/inbox/login/code", allow_redirects=False, timeout=120,
+                                data={"code": code, "next": "/inbox/leads", "csrf_token": browser.csrf})
+
+
+def accepted(answers: List[requests.Response]) -> List[requests.Response]:
+    assert all(a.status_code in (303, 401, 429) for a in answers), [a.status_code for a in answers]
+    return [a for a in answers if a.status_code == 303 and a.headers["location"] == "/inbox/leads"]
+
+
+def test_one_totp_code_sent_at_once_on_six_waiting_sessions_is_taken_once(racing):
+    browsers = waiting_at_the_code_step(racing, 6)
+    code = pyotp.TOTP(racing.secret).now()
+    assert len(accepted(at_once([post_code(racing, b, code) for b in browsers]))) == 1
+
+
+def test_one_recovery_code_sent_at_once_on_six_waiting_sessions_is_taken_once(racing):
+    browsers = waiting_at_the_code_step(racing, 6)
+    code = RECOVERY["op@medius.example"][0]
+    assert len(accepted(at_once([post_code(racing, b, code) for b in browsers]))) == 1
