@@ -251,7 +251,14 @@ def log_in(settings: Settings, email: str, password: str, address: str = "unknow
 
 def _record_failure(session: Session, settings: Settings, account: Optional[StaffAccount], address: str,
                     now: datetime, why: str) -> None:
-    """A failed login in the audit log."""
+    """A failed login in the audit log: each one for a known account; for unknown emails, one an address an
+    hour with the count since the last (throttle.unknown_email_entry), so guessing cannot flood the log."""
+    if account is None:
+        unlisted = throttle.unknown_email_entry(session, settings, address, now)
+        if unlisted is None:
+            return
+        if unlisted:
+            why += f"; {unlisted} more for unknown emails from this address before this, counted, not listed"
     # Only a known account is named: an unknown "email" may be anything, a password in the wrong box too.
     audit.record(session, settings, audit.LOGIN_FAILED, account.email if account else "unknown account",
                  clinic=account.clinic if account else None, address=address, at=now, detail=why)

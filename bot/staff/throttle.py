@@ -166,3 +166,21 @@ def succeeded(session: Session, attempt: Attempt) -> None:
     row = session.get(LoginThrottle, attempt.keys.account)
     if row is not None:
         session.delete(row)
+
+
+UNLISTED_PREFIX = "unlisted:"  # a row per address counting its failures for unknown emails not in the audit log
+
+
+def unknown_email_entry(session: Session, settings: Settings, address: str, now: datetime) -> Optional[int]:
+    """Whether a failed login for an unknown email from this address gets an audit entry: the first in each
+    window (FORGET_AFTER) does, and says how many were counted since the last one (returned); the rest are
+    only counted (None). Failures for real accounts are each entered; an unknown "email" names no one, and one
+    entry an address an hour shows the guessing without letting anyone fill the six-year log."""
+    key = UNLISTED_PREFIX + keyed(settings, "address", address)
+    row = hold(session, [key])[key]
+    last = _aware(row.last_failure_at)
+    if last is not None and now - last <= FORGET_AFTER:
+        row.failures += 1
+        return None
+    counted, row.failures, row.last_failure_at = row.failures, 0, now
+    return counted

@@ -116,3 +116,14 @@ def test_one_recovery_code_sent_at_once_on_six_waiting_sessions_is_taken_once(ra
     browsers = waiting_at_the_code_step(racing, 6)
     code = RECOVERY["op@medius.example"][0]
     assert len(accepted(at_once([post_code(racing, b, code) for b in browsers]))) == 1
+
+
+def test_failures_for_unknown_emails_leave_one_audit_entry_per_address_and_real_accounts_one_each(racing):
+    site = racing
+    answers = [post_login(site, login_form(site), f"guess{n}@stl.example", "a password")() for n in range(12)]
+    answers += [post_login(site, login_form(site), "not an email", "a password")() for _ in range(3)]
+    assert {(a.status_code, "not right" in a.text) for a in answers} == {(401, True)}
+    assert len(failed_entries(site, "unknown account")) == 1
+    for _ in range(3):
+        post_login(site, login_form(site), "ann@stl.example", "not her password")()
+    assert len(failed_entries(site, "ann@stl.example")) == 3
