@@ -8,7 +8,9 @@ first code; then ten recovery codes are shown once and kept as SHA-256. A
 code is good for its 30-second step and the one either side (clock drift),
 never twice, however many sessions send it at once: a code is taken by a
 conditional write whose row count says whether this request took it. Wrong
-codes count in the login throttle like wrong passwords.
+codes count in the login throttle like wrong passwords. Turning it on from a
+logged-in session takes the account's password too, so a borrowed session
+cannot lock its owner out.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from bot.staff.accounts import (
     _as_staff,
     start_session,
     token_hash,
+    verify_password,
 )
 from bot.store import audit
 from bot.store.db import database_busy, session_scope
@@ -188,11 +191,17 @@ class Enrolled:
     token: Optional[str] = None  # a new full session's, when enrolment was the second step of a login
     wait_seconds: int = 0
     device: Optional[str] = None  # with the token: the browser's new device cookie
+    wrong_password: bool = False  # turning it on from a logged-in session: the account's password was not right
 
 
 def confirm_enrolment(settings: Settings, token: Optional[str], code: str, address: str = "unknown",
-                      now: Optional[datetime] = None, device_cookie: Optional[str] = None) -> Optional[Enrolled]:
-    """A first right code turns two-step login on and gives the recovery codes, to show once; None if wrong."""
+                      now: Optional[datetime] = None, device_cookie: Optional[str] = None,
+                      password: Optional[str] = None) -> Optional[Enrolled]:
+    """A first right code turns two-step login on and gives the recovery codes, to show once; None if wrong.
+
+    From a logged-in session (not the second step of a login, whose password was just checked) the account's
+    password must come too: whoever borrows a session must not be able to lock its owner out. The password and
+    the code count in the login throttle as a login's do."""
     now = now or utcnow()
     with session_scope(settings.database_url) as session:
         account = _pending(session, token, ENROL, now)
@@ -204,6 +213,18 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
         attempt = throttle.reserve(session, settings, _keys(settings, account, address, device_cookie), now)
         if attempt.wait > 0:
             return Enrolled([], wait_seconds=max(1, math.ceil(attempt.wait)))
+        account_id, hashed = account.id, account.password_hash
+    # The hash outside any transaction, as at login: the try is already counted.
+    password_right = completing_login or verify_password(hashed, password or "")
+    with session_scope(settings.database_url) as session:
+        account = session.get(StaffAccount, account_id)
+        if account is None or account.mfa_enabled_at or not account.mfa_secret:
+            return None
+        if not password_right:
+            throttle.failed(session, settings, attempt)
+            audit.record(session, settings, audit.LOGIN_FAILED, account.email, clinic=account.clinic,
+                         address=address, at=now, detail="wrong password to turn on two-step login")
+            return Enrolled([], wrong_password=True)
         step = _step(code, account.mfa_secret, None, now)
         if step is None:
             throttle.failed(session, settings, attempt)

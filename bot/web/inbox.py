@@ -62,6 +62,7 @@ LOGIN_MESSAGES = {
     "wrong": "The email or password is not right.",
     "wait": "Too many tries. Please wait {seconds}, then try again.",
     "code": "That code is not right. Enter the six digits your app shows now, or a recovery code.",
+    "password": "That password is not right. Turning on two-step login takes your account's password.",
 }
 STEP_PAGES = {CODE: f"{PREFIX}/login/code", ENROL: f"{PREFIX}/mfa"}  # where a session waiting at a stage goes
 
@@ -261,14 +262,16 @@ class Inbox:
             next_url = safe_next(str(form.get("next") or ""))
             done = await run_in_threadpool(mfa.confirm_enrolment, self.settings, token,
                                            str(form.get("code") or "")[:64], self.address(request), None,
-                                           request.cookies.get(self.device_cookie))
+                                           request.cookies.get(self.device_cookie),
+                                           str(form.get("password") or "")[:1000] if stage != ENROL else None)
             if done is not None and done.recovery_codes:
                 response = self.page(request, "mfa_codes.html", {"staff": who, "codes": done.recovery_codes,
                                                                  "next": next_url})
                 if done.token:
                     self.logged_in(request, response, LoginResult(token=done.token, device=done.device))
                 return response
-            error = self.refusal(LoginResult(wait_seconds=done.wait_seconds if done else 0), "code")
+            error = self.refusal(LoginResult(wait_seconds=done.wait_seconds if done else 0),
+                                 "password" if done and done.wrong_password else "code")
         enrolment = await run_in_threadpool(mfa.begin_enrolment, self.settings, who)
         # Markup: segno's SVG of our own otpauth URI, paths only; nothing a visitor or staff member typed.
         return self.page(request, "mfa_setup.html", {

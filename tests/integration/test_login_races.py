@@ -8,6 +8,7 @@ could turn two-step login on without the password; and failures for unknown
 emails each wrote an audit entry, so anyone could fill the six-year log.
 """
 import dataclasses
+import re
 import threading
 from typing import Callable, List
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from bot.staff import accounts as staff
 from bot.store import audit
 from bot.store.db import session_scope
-from bot.store.models import AuditEntry
+from bot.store.models import AuditEntry, StaffAccount
 from bot.web.app import create_app
 from tests.support.inbox import PASSWORD, RECOVERY, csrf, enrol
 from tests.support.servers import WebServer, free_port
@@ -116,6 +117,34 @@ def test_one_recovery_code_sent_at_once_on_six_waiting_sessions_is_taken_once(ra
     browsers = waiting_at_the_code_step(racing, 6)
     code = RECOVERY["op@medius.example"][0]
     assert len(accepted(at_once([post_code(racing, b, code) for b in browsers]))) == 1
+
+
+def mfa_on(site, email):
+    with session_scope(site.settings.database_url) as session:
+        account = session.execute(select(StaffAccount).where(StaffAccount.email == email)).scalar_one()
+        return account.mfa_enabled_at is not None
+
+
+def test_turning_two_step_login_on_takes_the_accounts_password(racing):
+    site = racing
+    browser = login_form(site)
+    assert post_login(site, browser, "ann@stl.example", PASSWORD)().headers["location"] == "/inbox/leads"
+    page = browser.get(f"{site.url}/inbox/mfa")
+    assert 'name="password"' in page.text and "your password" in page.text.lower()
+    secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    for password in (None, "", "not her password"):
+        data = {"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(page)}
+        if password is not None:
+            data["password"] = password
+        refused = browser.post(f"{site.url}/inbox/mfa", data=data)
+        assert refused.status_code == 400 and "password is not right" in refused.text, password
+        assert "<li><code>" not in refused.text and not mfa_on(site, "ann@stl.example")
+    with session_scope(site.settings.database_url) as session:
+        assert not session.execute(select(AuditEntry).where(AuditEntry.action == audit.MFA_ENROL)).first()
+    assert len(failed_entries(site, "ann@stl.example")) == 3  # each counted and audited as a wrong password
+    done = browser.post(f"{site.url}/inbox/mfa", data={"code": pyotp.TOTP(secret).now(), "password": PASSWORD,
+                                                       "csrf_token": csrf(page)})
+    assert len(re.findall(r"<li><code>", done.text)) == 10 and mfa_on(site, "ann@stl.example")
 
 
 def test_failures_for_unknown_emails_leave_one_audit_entry_per_address_and_real_accounts_one_each(racing):
