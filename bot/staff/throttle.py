@@ -83,11 +83,17 @@ def hold(session: Session, keys: Iterable[str]) -> Dict[str, LoginThrottle]:
     SELECT ... FOR UPDATE locks the rows, in key order, so two transactions never wait on each other."""
     ordered = sorted(set(keys))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for key in ordered:
-        session.execute(dialect.insert(LoginThrottle).values(key=key, failures=0).on_conflict_do_nothing())
-    rows = session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(ordered)).order_by(LoginThrottle.key)
-                           .with_for_update().execution_options(populate_existing=True)).scalars()
-    return {row.key: row for row in rows}
+    while True:
+        for key in ordered:
+            session.execute(dialect.insert(LoginThrottle).values(key=key, failures=0).on_conflict_do_nothing())
+        rows = session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(ordered))
+                               .order_by(LoginThrottle.key).with_for_update()
+                               .execution_options(populate_existing=True)).scalars()
+        held = {row.key: row for row in rows}
+        if len(held) == len(ordered):
+            return held
+        # PostgreSQL: a login that succeeded meanwhile deleted a row this one waited on (the insert saw it, the
+        # lock found it gone). Each statement sees what is committed, so the insert now makes it afresh.
 
 
 @dataclass(frozen=True)

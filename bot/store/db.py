@@ -43,12 +43,20 @@ def make_engine(url: str, timeout: float = 5.0) -> Engine:
     return engine
 
 
+# PostgreSQL's error codes for a transaction it gave up on to let others through: a deadlock, a serialization
+# failure, a lock not available in time.
+_PG_BUSY = {"40P01", "40001", "55P03"}
+
+
 def database_busy(error: BaseException) -> bool:
-    """SQLite's "database is locked": other writers held the file past the busy timeout (PRAGMA busy_timeout).
+    """The database gave up on this transaction for others: SQLite's "database is locked" (other writers held the
+    file past PRAGMA busy_timeout), or PostgreSQL breaking a deadlock between racing transactions.
 
     A burst of writers can starve one (SQLite's busy handler sleeps and retries, it does not queue); a caller
     that can answer "try again in a moment" (the login throttle) says so rather than failing with a 500."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+    if not isinstance(error, OperationalError):
+        return False
+    return "database is locked" in str(error.orig) or getattr(error.orig, "pgcode", None) in _PG_BUSY
 
 
 @lru_cache(maxsize=8)

@@ -15,21 +15,35 @@ from typing import Callable, List
 import pyotp
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.staff import accounts as staff
 from bot.store import audit
-from bot.store.db import session_scope
+from bot.store.db import engine_for, migrate, session_scope
 from bot.store.models import AuditEntry, StaffAccount
 from bot.web.app import create_app
 from tests.support.inbox import PASSWORD, RECOVERY, csrf, enrol
+from tests.support.postgres import postgres_server
 from tests.support.servers import WebServer, free_port
 
 
-@pytest.fixture
-def racing(settings):
-    """The inbox on a real server with a staff member (ann) and an admin with two-step login on (op)."""
+@pytest.fixture(scope="module")
+def pg_url():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def racing(settings, request):
+    """The inbox on a real server with a staff member (ann) and an admin with two-step login on (op), on each
+    database: SQLite's write lock and PostgreSQL's row locks take the reservation differently."""
     settings = dataclasses.replace(settings, internal_token="i" * 32)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        with engine_for(url).begin() as connection:  # each test from an empty database
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        migrate(url)
+        settings = dataclasses.replace(settings, database_url=url)
     staff.add_account(settings, "ann@stl.example", PASSWORD, "stl")
     staff.add_account(settings, "op@medius.example", PASSWORD, None, admin=True)
     secret = enrol(settings, "op@medius.example")
