@@ -20,6 +20,8 @@ ROWS = [
     ("both_legs", "progressive, hours", "my legs are getting weaker by the hour, both of them, with back ache", EMERGENCY),
     ("both_legs", "UK words", "both legs have gone to jelly today, can barely get up the stairs", EMERGENCY),
     ("both_legs", "tempo: gradual", "both legs have felt a bit weak for a couple of years, slowly, hips ache", URGENT),
+    ("both_legs", "tempo: days", "both legs have got weaker and shakier over the past three days, hip ached for months",
+     EMERGENCY),
     ("both_legs", "everyday tiredness", "both legs were tired after the long hike but fine the next day", None),
     ("both_legs", "negated", "no weakness in either leg, just an achy outer hip", None),
     ("both_legs", "one side, hip and calf", "my right hip and right calf have both felt weaker lately, why?", None),
