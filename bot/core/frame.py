@@ -42,11 +42,14 @@ def read_frame(text: str, intent: Optional[str] = None) -> Frame:
     asked = practical().asked(text)
     if asked:
         entities["clinic_info"] = asked
+    if intent == "refuse" and asked and is_question(text):
+        return Frame(entities, CLINIC_INFO)  # "before I give you my number, do you take medicare?": a question
     if intent in KEEP:
         return Frame(entities)
     if intent == "stop" and typed_answers().answer(text) == "no" and not typed_answers().says_stop(text):
         return Frame(entities, DENY)  # "no, never": an answer, not the end of the questions
-    if details.withdraw:
+    if details.withdraw and not details.contact:
+        # (one that gives a phone or email with it goes on: "I'll call you, or it's 314 ...", "email me instead")
         return Frame(entities, STOP)  # "no, don't call me": the request ends, whatever the classifier saw
     if intent == "stop" and (details.contact or details.time or details.mode) and not typed_answers().says_stop(text):
         # "my mobile is 07700 900461 - I'm on UK time, mind": a detail given is no "never mind"

@@ -156,3 +156,13 @@ def test_a_run_on_request_without_punctuation_is_read_whole():
 ])
 def test_a_why_question_read_as_a_request_for_the_menu_is_answered_as_one(text, intent):
     assert read_frame(text, "ask_capabilities").intent == intent
+
+
+@pytest.mark.parametrize("text, intent, settled", [
+    ("hang on, before the number: is there parking?", "refuse", "ask_clinic_info"),  # a question, no refusal
+    ("I'd rather not say", "refuse", None),
+    ("never mind, I'll give you a ring myself next week", None, "stop"),
+    ("I'll call you if they don't, but here's my number 314 555 0170", None, None),  # a number given goes on
+])
+def test_what_a_booking_answer_settles(text, intent, settled):
+    assert read_frame(text, intent).intent == settled

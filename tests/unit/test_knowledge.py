@@ -88,6 +88,8 @@ def test_topic_buttons_parse_as_the_faq_intent_with_the_topic_entity():
      "utter_detail/exercise_safe"),
     ("foot_ankle", "and what should i stretch", "calf_ankle_stretches"),
     ("foot_arch_exercise", "any stretches to go with it?", "calf_ankle_stretches"),
+    ("foot_arch_exercise", "and for how long do i keep that up", "utter_detail/stretch_hold"),
+    ("self_test", "how far do i take the leg back", "utter_detail/self_test_legs"),
     ("treatment", "how heavy", None),  # a question about an answer not given
     ("after_treatment_exercise", "I have been doing the exercise every day for three weeks and it is hard to say "
                                  "whether it helps, what do you think", None),  # no short question
@@ -99,6 +101,7 @@ def test_a_short_question_is_read_against_the_answer_just_given(topic, text, say
 @pytest.mark.parametrize("text, kind", [
     ("and after that?", "more"), ("what next", "more"), ("how do i sort that out", "fix"),
     ("how come?", "why"), ("what is the gluteus medius", None), ("like what?", "more"), ("such as?", "more"),
+    ("ok, mine does that. what about for it?", "fix"), ("what can i do for that", "fix"),
 ])
 def test_follow_ups_in_general_words(text, kind):
     assert KNOWLEDGE.followup_kind(text) == kind
