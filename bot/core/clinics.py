@@ -6,10 +6,11 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
@@ -18,6 +19,15 @@ logger = logging.getLogger(__name__)
 
 class ClinicProfileError(ValueError):
     """A clinic profile file that cannot be used; the message names the field."""
+
+    @property
+    def field(self) -> Optional[str]:
+        """The profile field the message names ("colour", "staff.emails"), for a form to show it beside."""
+        found = _FIELD_IN_MESSAGE.match(str(self))
+        return found.group(1) if found else None
+
+
+_FIELD_IN_MESSAGE = re.compile(r"clinics\.[^.:\s]+\.([a-z_]+(?:\.[a-z_]+)?): ")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Clinic:
         }
 
 
+_CLINIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REQUIRED_TEXT = ("name", "city", "hours", "timezone", "callback_time", "privacy_url")
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # White text on the clinic's colour must stay readable: WCAG 2.1 AA for normal text.
@@ -87,8 +98,11 @@ PRACTICAL_TEXT = ("insurance", "medicare", "prices", "parking", "languages", "wh
 _PRACTICAL_LISTS = ("services", "not_offered")
 
 
-def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
-    where = f"clinics.{clinic_id}"
+def parse_clinic(clinic_id: str, raw: Any) -> Clinic:
+    """One clinic's profile validated: the one check every profile passes, from the file, an import or the inbox."""
+    where = f"clinics.{clinic_id[:64]}"
+    if not _CLINIC_ID.fullmatch(clinic_id):
+        raise ClinicProfileError(f"{where}: a clinic id is 1 to 64 lowercase letters, digits, '-' or '_'")
     if not isinstance(raw, Mapping):
         raise ClinicProfileError(f"{where}: expected a mapping of fields")
     values: Dict[str, Any] = {"id": clinic_id}
@@ -102,6 +116,9 @@ def _parse_clinic(clinic_id: str, raw: Any) -> Clinic:
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ClinicProfileError(f"{where}.{field}: must be text or null")
         values[field] = value.strip() if value else None
+    if values["phone"] and not _is_phone(values["phone"]):
+        raise ClinicProfileError(f"{where}.phone: {values['phone']!r} is not a phone number; write it as visitors "
+                                 f"dial it, like \"314-555-0123\" or \"+44 20 7946 0958\"")
     for field in _FLAGS:
         value = raw.get(field)
         if not isinstance(value, bool):
@@ -162,6 +179,14 @@ def _parse_days(where: str, field: str, raw: Any) -> Optional[int]:
     return raw
 
 
+def _is_phone(text: str) -> bool:
+    """A number that is valid in the US (the clinics' home) or, written with its +code, anywhere."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def _is_http_url(value: Any) -> bool:
     parsed = urlparse(value) if isinstance(value, str) else None
     return bool(parsed and parsed.scheme in ("http", "https") and parsed.netloc)
@@ -211,11 +236,27 @@ def _parse_staff(where: str, raw: Any) -> Dict[str, Any]:
     return {"staff_emails": tuple(normalised), "staff_webhook_url": webhook}
 
 
+def _is_origin(value: Any) -> bool:
+    """scheme://host[:port] as a browser sends it in Origin: no path (a lone "/" aside), query or user."""
+    if not _is_http_url(value):
+        return False
+    parsed = urlparse(value)
+    try:
+        parsed.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return False
+    return parsed.path in ("", "/") and not (parsed.query or parsed.fragment or parsed.params or "@" in parsed.netloc)
+
+
 def _parse_origins(where: str, raw: Any) -> Tuple[str, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, list) or not all(_is_http_url(origin) for origin in raw):
+    if not isinstance(raw, list):
         raise ClinicProfileError(f"{where}.allowed_origins: expected a list of http(s) origins")
+    for origin in raw:
+        if not _is_origin(origin):
+            raise ClinicProfileError(f"{where}.allowed_origins: {origin!r} is not an origin; write it as "
+                                     f"scheme://host or scheme://host:port, like \"https://www.example.com\"")
     return tuple(origin.rstrip("/") for origin in raw)
 
 
@@ -225,10 +266,15 @@ def load_clinics(path: Path) -> Dict[str, Clinic]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ClinicProfileError(f"{path}: cannot read clinic profiles ({error})") from error
+    return parse_clinics(document, str(path))
+
+
+def parse_clinics(document: Any, source: str) -> Dict[str, Clinic]:
+    """Validate a document in clinics.yml's shape ({"clinics": {id: profile}}), from a file or the database."""
     raw_clinics = document.get("clinics") if isinstance(document, Mapping) else None
     if not isinstance(raw_clinics, Mapping) or not raw_clinics:
-        raise ClinicProfileError(f"{path}: 'clinics' must map clinic ids to profiles")
-    return {str(key): _parse_clinic(str(key), value) for key, value in raw_clinics.items()}
+        raise ClinicProfileError(f"{source}: 'clinics' must map clinic ids to profiles")
+    return {str(key): parse_clinic(str(key), value) for key, value in raw_clinics.items()}
 
 
 class ClinicDirectory:
@@ -238,7 +284,11 @@ class ClinicDirectory:
         if default_id not in clinics:
             raise ClinicProfileError(f"default clinic {default_id!r} is not in the profiles")
         self._clinics = dict(clinics)
-        self.default = clinics[default_id]
+        self._default = clinics[default_id]
+
+    @property
+    def default(self) -> Clinic:
+        return self._default
 
     def resolve(self, clinic_id: Any) -> Clinic:
         """The clinic for an id from message metadata; unknown or missing means the default."""
@@ -261,3 +311,27 @@ class ClinicDirectory:
     def allowed_origins(self) -> Tuple[str, ...]:
         """Every website that may embed the widget, for Rasa's CORS list."""
         return tuple(sorted({origin for clinic in self._clinics.values() for origin in clinic.allowed_origins}))
+
+
+class LiveDirectory(ClinicDirectory):
+    """A directory that stays current: each question goes to the newest profiles `current` gives (a cheap check of
+    the settings version), for the objects that live as long as their process (the web app, Rasa's channel)."""
+
+    def __init__(self, current: Callable[[], ClinicDirectory]) -> None:  # no super().__init__: it holds none
+        self._current = current
+
+    @property
+    def default(self) -> Clinic:
+        return self._current().default
+
+    def resolve(self, clinic_id: Any) -> Clinic:
+        return self._current().resolve(clinic_id)
+
+    def get(self, clinic_id: Any) -> Optional[Clinic]:
+        return self._current().get(clinic_id)
+
+    def all(self) -> Tuple[Clinic, ...]:
+        return self._current().all()
+
+    def allowed_origins(self) -> Tuple[str, ...]:
+        return self._current().allowed_origins()

@@ -11,7 +11,7 @@ clinics:
   a:
     name: Clinic A
     city: Springfield
-    phone: "555-0100"
+    phone: "314-555-0100"
     booking_url: null
     offers_remote: false
     free_phone_consultation: false
@@ -52,7 +52,8 @@ def test_contact_phrase_uses_the_phone_when_there_is_one():
         (("name: Clinic A", "name: ''"), "clinics.a.name"),
         (("timezone: America/Chicago", "timezone: Mars/Olympus"), "clinics.a.timezone"),
         (("offers_remote: false", "offers_remote: maybe"), "clinics.a.offers_remote"),
-        (("phone: \"555-0100\"", "phone: 5550100"), "clinics.a.phone"),
+        (("phone: \"314-555-0100\"", "phone: 5550100"), "clinics.a.phone"),
+        (("phone: \"314-555-0100\"", "phone: \"555-01\""), "clinics.a.phone: .555-01. is not a phone number"),
         (("hours: \"Mon-Fri 9-5\"", "hours: \"Mon-Fri 9-5\"\n    color: red"), "unknown field(s) color"),
         (("colour: \"#1d5c8c\"", "colour: blue"), "clinics.a.colour: expected a colour"),
         (("colour: \"#1d5c8c\"", "colour: \"#ffeb3b\""), "clinics.a.colour: white text on #ffeb3b"),
@@ -121,3 +122,35 @@ def test_white_on_the_sample_colours_is_readable():
         assert contrast_with_white(clinic.colour) >= 4.5
     assert contrast_with_white("#ffffff") == pytest.approx(1.0)
     assert contrast_with_white("#000000") == pytest.approx(21.0)
+
+
+@pytest.mark.parametrize("origin", ["https://www.example.com/contact", "www.example.com", "https://x.example.com?a=1",
+                                    "https://user@x.example.com", "https://x.example.com:port", "ftp://x.example.com"])
+def test_an_allowed_origin_is_scheme_host_and_port_only(tmp_path, origin):
+    text = GOOD.replace("hours:", f"allowed_origins: [\"{origin}\"]\n    hours:")
+    with pytest.raises(ClinicProfileError, match="allowed_origins") as refused:
+        load_clinics(write(tmp_path, text))
+    assert refused.value.field == "allowed_origins"
+
+
+def test_origins_with_a_port_or_a_trailing_slash_are_origins(tmp_path):
+    origins = "allowed_origins: [\"http://localhost:8000/\", \"https://a.example.com\"]"
+    text = GOOD.replace("hours:", f"{origins}\n    hours:")
+    assert load_clinics(write(tmp_path, text))["a"].allowed_origins == ("http://localhost:8000", "https://a.example.com")
+
+
+def test_a_clinic_id_is_short_lowercase_words(tmp_path):
+    with pytest.raises(ClinicProfileError, match="clinic id"):
+        load_clinics(write(tmp_path, GOOD.replace("  a:", "  'A B':")))
+
+
+def test_a_live_directory_asks_for_the_newest_profiles_each_time(tmp_path):
+    from bot.core.clinics import LiveDirectory
+
+    first = ClinicDirectory(load_clinics(write(tmp_path, GOOD)), "a")
+    second = ClinicDirectory(load_clinics(write(tmp_path, GOOD.replace("Clinic A", "Clinic Alpha"))), "a")
+    current = [first]
+    live = LiveDirectory(lambda: current[0])
+    assert live.get("a").name == "Clinic A" and live.default.name == "Clinic A"
+    current[0] = second
+    assert live.resolve("a").name == "Clinic Alpha" and [c.name for c in live.all()] == ["Clinic Alpha"]
