@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
@@ -14,13 +14,39 @@ from bot.core.knowledge import Knowledge, load_knowledge
 from bot.core.paths import DATA
 from bot.core.settings import Settings, get_settings
 
+ClinicSource = Callable[[Settings], ClinicDirectory]
+_source: Optional[ClinicSource] = None
+
+
+def read_clinics_from(source: Optional[ClinicSource]) -> None:
+    """Where this process reads clinic profiles from: the database (bot.store.clinic_profiles, installed by each
+    process's start-up), or with None the settings' clinics file. The core imports no database, so it is told."""
+    global _source
+    _source = source
+
+
+def clinics_file(settings: Settings) -> ClinicDirectory:
+    """The profiles in the settings' clinics file, read again only when the file changes."""
+    path = settings.clinics_file
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # load_clinics says what is wrong with it
+    return _file_directory(path, settings.default_clinic, stamp)
+
+
+@lru_cache(maxsize=8)
+def _file_directory(path: Path, default_clinic: str, _stamp: int) -> ClinicDirectory:
+    return ClinicDirectory(load_clinics(path), default_clinic)
+
 
 def clinics_for(settings: Settings) -> ClinicDirectory:
-    return ClinicDirectory(load_clinics(settings.clinics_file), settings.default_clinic)
+    """The newest clinic profiles for these settings: the database's once it holds clinics, else the file's."""
+    return _source(settings) if _source else clinics_file(settings)
 
 
-@lru_cache(maxsize=1)
 def clinics() -> ClinicDirectory:
+    """The newest clinic profiles for this process's settings: what actions, channel and notifier ask per turn."""
     return clinics_for(get_settings())
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import logging
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, NoReturn, Optional
 
 from bot.core import data
+from bot.core.clinics import ClinicProfileError
 from bot.core.files import PRIVATE_DIR, VAR, secure_for, secure_tree
 from bot.core.logs import configure_logging
 from bot.core.paths import ROOT
@@ -19,7 +21,7 @@ from bot.core.settings import Settings, get_settings, require_internal_token
 from bot.leads import content_gaps as gaps, spool, store as leads
 from bot.leads.notify import deliver_due, smtp_problem
 from bot.staff import accounts as staff, live_chat
-from bot.store import audit, conversations
+from bot.store import audit, clinic_profiles, conversations
 from bot.store.db import migrate
 
 logger = logging.getLogger("bot.ops.cli")
@@ -29,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Medius operations")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="load and validate every data file")
-    commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    commands.add_parser("migrate", help="apply database migrations (DATABASE_URL), then import the clinics file "
+                                        "(MEDIUS_CLINICS_FILE) if the database holds no clinic yet")
     commands.add_parser("origins", help="print the websites allowed to embed the widget")
     web = commands.add_parser("web", help="the public web server: widget, demo pages, the chat endpoint")
     web.add_argument("--host", default="127.0.0.1")
@@ -73,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "the email's first word")
     add.add_argument("--admin", action="store_true", help="with --clinic, the clinic's admin (also reads its audit "
                                                           "log); alone, an operator who sees every clinic")
+    add.add_argument("--clinic-admin", action="store_true", help="the clinic's admin (needs --clinic): also runs its "
+                                                                 "settings (/inbox/settings) and reads its audit log")
     people.add_parser("list", help="every account, one per line")
     disable = people.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("--email", required=True)
@@ -95,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     tokens.add_parser("list", help="every token (never the token itself)")
     revoke = tokens.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id", type=int)
+
+    profiles = commands.add_parser("clinics", help="clinic profiles in the database, as clinics.yml files"
+                                   ).add_subparsers(dest="action", required=True)
+    dump = profiles.add_parser("export", help="every clinic's profile as a clinics.yml file")
+    dump.add_argument("--output", type=Path, help="write it to this file (default: print it)")
+    load = profiles.add_parser("import", help="add or change the clinics of a clinics.yml file (validated: all "
+                                              "or none); clinics it does not name stay")
+    load.add_argument("file", type=Path)
     return parser
 
 
@@ -119,9 +132,11 @@ def _read_password() -> str:
 def _staff_command(settings, args) -> int:
     if args.action == "add":
         if args.clinic and data.clinics().get(args.clinic) is None:
-            raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
-        account = staff.add_account(settings, args.email, _read_password(), args.clinic, args.admin, actor=_actor(),
-                                    name=args.name)
+            raise staff.StaffError(f"no clinic {args.clinic!r}")
+        if args.clinic_admin and not args.clinic:
+            raise staff.StaffError("--clinic-admin needs --clinic: the clinic the account runs")
+        account = staff.add_account(settings, args.email, _read_password(), args.clinic,
+                                    args.admin or args.clinic_admin, actor=_actor(), name=args.name)
         role = "admin, every clinic" if account.operator else f"admin of {account.clinic}" if account.is_admin \
             else account.clinic
         print(f"added {account.email} ({role})")
@@ -144,7 +159,7 @@ def _staff_command(settings, args) -> int:
 def _token_command(settings, args) -> int:
     if args.action == "add":
         if data.clinics().get(args.clinic) is None:
-            raise staff.StaffError(f"no clinic {args.clinic!r} in {settings.clinics_file.name}")
+            raise staff.StaffError(f"no clinic {args.clinic!r}")
         token_id, token = staff.add_token(settings, args.clinic, args.label, actor=_actor())
         print(f"token {token_id} for {args.clinic} (shown only now, store it safely):")
         print(token)
@@ -159,6 +174,35 @@ def _token_command(settings, args) -> int:
             return 1
         print(f"revoked token {args.id}")
     return 0
+
+
+def _clinics_command(settings, args) -> int:
+    try:
+        if args.action == "export":
+            text = clinic_profiles.export_document(settings)
+            if args.output:
+                args.output.write_text(text, encoding="utf-8")
+                print(f"wrote {args.output}")
+            else:
+                print(text, end="")
+            return 0
+        counts = clinic_profiles.import_file(settings, args.file, _actor())
+    except ClinicProfileError as error:
+        print(f"error: {error}; nothing was imported" if args.action == "import" else f"error: {error}",
+              file=sys.stderr)
+        return 1
+    for clinic_id, changed in counts.items():
+        print(f"{clinic_id}: " + ("added" if changed < 0 else f"{changed} field(s) changed"))
+    return 0
+
+
+def _migrate(settings: Settings, url: str) -> None:
+    """The newest schema, then the clinics file imported into a database that holds no clinic yet."""
+    migrate(url)
+    seeded = clinic_profiles.seed_from_file(dataclasses.replace(settings, database_url=url), _actor())
+    if seeded:
+        print(f"imported {seeded} clinic(s) from {settings.clinics_file}; from now on the database holds them "
+              f"(python -m bot clinics export|import)")
 
 
 def _keys_command(settings, args) -> int:
@@ -222,6 +266,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
     secure_for(settings)  # before any file is opened: databases, spool and secrets for this user only
+    data.read_clinics_from(clinic_profiles.directory)  # every process started here: the database's profiles
     if args.command == "check":
         data.load_all()
         print("data files OK")
@@ -237,7 +282,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.web.app import create_app
 
         require_internal_token(settings)
-        app = create_app(settings, data.clinics())
+        app = create_app(settings)  # the database's clinic profiles, live
         cached_triage(str(settings.triage_file))  # what the app's start-up loads, here to be frozen with the rest
         freeze_startup_objects("web")
         uvicorn.run(app, host=args.host, port=args.port,
@@ -251,7 +296,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         serve(require_internal_token(settings), args.host, args.port, max(1, args.workers))
         return 0
     if args.command == "migrate":
-        migrate(settings.database_url)
+        _migrate(settings, settings.database_url)
         return 0
     if args.command == "run":
         require_internal_token(settings)
@@ -261,7 +306,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         require_internal_token(settings)
         env = production_env(os.environ, max(1, args.rasa_workers), max(1, args.action_workers))
-        migrate(env["DATABASE_URL"])
+        _migrate(settings, env["DATABASE_URL"])
         supervise(settings, env)
     if args.command == "notify":
         problem = smtp_problem(settings)
@@ -278,6 +323,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             time.sleep(args.interval)
     if args.command == "keys":
         return _keys_command(settings, args)
+    if args.command == "clinics":
+        return _clinics_command(settings, args)
     if args.command in ("staff", "tokens"):
         try:
             return (_staff_command if args.command == "staff" else _token_command)(settings, args)

@@ -41,6 +41,7 @@ from bot.core.guard import (
 from bot.core.logs import install_logging_policy
 from bot.core.settings import get_settings, require_internal_token
 from bot.rasa import patches
+from bot.store import clinic_profiles
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class WidgetInput(InputChannel):
         secure_for(settings)
         patches.install(settings)  # before Rasa loads the model: the patches whose switch is on
         token = require_internal_token(settings)
-        clinics = data.clinics()
+        data.read_clinics_from(clinic_profiles.directory)  # the database's profiles, checked per message
         webhook = Blueprint("widget_webhook", __name__)
 
         @webhook.listener("after_server_stop")
@@ -135,7 +136,7 @@ class WidgetInput(InputChannel):
             try:
                 document = json.loads(request.body or b"")
                 sender, text = document["sender"], document["message"]
-                clinic = clinics.get(document["metadata"]["clinic"])
+                clinic = data.clinics().get(document["metadata"]["clinic"])
             except (ValueError, KeyError, TypeError):
                 return refuse(MALFORMED)
             if not isinstance(sender, str) or not isinstance(text, str) or clinic is None:

@@ -4,7 +4,8 @@ One function writes it (`record`), in the caller's transaction where there is
 one, so a change and its entry are saved together or not at all. An entry
 holds who, when, the action, the clinic and lead id it concerns, a detail the
 code composes (statuses, counts, ids; never a visitor's or staff member's own
-words) and a keyed hash of the client address. Nothing in the application
+words; for a clinic setting, its old and new value: the clinic's profile) and a
+keyed hash of the client address. Nothing in the application
 changes or deletes an entry: the mapper refuses it and the database's trigger
 refuses an UPDATE (migration 0006); only `purge` deletes entries older than
 AUDIT_RETENTION_DAYS (six years by default).
@@ -50,9 +51,14 @@ LIVE_ACCEPT = "live.accept"
 LIVE_VIEW = "live.view"
 LIVE_READ = "live.read"
 LIVE_END = "live.end"
+# A clinic's profile (bot/store/clinic_profiles.py): the detail is JSON {"field", "old", "new"}, one entry a field.
+# Its values are the clinic's public profile and staff addresses, never a visitor's words.
+CLINIC_ADD = "clinic.add"
+CLINIC_CHANGE = "clinic.change"
 ACTIONS = (LEAD_VIEW, LEADS_EXPORT, LEAD_STATUS, LEAD_NOTE, LOGIN, LOGIN_FAILED, LOGOUT, TOKEN_USE, ACCOUNT_ADD,
            ACCOUNT_DISABLE, ACCOUNT_PASSWORD, MFA_ENROL, MFA_RESET, TOKEN_ADD, TOKEN_REVOKE, KEYS_ROTATE, LEADS_PURGE,
-           AUDIT_VIEW, AUDIT_EXPORT, AUDIT_PURGE, LIVE_ACCEPT, LIVE_VIEW, LIVE_READ, LIVE_END)
+           AUDIT_VIEW, AUDIT_EXPORT, AUDIT_PURGE, LIVE_ACCEPT, LIVE_VIEW, LIVE_READ, LIVE_END, CLINIC_ADD,
+           CLINIC_CHANGE)
 
 COMMAND_LINE = "command line"
 RETENTION_JOB = "retention job"

@@ -281,3 +281,24 @@ class LivePresence(Base):
     clinic: Mapped[str] = Column(String(64), nullable=False, index=True)
     since: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     active_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ClinicProfile(Base):
+    """A clinic's profile as clinics.yml holds it, in JSON; bot/store/clinic_profiles.py validates every write with
+    bot/core/clinics.py, the same check the file gets."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    profile: Mapped[str] = Column(Text, nullable=False)
+    updated_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_by = Column(String(254))  # a staff email, or "command line (user)"
+
+
+class SettingsVersion(Base):
+    """One row, moved on by every change of a clinic profile: each process reloads the profiles when it moved."""
+
+    __tablename__ = "settings_version"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    version: Mapped[int] = Column(Integer, nullable=False, default=0)

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -29,11 +29,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core import data
-from bot.core.clinics import Clinic, ClinicDirectory
-from bot.core.data import clinics_for
+from bot.core.clinics import Clinic, ClinicDirectory, LiveDirectory
 from bot.core.days import BadFilter
 from bot.core.live_chat import live_chat_words
 from bot.core.settings import Settings
+from bot.store import clinic_profiles
 from bot.store.crypto import secret_for
 from bot.web.conversations import CONVERSATION_HEADER
 from bot.web.csrf import FormCSRFMiddleware, outside
@@ -134,8 +134,22 @@ def widget_config(clinic: Clinic, settings: Settings, texts: Dict[str, Any]) -> 
     }
 
 
+class ClinicsCORS(CORSMiddleware):
+    """CORS for the websites the clinics allow now: a clinic's new website works without a restart."""
+
+    def __init__(self, app: ASGIApp, clinics: ClinicDirectory, allow_methods: Sequence[str],
+                 allow_headers: Sequence[str], expose_headers: Sequence[str]) -> None:
+        super().__init__(app, allow_origins=(), allow_methods=allow_methods, allow_headers=allow_headers,
+                         expose_headers=expose_headers)
+        self.clinics = clinics
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return origin in self.clinics.allowed_origins()
+
+
 def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) -> Starlette:
-    clinics = clinics or clinics_for(settings)
+    """The app; without `clinics`, the newest profiles of the settings' database (or file) on every request."""
+    clinics = clinics or LiveDirectory(lambda: clinic_profiles.directory(settings))
     texts = data.load_widget_texts()
     chat = ChatForwarder(settings, clinics)
     inbox = Inbox(settings, clinics)
@@ -210,7 +224,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         *LiveDesk(inbox).routes(),
     ]
     https = settings.inbox_base_url.startswith("https://")
-    cors = Middleware(CORSMiddleware, allow_origins=list(clinics.allowed_origins()), allow_methods=["GET", "POST"],
+    cors = Middleware(ClinicsCORS, clinics=clinics, allow_methods=["GET", "POST"],
                       allow_headers=["Content-Type"], expose_headers=[CONVERSATION_HEADER])
     gzip = Middleware(GZipMiddleware, minimum_size=500)  # widget.js goes to every page view of every clinic
     csrf = Middleware(FormCSRFMiddleware, secret=csrf_secret(settings), exempt_urls=[outside(INBOX)],
