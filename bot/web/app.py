@@ -35,6 +35,7 @@ from bot.core.live_chat import live_chat_words
 from bot.core.settings import Settings
 from bot.store import clinic_profiles
 from bot.store.crypto import secret_for
+from bot.web.clinic_settings import ClinicSettings
 from bot.web.conversations import CONVERSATION_HEADER
 from bot.web.csrf import FormCSRFMiddleware, outside
 from bot.web.forwarder import ChatForwarder
@@ -222,6 +223,7 @@ def create_app(settings: Settings, clinics: Optional[ClinicDirectory] = None) ->
         Route("/demo/{clinic}/{page}", demo),
         *inbox.routes(),
         *LiveDesk(inbox).routes(),
+        *ClinicSettings(inbox).routes(),
     ]
     https = settings.inbox_base_url.startswith("https://")
     cors = Middleware(ClinicsCORS, clinics=clinics, allow_methods=["GET", "POST"],
