@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import yaml
 from sqlalchemy import select
 
 from bot.core.clinics import ClinicDirectory, load_clinics
@@ -59,3 +60,38 @@ def test_staff_add_with_a_display_name(settings):
     with session_scope(settings.database_url) as session:
         names = dict(session.execute(select(StaffAccount.email, StaffAccount.display_name)).all())
     assert names == {"d.smith@stl.example": "Dana"}
+
+
+def test_migrate_imports_the_clinics_file_once_then_export_and_import_keep_files_the_way_in(settings, tmp_path):
+    from bot.store import clinic_profiles as store
+
+    first = cli(settings, "migrate")
+    assert first.returncode == 0 and "imported 2 clinic(s)" in first.stdout
+    assert "imported" not in cli(settings, "migrate").stdout  # the database holds them now
+    exported = cli(settings, "clinics", "export").stdout
+    assert exported.startswith("clinics:\n") and "More 4 Life Physical Therapy" in exported
+    path = tmp_path / "clinics.yml"
+    path.write_text(exported.replace("We are in network with most major plans", "We take most plans"))
+    imported = cli(settings, "clinics", "import", str(path))
+    assert imported.returncode == 0 and "stl: 1 field(s) changed" in imported.stdout
+    assert store.profile(settings, "stl")["insurance"].startswith("We take most plans")
+    document = yaml.safe_load(exported)
+    document["clinics"]["stl"].update(colour="#eeeeee", insurance="Not saved.")
+    path.write_text(yaml.safe_dump(document))
+    refused = cli(settings, "clinics", "import", str(path))
+    assert refused.returncode == 1 and "stl.colour" in refused.stderr and "nothing was imported" in refused.stderr
+    assert store.profile(settings, "stl")["colour"] == "#1d5c8c"
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_clinic_admin_is_made_with_clinic_admin(settings):
+    env = dict(os.environ, DATABASE_URL=settings.database_url)
+
+    def staff_add(*args):
+        return subprocess.run([sys.executable, "-m", "bot", "staff", "add", *args], cwd=ROOT, env=env,
+                              input="a long enough password\n", capture_output=True, text=True, timeout=120)
+
+    made = staff_add("--clinic", "stl", "--clinic-admin", "--email", "boss@stl.example")
+    assert made.returncode == 0 and "added boss@stl.example (admin of stl)" in made.stdout
+    alone = staff_add("--clinic-admin", "--email", "who@stl.example")
+    assert alone.returncode == 1 and "--clinic-admin needs --clinic" in alone.stderr
