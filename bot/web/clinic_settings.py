@@ -81,6 +81,7 @@ SECTIONS: Dict[str, Tuple[str, Tuple[Field, ...]]] = {
         Field("visit_length", "Length of a visit", "long"),
     )),
 }
+LABELS = {field.path: field.label for _, fields in SECTIONS.values() for field in fields}
 MAX_FIELD = 2000
 # A message about the staff block as a whole (no address and no webhook) stands beside the addresses.
 _SHOWN_AT = {"staff": "staff.emails"}
@@ -187,7 +188,7 @@ class ClinicSettings:
         public = self.settings.inbox_base_url[:-len(PREFIX)] if self.settings.inbox_base_url.endswith(PREFIX) \
             else self.settings.inbox_base_url
         return self.inbox.page(request, "settings.html", {
-            "staff": who, "clinic_id": clinic_id, "sections": sections, "history": history,
+            "staff": who, "clinic_id": clinic_id, "sections": sections, "history": history, "labels": LABELS,
             "in_database": stored is not None,
             "embed": f'<script src="{public}/widget.js" data-clinic="{clinic_id}" async></script>'}, status=status)
 

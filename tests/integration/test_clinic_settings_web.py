@@ -111,7 +111,7 @@ def test_a_saved_section_is_one_audit_entry_a_field_and_shows_in_the_history(cli
     assert set(details) == {"insurance", "prices"} and {row["actor"] for row in rows} == {STL_ADMIN}
     assert details["prices"]["old"].startswith("Self-pay is $120") and details["prices"]["new"] == "$100 a visit."
     history = saved.text[saved.text.index('id="h-history"'):]
-    assert "We bill Aetna and Cigna only." in history and STL_ADMIN in history and ">insurance<" in history
+    assert "We bill Aetna and Cigna only." in history and STL_ADMIN in history and ">Insurance<" in history
     boston, _ = log_in(clinics, BOSTON_ADMIN)
     assert "We bill Aetna" not in boston.get(f"{clinics.url}/inbox/settings/boston").text  # its own history only
 
