@@ -95,3 +95,18 @@ def test_the_audit_log_is_append_only_on_postgres_and_only_retention_deletes(pg_
     with session_scope(pg_url) as session:
         assert session.execute(text("SELECT actor FROM audit_log WHERE action = 'login'")).scalars().all() == []
         assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'audit.purge'")).scalar() == 1
+
+
+def test_clinic_profiles_are_imported_saved_and_served_live_on_postgres(pg_url, settings):
+    from bot.store import clinic_profiles as store
+
+    pg = dataclasses.replace(settings, database_url=pg_url)
+    assert store.directory(pg).get("stl").phone == "314-941-3970"  # the file until the database holds clinics
+    assert store.seed_from_file(pg, "test") == 2 and store.version(pg) == 1
+    with pytest.raises(Exception, match="colour"):
+        store.save(pg, "stl", {"colour": "#eeeeee", "insurance": "Not saved."}, "admin@stl.example")
+    assert store.version(pg) == 1
+    assert store.save(pg, "stl", {"insurance": "Most plans."}, "admin@stl.example") == ["insurance"]
+    assert store.directory(pg).get("stl").practical["insurance"] == "Most plans." and store.version(pg) == 2
+    rows, _ = audit.entries(pg, "stl", audit.AuditFilter(action=audit.CLINIC_CHANGE))
+    assert [json.loads(row["detail"])["new"] for row in rows] == ["Most plans."]
