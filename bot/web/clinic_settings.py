@@ -22,6 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.clinics import ClinicProfileError
+from bot.core.guard import RateLimiter
+from bot.leads.notify import send_email, send_webhook
 from bot.staff.accounts import Staff
 from bot.store import clinic_profiles
 from bot.web.inbox import PREFIX, Inbox, authenticated
@@ -35,7 +37,7 @@ class Field:
 
     path: str
     label: str
-    kind: str = "text"  # text, long (a textarea), lines (a list, one a line), colour
+    kind: str = "text"  # text, long (a textarea), lines (a list, one a line), colour, flag (a checkbox)
     hint: str = ""
 
     @property
@@ -52,6 +54,8 @@ SECTIONS: Dict[str, Tuple[str, Tuple[Field, ...]]] = {
         Field("booking_url", "Booking link (optional)", hint="An https:// address."),
         Field("callback_time", "When staff call back", hint="Words that follow \"we will contact you\", like "
                                                             "\"within one working day\"."),
+        Field("offers_remote", "We offer video consultations for visitors who live far away", "flag"),
+        Field("free_phone_consultation", "We offer a short free phone call before booking", "flag"),
     )),
     "hours": ("Opening hours", (
         Field("hours", "Opening hours, as visitors read them", hint="Like \"Mon-Fri 8am-6pm\"."),
@@ -83,6 +87,10 @@ SECTIONS: Dict[str, Tuple[str, Tuple[Field, ...]]] = {
 }
 LABELS = {field.path: field.label for _, fields in SECTIONS.values() for field in fields}
 MAX_FIELD = 2000
+TEST_RATE = (5, 600.0)  # test notifications of one admin: at most 5 in any 10 minutes
+TEST_SUBJECT = "Medius: a test notification for {name}"
+TEST_BODY = ("This is a test from the clinic settings page, sent by {who}. New leads of {name} are announced "
+             "here.\n")
 # A message about the staff block as a whole (no address and no webhook) stands beside the addresses.
 _SHOWN_AT = {"staff": "staff.emails"}
 
@@ -93,6 +101,8 @@ def form_value(profile: Dict[str, Any], field: Field) -> str:
     value = (profile.get(outer) or {}).get(inner) if inner else profile.get(outer)
     if isinstance(value, list):
         return "\n".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "on" if value else ""
     return "" if value is None else str(value)
 
 
@@ -102,6 +112,9 @@ def changes_from(fields: Tuple[Field, ...], form: Dict[str, str], profile: Dict[
     for field in fields:
         text = form.get(field.name, "")[:MAX_FIELD].strip()
         value: Any = [line.strip() for line in text.splitlines() if line.strip()] if field.kind == "lines" else text
+        if field.kind == "flag":
+            changes[field.path] = text == "on"  # an unticked box sends nothing: false, never "left out"
+            continue
         outer, _, inner = field.path.partition(".")
         if inner:
             block = changes.setdefault(outer, dict(profile.get(outer) or {}))
@@ -116,6 +129,7 @@ class ClinicSettings:
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox, self.settings = inbox, inbox.settings
+        self.tests = RateLimiter(*TEST_RATE)
 
     # `authenticated` asks these of the object it wraps a method of
     async def current(self, request: Request) -> Optional[Staff]:
@@ -173,9 +187,42 @@ class ClinicSettings:
                     len(changed))
         return RedirectResponse(f"{PREFIX}/settings/{clinic_id}?saved={section}#{section}", status_code=303)
 
+    @authenticated
+    async def send_test(self, request: Request, who: Staff) -> Response:
+        """A test notification to the saved staff addresses or webhook, so the admin sees them arrive."""
+        clinic_id, channel = request.path_params["clinic"], request.path_params["channel"]
+        if not self.runs(who, clinic_id):
+            return self.forbidden(request, who)
+        if channel not in ("email", "webhook"):
+            return self.inbox.not_found(request, who)
+        if self.tests.wait(str(who.id)) is not None:
+            return await self.render(request, who, clinic_id, status=429, tested=(
+                False, "Too many tests: wait a few minutes, then try again."))
+        self.tests.hit(str(who.id))
+        clinic = self.inbox.clinics.get(clinic_id)
+        assert clinic is not None  # runs() vouched for the admin's own clinic
+        subject = TEST_SUBJECT.format(name=clinic.name)
+        body = TEST_BODY.format(who=who.email, name=clinic.name)
+        targets = list(clinic.staff_emails) if channel == "email" else \
+            [clinic.staff_webhook_url] if clinic.staff_webhook_url else []
+        if not targets:
+            return await self.render(request, who, clinic_id, status=400, tested=(
+                False, "No staff email address is saved." if channel == "email" else "No webhook URL is saved."))
+        send = send_email if channel == "email" else send_webhook
+        try:
+            for target in targets:
+                await run_in_threadpool(send, self.settings, target, subject, body)
+        except Exception as error:  # noqa: BLE001 - any failure is the admin's answer, never a crash
+            reason = str(error) if isinstance(error, RuntimeError) else type(error).__name__
+            logger.warning("Test %s of clinic %s failed: %s", channel, clinic_id, type(error).__name__)
+            return await self.render(request, who, clinic_id, status=502, tested=(
+                False, f"The test {channel} could not be sent ({reason}). Check the address, then try again."))
+        sent = ", ".join(targets) if channel == "email" else "the webhook"
+        return await self.render(request, who, clinic_id, tested=(True, f"A test {channel} was sent to {sent}."))
+
     async def render(self, request: Request, who: Staff, clinic_id: str, status: int = 200, saved: str = "",
                      failed: str = "", errors: Optional[Dict[str, str]] = None,
-                     typed: Optional[Dict[str, str]] = None) -> Response:
+                     typed: Optional[Dict[str, str]] = None, tested: Optional[Tuple[bool, str]] = None) -> Response:
         stored = await run_in_threadpool(clinic_profiles.profile, self.settings, clinic_id)
         history = await run_in_threadpool(clinic_profiles.history, self.settings, clinic_id)
         profile = stored or {}
@@ -189,6 +236,7 @@ class ClinicSettings:
             else self.settings.inbox_base_url
         return self.inbox.page(request, "settings.html", {
             "staff": who, "clinic_id": clinic_id, "sections": sections, "history": history, "labels": LABELS,
+            "tested": tested,
             "in_database": stored is not None,
             "embed": f'<script src="{public}/widget.js" data-clinic="{clinic_id}" async></script>'}, status=status)
 
@@ -196,6 +244,7 @@ class ClinicSettings:
         return [
             Route(f"{PREFIX}/settings", self.home),
             Route(f"{PREFIX}/settings/{{clinic}}", self.show),
+            Route(f"{PREFIX}/settings/{{clinic}}/test/{{channel}}", self.send_test, methods=["POST"]),
             Route(f"{PREFIX}/settings/{{clinic}}/{{section}}", self.save, methods=["POST"]),
             Route(f"{PREFIX}/static/settings.js", self.inbox.static),
         ]

@@ -1,5 +1,6 @@
 """The clinic settings page over HTTP, on a real uvicorn server and database: who may open it, what it refuses,
 what it saves, and that a save is live without a restart."""
+import dataclasses
 import html
 import json
 import re
@@ -9,8 +10,10 @@ import requests
 
 from bot.staff import accounts as staff
 from bot.store import audit, clinic_profiles as store
+from bot.web.app import create_app
 from bot.web.clinic_settings import SECTIONS, form_value
 from tests.support.inbox import PASSWORD, csrf, enrol, log_in
+from tests.support.servers import WebServer, free_port
 
 STL_ADMIN, BOSTON_ADMIN = "sam@stl.example", "bo@boston.example"
 
@@ -57,7 +60,8 @@ def test_a_clinic_admin_finds_every_section_and_field_labelled(clinics):
     for section, (title, fields) in SECTIONS.items():
         assert f'action="/inbox/settings/stl/{section}"' in page.text and f"Save {title.lower()}</button>" in page.text
         for field in fields:
-            assert f'<label for="f-{field.name}">{field.label}</label>' in page.text
+            assert f'<label for="f-{field.name}">{field.label}</label>' in page.text if field.kind != "flag" else \
+                f'<label class="check" for="f-{field.name}"><input type="checkbox" id="f-{field.name}"' in page.text
     assert 'data-clinic="stl" async></script>' in html.unescape(page.text) and "Copy the code" in page.text
     assert '<script src="/inbox/static/settings.js" defer></script>' in page.text
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]  # no inline script needed
@@ -137,3 +141,52 @@ def test_the_notification_section_needs_an_address_or_a_webhook(clinics):
         clinics, "stl", "notifications", page, staff_emails="", staff_webhook_url=""))
     assert answer.status_code == 400 and 'id="f-staff_emails-error"' in answer.text
     assert store.profile(clinics.settings, "stl")["staff"]["emails"] == ["frontdesk@stl-clinic.example.com"]
+
+
+def test_an_unticked_box_saves_false(clinics):
+    browser, _ = log_in(clinics, STL_ADMIN)
+    page = browser.get(f"{clinics.url}/inbox/settings/stl")
+    assert 'id="f-offers_remote" name="offers_remote" checked' in page.text
+    form = section_form(clinics, "stl", "contact", page)
+    del form["offers_remote"]  # what a browser sends for an unticked box: nothing
+    browser.post(f"{clinics.url}/inbox/settings/stl/contact", data=form)
+    assert store.profile(clinics.settings, "stl")["offers_remote"] is False
+    assert not store.directory(clinics.settings).get("stl").offers_remote
+
+
+@pytest.fixture
+def notifying(settings, smtp_sink, http_receiver):
+    """A site whose mail goes to a local SMTP sink, its stl admin's clinic with a webhook to a local receiver."""
+    settings = dataclasses.replace(settings, internal_token="i" * 32, smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
+                                   smtp_security="none")
+    store.seed_from_file(settings, "test")
+    receiver = http_receiver([200, 500])  # the second test finds the receiver failing
+    store.save(settings, "stl", {"staff": {"emails": ["desk@stl.example", "boss@stl.example"],
+                                           "webhook_url": receiver.url}}, "test")
+    staff.add_account(settings, STL_ADMIN, PASSWORD, "stl", admin=True)
+    enrol(settings, STL_ADMIN)
+    with WebServer(create_app(settings), free_port()) as server:
+        server.settings, server.sink, server.receiver = settings, smtp_sink, receiver
+        yield server
+
+
+def test_send_a_test_reaches_the_staff_emails_and_the_webhook(notifying):
+    browser, _ = log_in(notifying, STL_ADMIN)
+    page = browser.get(f"{notifying.url}/inbox/settings/stl")
+    emailed = browser.post(f"{notifying.url}/inbox/settings/stl/test/email", data={"csrf_token": csrf(page)})
+    assert emailed.status_code == 200
+    assert "A test email was sent to desk@stl.example, boss@stl.example." in emailed.text
+    assert sorted(to for message in notifying.sink.messages for to in message["to"]) == \
+        ["boss@stl.example", "desk@stl.example"]
+    assert notifying.sink.messages[0]["subject"] == "Medius: a test notification for More 4 Life Physical Therapy"
+    hooked = browser.post(f"{notifying.url}/inbox/settings/stl/test/webhook", data={"csrf_token": csrf(page)})
+    assert "A test webhook was sent to the webhook." in hooked.text
+    assert len(notifying.receiver.posts) == 1 and STL_ADMIN in notifying.receiver.posts[0]["text"]
+    failing = browser.post(f"{notifying.url}/inbox/settings/stl/test/webhook", data={"csrf_token": csrf(page)})
+    assert failing.status_code == 502 and "could not be sent (webhook answered HTTP 500)" in failing.text
+
+
+def test_plain_staff_cannot_send_tests(clinics):
+    browser, leads = log_in(clinics, "ann@stl.example")
+    assert browser.post(f"{clinics.url}/inbox/settings/stl/test/email",
+                        data={"csrf_token": csrf(leads)}).status_code == 403
