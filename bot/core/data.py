@@ -1,6 +1,7 @@
 """The project's data files, loaded and validated once per process."""
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -26,17 +27,18 @@ def read_clinics_from(source: Optional[ClinicSource]) -> None:
 
 
 def clinics_file(settings: Settings) -> ClinicDirectory:
-    """The profiles in the settings' clinics file, read again only when the file changes."""
+    """The profiles in the settings' clinics file, parsed again only when its content changes (a file rewritten
+    within the file system's clock tick keeps its modification time, so the content is what counts)."""
     path = settings.clinics_file
     try:
-        stamp = path.stat().st_mtime_ns
+        content = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
-        stamp = 0  # load_clinics says what is wrong with it
-    return _file_directory(path, settings.default_clinic, stamp)
+        content = ""  # load_clinics says what is wrong with it
+    return _file_directory(path, settings.default_clinic, content)
 
 
 @lru_cache(maxsize=8)
-def _file_directory(path: Path, default_clinic: str, _stamp: int) -> ClinicDirectory:
+def _file_directory(path: Path, default_clinic: str, _content: str) -> ClinicDirectory:
     return ClinicDirectory(load_clinics(path), default_clinic)
 
 
