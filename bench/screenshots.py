@@ -25,7 +25,7 @@ from typing import List, Optional, Tuple
 import yaml
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from bot.core.data import clinics_for
+from bot.core.data import clinics_file as clinics_file_of, clinics_for
 from bot.core.paths import ROOT
 from bot.core.settings import settings_from
 from bot.leads.store import LeadInput, set_status, submit
@@ -162,7 +162,7 @@ def main() -> None:
                                            rasa_url=f"http://127.0.0.1:{assistant.ports['rasa']}",
                                            internal_token=assistant.env["MEDIUS_INTERNAL_TOKEN"])
             if args.only in (None, "widget"):
-                site = started(WebServer(create_app(settings), site_port))
+                site = started(WebServer(create_app(settings, clinics_file_of(settings)), site_port))
                 try:
                     widget(browser, site.url)
                 finally:

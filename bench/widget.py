@@ -17,6 +17,7 @@ from typing import Dict, List
 
 from playwright.sync_api import sync_playwright
 
+from bot.core.data import clinics_file as clinics_file_of
 from bot.core.paths import ROOT
 from bot.core.settings import settings_from
 from bot.web.app import create_app
@@ -60,7 +61,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = dataclasses.replace(settings_from({}), rasa_url="http://127.0.0.1:9")  # the page load only: no chat
     runs: Dict[bool, List[Dict[str, float]]] = {True: [], False: []}
-    with WebServer(create_app(settings), free_port()) as site, sync_playwright() as playwright:
+    app = create_app(settings, clinics_file_of(settings))  # data/clinics.yml, whatever var/medius.db holds
+    with WebServer(app, free_port()) as site, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         for round_ in range(args.rounds + 2):
             for with_widget in ((True, False) if round_ % 2 else (False, True)):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from bot.core.data import clinics_file as clinics_file_of
 from bot.core.settings import settings_from
 from bot.web.app import create_app
 from tests.support.helpers import SilentServer, TcpForwarder
@@ -33,7 +34,8 @@ def serve(clinics_file, port: int, rasa_url: str, token: str = "t" * 32, timeout
     settings = dataclasses.replace(settings_from({}), clinics_file=clinics_file, rasa_url=rasa_url,
                                    internal_token=token, chat_timeout_seconds=chat_timeout,
                                    widget_timeout_ms=timeout_ms)
-    return WebServer(create_app(settings), port)
+    # This file's profiles, whatever var/medius.db (the default DATABASE_URL) holds on a developer's machine.
+    return WebServer(create_app(settings, clinics_file_of(settings)), port)
 
 
 @pytest.fixture(scope="module")

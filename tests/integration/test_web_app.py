@@ -5,6 +5,7 @@ import pytest
 import requests
 import yaml
 
+from bot.core.data import clinics_file as clinics_file_of
 from bot.core.settings import settings_from
 from bot.web.app import create_app
 from tests.support.helpers import run_async
@@ -19,7 +20,7 @@ def site(tmp_path_factory, root):
     path.write_text(yaml.safe_dump(document))
     settings = dataclasses.replace(settings_from({}), clinics_file=path, rasa_url=f"http://127.0.0.1:{free_port()}",
                                    widget_timeout_ms=4321, conversation_retention_days=12)
-    with WebServer(create_app(settings), free_port()) as server:
+    with WebServer(create_app(settings, clinics_file_of(settings)), free_port()) as server:
         yield server
 
 
@@ -201,7 +202,7 @@ def test_a_visitor_sticks_to_one_rasa_process_unless_it_is_much_busier_than_anot
     home_of_zero = [f"visitor-{n:06d}" for n in range(400) if zlib.crc32(f"visitor-{n:06d}".encode()) % 2 == 0]
 
     try:
-        with WebServer(create_app(settings), free_port()) as site:
+        with WebServer(create_app(settings, clinics_file_of(settings)), free_port()) as site:
             for sender in home_of_zero[:3]:  # one at a time: each to its own process
                 assert hello_from(site)(sender).status_code == 200
             assert rasas[0].senders == home_of_zero[:3] and rasas[1].senders == []
@@ -224,7 +225,7 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
                                    chat_turns_per_assistant=2, chat_timeout_seconds=5.0)
 
     try:
-        with WebServer(create_app(settings), free_port()) as site:
+        with WebServer(create_app(settings, clinics_file_of(settings)), free_port()) as site:
             with ThreadPoolExecutor(6) as pool:  # two in at once, the others after them, all inside the timeout
                 senders = [f"visitor-{n:04d}" for n in range(6)]
                 assert [r.status_code for r in pool.map(hello_from(site), senders)] == [200] * 6
@@ -235,14 +236,13 @@ def test_a_rasa_process_gets_a_few_turns_at_a_time(root):
 
 def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_reaching_rasa(root):
 
-    from bot.core.data import clinics_for
     from bot.core.guard import ChatRequest
     from bot.web.forwarder import ChatForwarder
 
     rasa = SlowRasa(seconds=0.1)
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml", rasa_url=rasa.url,
                                    internal_token="t" * 32, chat_turns_per_assistant=2, chat_timeout_seconds=0.5)
-    forwarder = ChatForwarder(settings, clinics_for(settings))
+    forwarder = ChatForwarder(settings, clinics_file_of(settings))
     clinic = forwarder.clinics.get("stl")
 
     async def scenario():
@@ -271,14 +271,13 @@ def test_a_turn_still_waiting_for_its_turn_at_the_timeout_is_answered_without_re
 def test_a_turn_cancelled_while_waiting_for_its_turn_leaves_nothing_counted(root):
     import asyncio
 
-    from bot.core.data import clinics_for
     from bot.core.guard import ChatRequest
     from bot.web.forwarder import ChatForwarder
 
     settings = dataclasses.replace(settings_from({}), clinics_file=root / "data" / "clinics.yml",
                                    rasa_url="http://127.0.0.1:9,http://127.0.0.1:9", internal_token="t" * 32,
                                    chat_turns_per_assistant=1, chat_timeout_seconds=30.0)
-    forwarder = ChatForwarder(settings, clinics_for(settings))
+    forwarder = ChatForwarder(settings, clinics_file_of(settings))
 
     async def scenario():
         for gate in forwarder._gates:
