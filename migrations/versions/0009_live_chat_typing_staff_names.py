@@ -1,15 +1,15 @@
 """live chat: typing indicators both ways, and staff display names
 
-Revision ID: 0010
-Revises: 0008 (on branch handoff2; chain it after 0009 when merging: set down_revision = '0009')
+Revision ID: 0009
+Revises: 0008
 Create Date: 2027-01-20 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0008'  # PLACEHOLDER: '0009' once main's 0009 is merged
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
