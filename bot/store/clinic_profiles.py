@@ -36,9 +36,13 @@ from bot.store.models import ClinicProfile, SettingsVersion, utcnow
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE_SECONDS = 10.0  # a database that is away is asked again after this; the last profiles serve
+# The version is read at most this often per process: a chat turn asks for the profiles several times, and a
+# saved change must still reach every process's next message within a second.
+CHECK_EVERY_SECONDS = 0.5
 _KEPT = 16  # directories kept per process: one per database a process reads (tests use many)
 _loaded: "OrderedDict[Tuple[str, str, str], Tuple[int, ClinicDirectory]]" = OrderedDict()
 _failed_until: Dict[str, float] = {}
+_checked_at: Dict[Tuple[str, str, str], float] = {}
 _lock = threading.Lock()
 
 
@@ -56,14 +60,18 @@ def directory(settings: Settings) -> ClinicDirectory:
         return clinics_file(settings)
     key = (url, str(settings.clinics_file), settings.default_clinic)
     loaded = _loaded.get(key)
-    if time.monotonic() < _failed_until.get(url, 0.0):
+    now = time.monotonic()
+    if now < _failed_until.get(url, 0.0):
         return loaded[1] if loaded else clinics_file(settings)
+    if loaded and now - _checked_at.get(key, -1e9) < CHECK_EVERY_SECONDS:
+        return loaded[1]
     try:
         with engine_for(url).connect() as connection:
             version = connection.execute(select(SettingsVersion.version)).scalar() or 0
             if version == 0:
                 return clinics_file(settings)
             if loaded and loaded[0] == version:
+                _checked_at[key] = now
                 return loaded[1]
             rows = connection.execute(select(ClinicProfile.id, ClinicProfile.profile)).all()
     except SQLAlchemyError as error:
@@ -75,6 +83,7 @@ def directory(settings: Settings) -> ClinicDirectory:
                                           "the clinics table"), settings.default_clinic)
     with _lock:
         _loaded[key] = (version, built)
+        _checked_at[key] = now
         _loaded.move_to_end(key)
         while len(_loaded) > _KEPT:
             _loaded.popitem(last=False)
@@ -133,6 +142,7 @@ def import_file(settings: Settings, path: Path, actor: str) -> Dict[str, int]:
         if settings.default_clinic not in _stored_ids(session):
             raise ClinicProfileError(f"{path}: the default clinic {settings.default_clinic!r} (MEDIUS_DEFAULT_CLINIC) "
                                      f"is not among the profiles")
+    _checked_at.clear()  # this process reads the new version at once; the others within CHECK_EVERY_SECONDS
     return counts
 
 
@@ -174,6 +184,7 @@ def save(settings: Settings, clinic_id: str, changes: Mapping[str, Any], actor: 
             _write(session, settings, clinic_id, merged, actor, address, None)
     except _Unchanged:
         return []
+    _checked_at.clear()  # this process reads the new version at once; the others within CHECK_EVERY_SECONDS
     return changed
 
 

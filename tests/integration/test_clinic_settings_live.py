@@ -1,5 +1,6 @@
 """A clinic's saved setting reaches the real servers' next answer: no retraining, no restart."""
 import dataclasses
+import time
 
 from bot.core.settings import settings_from
 from bot.store import clinic_profiles as store
@@ -16,6 +17,7 @@ def test_a_changed_insurance_answer_is_the_next_chat_answer_without_a_restart(as
     try:
         assert "in network" in Visitor(assistant, "stl").says(QUESTION)
         store.save(settings, "stl", {"insurance": "From this week we also bill Medicaid plans."}, "test admin")
+        time.sleep(store.CHECK_EVERY_SECONDS)  # each process reads the version at most this often: within 1 s
         reply = Visitor(assistant, "stl").says(QUESTION)
         assert "also bill Medicaid plans" in reply and "in network" not in reply
         assert "receipt" in Visitor(assistant, "boston").says(QUESTION)  # the other clinic's answer stands
