@@ -157,6 +157,24 @@ def test_a_database_that_is_away_serves_the_last_profiles_and_is_not_asked_again
 
     monkeypatch.setattr(store, "engine_for", lambda url: Away())
     monkeypatch.setattr(store, "_failed_until", {})
+    monkeypatch.setattr(store, "_checked_at", {})  # past CHECK_EVERY_SECONDS: the next read asks
     assert store.directory(seeded).get("stl").practical["languages"] == "English only."
     assert store.directory(seeded).get("stl").practical["languages"] == "English only."
     assert len(asked) == 1  # then RETRY_AFTER_FAILURE_SECONDS without asking
+
+
+def test_the_version_is_read_at_most_every_half_second_and_a_save_is_seen_at_once_here(seeded, monkeypatch):
+    store.directory(seeded)
+    reads = []
+    real = store.engine_for
+
+    def counting(url):
+        reads.append(url)
+        return real(url)
+
+    monkeypatch.setattr(store, "engine_for", counting)
+    for _ in range(20):
+        store.directory(seeded)  # a chat turn asks many times
+    assert len(reads) <= 1
+    store.save(seeded, "stl", {"languages": "English and Polish."}, ADMIN)
+    assert store.directory(seeded).get("stl").practical["languages"] == "English and Polish."
