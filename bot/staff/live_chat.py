@@ -109,10 +109,13 @@ def anyone_available(settings: Settings, clinic: str, now: Optional[datetime] = 
 
 def queue_full(settings: Settings, clinic: str) -> bool:
     """Whether the clinic's queue already holds LIVE_CHAT_MAX_WAITING requests: more would only bury the real
-    ones under a flood (each holds its visitor's long polls while it waits)."""
+    ones under a flood (each holds its visitor's long polls while it waits). Only requests still within
+    HANDOFF_WAIT_SECONDS count, as in the queue staff see: one whose visitor left stays "waiting" until
+    that visitor comes back, and must not fill the queue for ever."""
     with session_scope(settings.database_url) as session:
         waiting = session.execute(select(func.count()).select_from(LiveChat).where(
-            LiveChat.clinic == clinic, LiveChat.status == "waiting")).scalar_one()
+            LiveChat.clinic == clinic, LiveChat.status == "waiting",
+            LiveChat.requested_at > _cutoff(settings, utcnow()))).scalar_one()
     return waiting >= settings.live_chat_max_waiting
 
 

@@ -599,3 +599,11 @@ def test_typing_is_refused_to_a_forged_conversation_and_a_colleague(desk):
     al, page = available(desk, "al@stl.example")
     al.post(f"{desk.url}/inbox/live/{chat_id}/typing", data={"csrf_token": csrf(page)})  # not al's chat
     assert staff_typing_at(desk.settings, chat_id) is None
+
+
+@pytest.mark.parametrize("desk", [{"live_chat_max_waiting": 2, "handoff_wait_seconds": 1}], indirect=True)
+def test_requests_whose_visitors_left_do_not_fill_the_queue(desk):
+    available(desk, "ann@stl.example")
+    waiting_visitor(desk), waiting_visitor(desk)  # then both close the tab: nobody polls them out of the queue
+    time.sleep(1.5)  # past HANDOFF_WAIT_SECONDS
+    assert waiting_visitor(desk).token  # queued, not offered the call-back

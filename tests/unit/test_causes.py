@@ -107,6 +107,7 @@ def found(text):
         ("lower back problems for a decade and now this hip", ["low_back"]),
         ("slipped on the ice in January and landed on my side, the hip's been weak since", ["injury"]),
         ("I think I pulled a glute muscle at pilates", ["injury"]),
+        ("I can't fall asleep on my side, the hip aches too much", []),
     ],
 )
 def test_a_visitors_story_points_to_the_causes_it_tells_of(text, causes):

@@ -161,7 +161,9 @@ def test_a_why_question_read_as_a_request_for_the_menu_is_answered_as_one(text, 
 @pytest.mark.parametrize("text, intent, settled", [
     ("hang on, before the number: is there parking?", "refuse", "ask_clinic_info"),  # a question, no refusal
     ("I'd rather not say", "refuse", None),
-    ("never mind, I'll give you a ring myself next week", None, "stop"),
+    ("actually don't bother, I'll ring you myself next week", None, "stop"),
+    ("I don't bother with painkillers, my hip is worse on stairs", None, None),
+    ("yes please, and if I can't make it I'll call you", None, None),
     ("I'll call you if they don't, but here's my number 314 555 0170", None, None),  # a number given goes on
 ])
 def test_what_a_booking_answer_settles(text, intent, settled):

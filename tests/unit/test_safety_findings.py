@@ -59,6 +59,15 @@ ROWS = [
     ("self_harm", "nothing to live for", "honestly there's nothing left to live for with this hip", EMERGENCY),
     ("self_harm", "pills, ordinary", "I take all my tablets with breakfast, is that fine before exercise?", None),
     ("self_harm", "done, ordinary", "I'm done with the exercises for today, what next?", None),
+    ("self_harm", "a dose question", "is 3 ibuprofen an overdose, my hip is so sore?", None),
+    ("self_harm", "put up with", "my GP says there's no reason to live with this pain, so what can I do?", None),
+    ("self_harm", "overdose intent", "I keep thinking about taking an overdose, the pain never stops", EMERGENCY),
+    ("thunderclap", "the word itself", "I have a thunderclap headache, also hip pain on the right", EMERGENCY),
+    ("thunderclap", "came on suddenly", "my headache came on suddenly an hour ago, and my hip aches", EMERGENCY),
+    ("head_injury", "fit me in", "I banged my head on the cupboard this morning. can you fit me in this week?", None),
+    ("head_injury", "an idiom", "been banging my head against a wall with this hip and I'm sick of it", None),
+    ("foot_drop", "a few times a day", "over the past few months my foot has slowly started to drag, I trip a few "
+                                       "times a day", "nerve"),
     # ---- heart attack beside a hip question (NICE CG95; AHA) ----
     ("heart_attack", "classic", "crushing pain in my chest going down my left arm, and I'm sweating", EMERGENCY),
     ("heart_attack", "beside a hip question", "what exercises help a weak hip? also I've got a tight chest that spreads to my jaw", EMERGENCY),
