@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy import select, update
@@ -207,6 +208,18 @@ def history(settings: Settings, clinic_id: str, limit: int = 100) -> List[Dict[s
     return changes
 
 
+SECRET_FIELDS = {"staff.webhook_url"}  # a Slack-style webhook address is its own secret
+
+
+def _audited(field: str, value: Any) -> Any:
+    """A field's value as the six-year audit log keeps it: a webhook as its scheme and host only, so rotating a
+    leaked one does not leave it readable there."""
+    if field in SECRET_FIELDS and value:
+        parts = urlsplit(str(value))
+        return f"{parts.scheme}://{parts.hostname}/… (hidden)"
+    return value
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "(none)"
@@ -256,8 +269,8 @@ def _write(session: Session, settings: Settings, clinic_id: str, raw: Dict[str, 
     before, after = _flat(old), _flat(raw)
     for field in fields:
         audit.record(session, settings, audit.CLINIC_CHANGE, actor, clinic=clinic_id, address=address,
-                     detail=json.dumps({"field": field, "old": before.get(field), "new": after.get(field)},
-                                       ensure_ascii=False))
+                     detail=json.dumps({"field": field, "old": _audited(field, before.get(field)),
+                                        "new": _audited(field, after.get(field))}, ensure_ascii=False))
     if fields:
         row.profile, row.updated_at, row.updated_by = text, utcnow(), actor[:254]
     return len(fields)

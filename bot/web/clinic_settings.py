@@ -12,9 +12,12 @@ its next message.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -162,6 +165,7 @@ class ClinicSettings:
 
     @authenticated
     async def save(self, request: Request, who: Staff) -> Response:
+        """One section saved, all its fields or none."""
         clinic_id, section = request.path_params["clinic"], request.path_params["section"]
         if not self.runs(who, clinic_id):
             return self.forbidden(request, who)
@@ -174,6 +178,12 @@ class ClinicSettings:
                 "": "This clinic's profile is still read from the clinics file: an operator imports it first "
                     "(python -m bot migrate, or python -m bot clinics import)."}, typed=form)
         changes = changes_from(SECTIONS[section][1], form, stored)
+        webhook = (changes.get("staff") or {}).get("webhook_url")
+        if webhook and webhook != (stored.get("staff") or {}).get("webhook_url"):
+            refused = await run_in_threadpool(webhook_refusal, webhook)
+            if refused:
+                return await self.render(request, who, clinic_id, status=400, failed=section, typed=form,
+                                         errors={"staff.webhook_url": refused})
         try:
             changed = await run_in_threadpool(clinic_profiles.save, self.settings, clinic_id, changes, who.email,
                                               self.inbox.address(request))
@@ -254,3 +264,20 @@ def _sentence(message: str) -> str:
     """A validation message as a sentence a clinic admin reads."""
     message = message.strip()
     return (message[:1].upper() + message[1:]).rstrip(".") + "."
+
+
+def webhook_refusal(url: str) -> Optional[str]:
+    """Why a clinic admin may not send leads to this webhook, or None. Leads carry health data, and the web
+    server would post them (and "Send a test") wherever it points: only https to a host on the public internet,
+    never this server's own network (loopback, private ranges, cloud metadata at 169.254.169.254). An operator
+    can still set any address in the clinics file (a local receiver in development)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "The webhook must be an https:// address."
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return "That webhook's host name could not be found. Check the address."
+    if not found or any(not ipaddress.ip_address(info[4][0]).is_global for info in found):
+        return "The webhook must be on the public internet, not on this server's own network."
+    return None

@@ -143,6 +143,19 @@ def test_the_notification_section_needs_an_address_or_a_webhook(clinics):
     assert store.profile(clinics.settings, "stl")["staff"]["emails"] == ["frontdesk@stl-clinic.example.com"]
 
 
+@pytest.mark.parametrize("webhook", ["http://hooks.example/lead", "https://127.0.0.1:5005/webhooks/rest/webhook",
+                                     "https://169.254.169.254/latest/meta-data", "https://localhost/hook",
+                                     "https://[::1]/hook", "https://10.0.0.8/hook"])
+def test_a_clinic_admin_cannot_point_the_leads_webhook_at_this_servers_own_network(clinics, webhook):
+    browser, _ = log_in(clinics, STL_ADMIN)
+    page = browser.get(f"{clinics.url}/inbox/settings/stl")
+    answer = browser.post(f"{clinics.url}/inbox/settings/stl/notifications", data=section_form(
+        clinics, "stl", "notifications", page, staff_webhook_url=webhook))
+    assert answer.status_code == 400 and 'id="f-staff_webhook_url-error"' in answer.text
+    assert re.search(r"https://|public internet", answer.text)
+    assert store.profile(clinics.settings, "stl")["staff"].get("webhook_url") is None  # nothing saved
+
+
 def test_an_unticked_box_saves_false(clinics):
     browser, _ = log_in(clinics, STL_ADMIN)
     page = browser.get(f"{clinics.url}/inbox/settings/stl")

@@ -86,6 +86,16 @@ def test_every_changed_field_is_one_audit_entry_with_old_and_new(seeded):
     assert [entry["note"] for entry in store.history(seeded, "boston")] == ["imported from clinics.yml"]
 
 
+def test_a_webhook_address_is_its_own_secret_and_the_audit_log_keeps_only_its_host(seeded):
+    secret = "https://hooks.slack.example/services/T000/B000/XXXXSECRETXXXX"
+    store.save(seeded, "stl", {"staff": {"emails": ["desk@stl.example"], "webhook_url": secret}}, ADMIN)
+    rows, _ = audit.entries(seeded, "stl", audit.AuditFilter(action=audit.CLINIC_CHANGE))
+    assert rows and all("XXXXSECRETXXXX" not in row["detail"] for row in rows)
+    hook = next(entry for entry in store.history(seeded, "stl") if entry["field"] == "staff.webhook_url")
+    assert hook["new"].startswith("https://hooks.slack.example/")
+    assert store.profile(seeded, "stl")["staff"]["webhook_url"] == secret  # the profile itself keeps it whole
+
+
 def test_saving_what_is_already_there_changes_nothing(seeded):
     version = store.version(seeded)
     assert store.save(seeded, "stl", {"phone": "314-941-3970"}, ADMIN) == []
