@@ -229,7 +229,12 @@ def confirm_enrolment(settings: Settings, token: Optional[str], code: str, addre
         if step is None:
             throttle.failed(session, settings, attempt)
             return None
-        account.mfa_enabled_at, account.mfa_last_step = now, step
+        # A conditional write: two confirmations at once (two tabs, a replay) enrol once, with one set of codes.
+        claimed = session.execute(update(StaffAccount).where(
+            StaffAccount.id == account_id, StaffAccount.mfa_enabled_at.is_(None)).values(
+            mfa_enabled_at=now, mfa_last_step=step).execution_options(synchronize_session="fetch"))
+        if not _taken(claimed):
+            return None
         codes = new_recovery_codes()
         account.recovery_codes[:] = [RecoveryCode(code_hash=_code_hash(c)) for c in codes]
         audit.record(session, settings, audit.MFA_ENROL, account.email, clinic=account.clinic, address=address,

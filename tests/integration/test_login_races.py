@@ -161,6 +161,21 @@ def test_turning_two_step_login_on_takes_the_accounts_password(racing):
     assert len(re.findall(r"<li><code>", done.text)) == 10 and mfa_on(site, "ann@stl.example")
 
 
+def test_turning_two_step_login_on_from_two_tabs_at_once_enrols_once(racing):
+    site = racing
+    browser = login_form(site)
+    post_login(site, browser, "ann@stl.example", PASSWORD)()
+    page = browser.get(f"{site.url}/inbox/mfa")
+    secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    data = {"code": pyotp.TOTP(secret).now(), "password": PASSWORD, "csrf_token": csrf(page)}
+    answers = at_once([lambda: browser.post(f"{site.url}/inbox/mfa", data=data) for _ in range(4)])
+    assert all(a.status_code < 500 for a in answers), [a.status_code for a in answers]
+    assert sum("<li><code>" in a.text for a in answers) == 1  # one set of recovery codes, shown once
+    with session_scope(site.settings.database_url) as session:
+        enrolments = session.execute(select(AuditEntry).where(AuditEntry.action == audit.MFA_ENROL)).all()
+    assert len(enrolments) == 1
+
+
 def test_failures_for_unknown_emails_leave_one_audit_entry_per_address_and_real_accounts_one_each(racing):
     site = racing
     answers = [post_login(site, login_form(site), f"guess{n}@stl.example", "a password")() for n in range(12)]
