@@ -27,16 +27,16 @@ class TypedYesNo:
         if slot not in self.yes_no_slots or text.startswith("/") or is_question(text):
             return events  # a question mid-form is answered, not taken
         answer = typed_answers().answer(text, slot)
+        # "no, my feet are fine" also answers the feet question still to come: it is not asked. "my
+        # arches are flat" to another question answers the arches one, and that question is asked again.
+        later = [s for s in self.yes_no_slots if s != slot and tracker.get_slot(s) is None]
+        also = [SlotSet(s, value) for s, value in typed_answers().also_answered(text, later).items()]
         if intent in ("affirm", "deny"):
             # The mappings took the intent; the words win where they say more: "dunno, never thought
             # about it" is not sure, "every night, no pillow" is a yes to the pillow question.
             if answer != UNSURE and not typed_answers().negated_subject(text, slot):
-                return events
+                return events + also
         elif intent in HANDLED or slot in tracker.slots_to_validate():
             return events
-        # "no, my feet are fine" also answers the feet question still to come: it is not asked. "my
-        # arches are flat" to another question answers the arches one, and that question is asked again.
-        later = [s for s in self.yes_no_slots if s != slot and tracker.get_slot(s) is None]
-        also = typed_answers().also_answered(text, later)
         answered = [SlotSet(slot, answer)] if answer else []
-        return events + answered + [SlotSet(s, value) for s, value in also.items()]
+        return events + answered + also

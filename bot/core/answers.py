@@ -62,13 +62,17 @@ class TypedAnswers:
         Read per clause, so a negation answers only the subject it goes with.
         """
         found: Dict[str, str] = {}
-        for clause in re.split(r"[,.;!?]+|\b(?:but|and|though)\b", text or ""):
+        # "and" between two subjects ("my feet and ankles are fine") joins them; before a new clause it splits
+        for clause in _CLAUSES.split(text or ""):
             said = _normalise(clause)
             for slot in slots:
                 if slot not in found and _has(said, self.mentions.get(slot, [])):
                     found[slot] = NO if _has(said, self.negations) else YES
         return found
 
+
+_CLAUSES = re.compile(r"[,.;!?]+|\b(?:but|though)\b|\band\b(?=\s+(?:i|im|i'm|ive|my|the|it|its|it's|no|not|yes)\b)",
+                      re.I)
 
 # A question rather than an answer: answered by the FAQ, and the form asks again.
 QUESTION = re.compile(r"\?|(^|[,.;:!-]\s*)"

@@ -219,3 +219,18 @@ def test_a_short_question_after_one_cause_is_about_that_cause():
     said, _, events = run(ActionAnswerFaq(), tracker(text="which stretches help with that?", slots={
         "topic": "found_causes", "causes_found": ["foot_ankle"]}))
     assert said[0] == "utter_faq/calf_ankle_stretches" and SlotSet("topic", "calf_ankle_stretches") in events
+
+
+def test_a_no_that_also_settles_a_later_question_skips_it_whatever_the_intent():
+    """The NLU may read "nope, and my feet are fine" as deny (the mapping takes the no) or as something else:
+    either way the feet question to come is answered."""
+    from actions.cause_finder import ValidateCauseFinderForm
+
+    for intent in ("deny", "inform"):
+        latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": [],
+                  "text": "nope, and my feet and ankles are fine too"}
+        t = Tracker("visitor", {"requested_slot": "crosses_legs"}, latest, [], False, None,
+                    {"name": "cause_finder_form"}, "action_listen")
+        events = asyncio.run(ValidateCauseFinderForm().get_extraction_events(CollectingDispatcher(), t, {
+            "slots": {}, "forms": {"cause_finder_form": {"required_slots": []}}}))
+        assert SlotSet("stiff_ankles_or_flat_arches", "no") in events, (intent, events)
