@@ -1,6 +1,7 @@
 """The one database session factory, and the migrations that shape the database."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.paths import ROOT
@@ -19,6 +20,21 @@ def ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # for its owner only
+
+
+def _one_process_per_connection(engine: Engine) -> None:
+    """A pooled connection is never used by a process forked after it was made (SQLAlchemy's recipe for
+    os.fork): the action server's and Rasa's workers fork after start-up has read the clinic profiles, and two
+    processes on one PostgreSQL socket corrupt each other's results (a lead was lost to it under load)."""
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _refuse_inherited(_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise DisconnectionError(f"connection made in process {record.info.get('pid')}, not this one")
 
 
 def make_engine(url: str, timeout: float = 5.0) -> Engine:
@@ -33,6 +49,7 @@ def make_engine(url: str, timeout: float = 5.0) -> Engine:
     if make_url(url).drivername.startswith("postgresql"):
         options.update(connect_args={"connect_timeout": max(1, round(timeout))}, pool_timeout=timeout)
     engine = create_engine(url, future=True, pool_pre_ping=True, **options)
+    _one_process_per_connection(engine)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:  # DBAPI objects: the driver's own types
