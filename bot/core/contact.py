@@ -36,7 +36,10 @@ def find_phone(text: str, region: str = "US") -> Optional[str]:
     for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_SEARCH], region, leniency=phonenumbers.Leniency.POSSIBLE):
+    searched = text[:MAX_SEARCH]
+    international = phonenumbers.PhoneNumberMatcher(searched, region, leniency=phonenumbers.Leniency.POSSIBLE) \
+        if "+" in searched else ()  # most messages have no "+": no second scan of them
+    for match in international:
         # With its country code, a number of that country's length is taken even where the library does not
         # know the range as allocated (the read-back's "+44 ..." of a home-style number it accepted below).
         if match.raw_string.startswith("+") and match.number.country_code != 1 and \
